@@ -1,0 +1,14 @@
+// The native surface, /v1/requests: HTTP requests in, core::record_service calls, HTTP answers
+// out (ETag, Location, Content-Location, problem+json). See docs/API.md.
+#pragma once
+
+#include <reqstore/core/record_service.hpp>
+#include <reqstore/http/router.hpp>
+
+namespace reqstore::api
+{
+
+// Adds the record routes to `routes`. `service` must outlive the router.
+void add_native_routes(http::router& routes, core::record_service& service);
+
+} // namespace reqstore::api

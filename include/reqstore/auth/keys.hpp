@@ -1,0 +1,70 @@
+// API keys from config (`auth.keys`): who is calling, and may they do this. Secrets are kept
+// only as SHA-256 digests and compared in constant time.
+#pragma once
+
+#include <reqstore/core/errc.hpp>
+
+#include <boost/json/array.hpp>
+
+#include <array>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace reqstore::auth
+{
+
+inline constexpr std::string_view scope_read = "requests:read";
+inline constexpr std::string_view scope_write = "requests:write";
+inline constexpr std::string_view scope_webhooks = "webhooks:manage";
+inline constexpr std::string_view scope_admin = "admin";
+
+struct api_key
+{
+    std::string id;
+    std::array<unsigned char, 32> secret_sha256{};
+    std::vector<std::string> scopes;
+
+    // `admin` grants every scope.
+    bool has_scope(std::string_view scope) const;
+    // Whether `secret` is this key's secret (constant time).
+    bool secret_is(std::string_view secret) const;
+};
+
+// What the credentials headers of one request hold, as the transport found them.
+struct credentials
+{
+    std::optional<std::string_view> authorization; // the Authorization field
+    std::optional<std::string_view> api_key;       // the X-API-Key field
+};
+
+// The keys, immutable after startup and safe to use from any thread.
+class key_registry
+{
+public:
+    key_registry() = default;
+    explicit key_registry(std::vector<api_key> keys) : keys_(std::move(keys)) {}
+
+    // Accepts `Authorization: Basic base64(id:secret)`, `Authorization: Bearer id.secret` and
+    // `X-API-Key: id.secret`. Returns the key, or errc::unauthorized with a detail that never
+    // says whether the id exists (an unknown id and a wrong secret take the same path and time).
+    core::result<const api_key*> authenticate(const credentials& presented) const;
+
+    const std::vector<api_key>& keys() const noexcept { return keys_; }
+
+private:
+    std::vector<api_key> keys_;
+};
+
+// Reads `auth.keys`. On error returns a message naming the exact key, e.g.
+// "auth.keys[0].secret_sha256: must be 64 hex digits".
+std::optional<std::string> parse_keys(const boost::json::array& keys, std::vector<api_key>& out);
+
+// Hex SHA-256 of `secret`, as `secret_sha256` holds it.
+std::string sha256_hex(std::string_view secret);
+
+// The WWW-Authenticate value sent with every 401.
+inline constexpr std::string_view www_authenticate = R"(Basic realm="reqstore", Bearer realm="reqstore")";
+
+} // namespace reqstore::auth

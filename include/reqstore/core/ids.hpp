@@ -1,0 +1,26 @@
+// Record ids: the three formats a type may choose (API.md section 0), generated and checked.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace reqstore::core
+{
+
+enum class id_format
+{
+    prefixed, // prefix + Crockford base32: 10 chars of creation millis, 10 random
+    uuid,     // RFC 9562 version 7, lower-case
+    numeric,  // decimal, 1 to 19 digits, no leading zero
+};
+
+// Generates a new id. Unique with overwhelming probability, never reused by construction:
+// creation still commits only if the id is absent (the store's compare-and-swap).
+// Thread-safe.
+std::string generate_id(id_format format, std::string_view prefix);
+
+// Whether `id` fits the format (and prefix, for `prefixed`). See docs/API.md for the
+// accepted lengths: wider than what generate_id makes, so that seed-document ids fit.
+bool id_fits(id_format format, std::string_view prefix, std::string_view id) noexcept;
+
+} // namespace reqstore::core

@@ -1,0 +1,114 @@
+// The core's operations on records: create, read, update (partial PUT, merge patch, JSON Patch),
+// delete, history and listing. It judges every write in the order of the contract (section 5)
+// and hands the result to the store as one atomic commit. It knows nothing of HTTP or RocksDB.
+#pragma once
+
+#include <reqstore/core/errc.hpp>
+#include <reqstore/core/preconditions.hpp>
+#include <reqstore/core/record_locks.hpp>
+#include <reqstore/core/record_store.hpp>
+#include <reqstore/core/request_type.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace reqstore::core
+{
+
+// How the body of a write is to be read, decided by the transport from its media type.
+enum class body_media
+{
+    json,        // a JSON object (POST, PUT)
+    merge_patch, // RFC 7396
+    json_patch,  // RFC 6902
+    unsupported, // a media type this write does not take: 415, after the preconditions
+    none,        // no body expected (DELETE)
+};
+
+struct write_input
+{
+    conditional_headers conditions;
+    std::string body; // raw bytes as received; parsed only once the preconditions hold
+    body_media media = body_media::none;
+    std::string actor; // the key id that writes, recorded as created_by / updated_by
+};
+
+struct write_outcome
+{
+    std::string id;
+    stored_version record; // the current version after the write (unchanged for a no-op)
+    bool created = false;
+    bool committed = false; // false for a write that changed nothing
+};
+
+struct read_outcome
+{
+    stored_version record;
+    bool not_modified = false; // the client's If-None-Match / If-Modified-Since held: 304
+};
+
+struct service_options
+{
+    bool require_if_match = false; // global default; a type may override it
+    unsigned max_json_depth = 64;
+};
+
+class record_service
+{
+public:
+    // `store` and `types` must outlive the service. The executor runs the per-record strands.
+    record_service(boost::asio::any_io_executor executor, record_store& store, const type_registry& types,
+                   service_options options);
+
+    // Whether a path id fits some declared type's id format (else the answer is 400 invalid-id).
+    bool id_is_valid(std::string_view id) const { return types_.any_type_fits(id); }
+
+    // POST: creates a record from a JSON object naming its `type`.
+    boost::asio::awaitable<result<write_outcome>> create(write_input input);
+
+    // PUT: partial update; with `If-None-Match: *` creates the record under `id` if absent.
+    boost::asio::awaitable<result<write_outcome>> put(std::string id, write_input input);
+
+    // PATCH: merge patch or JSON Patch, by input.media.
+    boost::asio::awaitable<result<write_outcome>> patch(std::string id, write_input input);
+
+    // DELETE: writes a tombstone version.
+    boost::asio::awaitable<result<write_outcome>> remove(std::string id, write_input input);
+
+    // GET/HEAD of the current version, with read preconditions evaluated.
+    result<read_outcome> read(std::string_view id, const conditional_headers& conditions);
+
+    // Version `version` of a record (deleted records included).
+    result<stored_version> read_version(std::string_view id, std::uint64_t version);
+
+    // History newest first, starting below `below_version` (0: from the newest).
+    result<std::vector<stored_version>> history(std::string_view id, std::uint64_t below_version,
+                                                std::size_t limit);
+
+    result<list_page> list(const list_filter& filter, std::string_view after_id, std::size_t limit);
+
+private:
+    enum class operation
+    {
+        put,
+        merge_patch,
+        json_patch,
+        remove
+    };
+
+    boost::asio::awaitable<result<write_outcome>> mutate_locked(std::string id, write_input input,
+                                                                operation op);
+    boost::asio::awaitable<result<write_outcome>> commit_create(std::string id, const request_type& type,
+                                                                boost::json::object body, std::string actor);
+    bool require_if_match_for(std::string_view type_name) const;
+
+    record_store& store_;
+    const type_registry& types_;
+    const service_options options_;
+    record_locks locks_;
+};
+
+} // namespace reqstore::core

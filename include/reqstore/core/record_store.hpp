@@ -1,0 +1,103 @@
+// The storage interface the core needs, in the core's own terms. `store/` implements it on
+// RocksDB; nothing outside `store/` knows which engine is behind it.
+#pragma once
+
+#include <reqstore/core/errc.hpp>
+#include <reqstore/core/time.hpp>
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace reqstore::core
+{
+
+// One version of a record as stored: what every read needs without parsing the body.
+struct stored_version
+{
+    std::uint64_t version = 0;
+    unix_millis updated_at = 0;
+    bool deleted = false; // a tombstone: the record was deleted at this version
+    std::string type;
+    std::string status;
+    std::string updated_by;
+    std::vector<std::string> changed; // top-level members this version changed
+    std::string body;                 // the record's JSON text, exactly as served
+};
+
+// An event of a committed version. The store gives it the next global sequence number when
+// it commits, in the same atomic batch as the version.
+struct event_draft
+{
+    std::string name; // request.created, request.updated, request.status_changed, request.deleted
+    std::string id;
+    std::string type;
+    std::uint64_t version = 0;
+    std::string status;
+    std::optional<std::string> from_status; // set for request.status_changed
+    unix_millis at = 0;
+};
+
+// One atomic change: record `id` moves from `expected_version` (0: it must not exist) to
+// `next`, whose version is expected_version + 1, with its events.
+struct commit_request
+{
+    std::string id;
+    std::uint64_t expected_version = 0;
+    stored_version next;
+    std::vector<event_draft> events;
+};
+
+struct commit_receipt
+{
+    std::uint64_t first_sequence = 0; // of the first event; the others follow without gaps
+};
+
+struct list_filter
+{
+    std::optional<std::string> type;
+    std::optional<std::string> status;
+    std::optional<unix_millis> updated_since;
+};
+
+struct list_page
+{
+    std::vector<stored_version> records;
+    std::optional<std::string> last_examined_id; // set when more records may follow
+};
+
+class record_store
+{
+public:
+    virtual ~record_store() = default;
+
+    // The current version of `id`, tombstones included; nullopt when it never existed.
+    // Synchronous: a point read. Failures are errc::internal with a detail for the log only.
+    virtual result<std::optional<stored_version>> load(std::string_view id) = 0;
+
+    // Version `version` of `id`, or nullopt.
+    virtual result<std::optional<stored_version>> load_version(std::string_view id,
+                                                               std::uint64_t version) = 0;
+
+    // Up to `limit` versions of `id` below `below_version`, newest first, bodies left empty.
+    virtual result<std::vector<stored_version>> history(std::string_view id, std::uint64_t below_version,
+                                                        std::size_t limit) = 0;
+
+    // Current, not deleted records with ids after `after_id`, in id order, that pass the
+    // filter: at most `limit` of them, examining at most `max_examined` records.
+    virtual result<list_page> list(const list_filter& filter, std::string_view after_id, std::size_t limit,
+                                   std::size_t max_examined) = 0;
+
+    // Commits the request durably (per the configured durability) and atomically: the current
+    // version, the history entry and the events. Completes after the write (and fsync) is done.
+    // Fails with errc::precondition_failed if the current version is not expected_version, and
+    // errc::internal or errc::unavailable if the engine failed or is closed; nothing is written then.
+    // May be called from any thread; the caller resumes on its own executor.
+    virtual boost::asio::awaitable<result<commit_receipt>> commit(commit_request request) = 0;
+};
+
+} // namespace reqstore::core

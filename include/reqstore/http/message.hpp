@@ -1,0 +1,74 @@
+// The request and response as the handlers see them. Beast's message types stay inside the
+// session's translation unit, so that the API and surfaces compile without Beast.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace reqstore::http
+{
+
+enum class method
+{
+    get,
+    head,
+    post,
+    put,
+    patch,
+    delete_,
+    options,
+    other
+};
+
+std::string_view method_name(method m) noexcept;
+
+namespace detail
+{
+struct native_request; // Beast's request message, defined in session.cpp
+} // namespace detail
+
+// A parsed request. Valid only while the session that read it is handling it.
+class request
+{
+public:
+    request(const detail::native_request& native, method verb, std::string_view target, std::string body,
+            std::string request_id);
+
+    method verb() const noexcept { return verb_; }
+    std::string_view method_text() const noexcept;
+    std::string_view target() const noexcept { return target_; }
+    std::string_view path() const noexcept { return path_; }
+    std::string_view query() const noexcept { return query_; } // without the '?'
+    const std::string& body() const noexcept { return body_; }
+    const std::string& request_id() const noexcept { return request_id_; }
+
+    // The value of the first field called `name` (case-insensitive), or nullopt.
+    std::optional<std::string_view> header(std::string_view name) const;
+    // Every field called `name`, joined with ", " as RFC 9110 section 5.3 allows for list fields.
+    std::optional<std::string> header_list(std::string_view name) const;
+
+private:
+    const detail::native_request& native_;
+    method verb_;
+    std::string_view target_;
+    std::string_view path_;
+    std::string_view query_;
+    std::string body_;
+    std::string request_id_;
+};
+
+struct response
+{
+    unsigned status = 200;
+    std::string content_type; // empty: no Content-Type
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+    bool close = false; // end the connection after this answer
+
+    void set(std::string name, std::string value) { headers.emplace_back(std::move(name), std::move(value)); }
+};
+
+} // namespace reqstore::http

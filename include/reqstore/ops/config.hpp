@@ -1,0 +1,81 @@
+// The server's configuration: built-in defaults (the local profile), a config file applied as
+// a JSON merge patch over them, then command-line flags. Every key is checked at startup and an
+// error names the exact key.
+#pragma once
+
+#include <reqstore/auth/keys.hpp>
+#include <reqstore/core/request_type.hpp>
+
+#include <boost/json/object.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace reqstore::ops
+{
+
+struct limits_config
+{
+    std::size_t max_body_bytes = 0;
+    std::size_t max_header_bytes = 0;
+    unsigned max_json_depth = 0;
+    std::chrono::milliseconds idle_timeout{};
+    std::chrono::milliseconds header_timeout{};
+    std::chrono::milliseconds body_timeout{};
+    std::chrono::milliseconds write_timeout{};
+    std::chrono::milliseconds drain_timeout{};
+};
+
+struct server_config
+{
+    std::string listen_host;
+    std::uint16_t listen_port = 0;
+    std::string data_dir;
+    unsigned threads = 0; // resolved: never 0
+    bool durability_fsync = true;
+    bool require_if_match = false;
+    bool access_log = true;
+    std::size_t block_cache_bytes = 0;
+    std::size_t write_buffer_bytes = 0;
+    limits_config limits;
+    std::vector<core::request_type> types;
+    std::vector<auth::api_key> keys;
+    boost::json::object effective; // the merged configuration, for --print-config
+};
+
+// What main should do after reading the command line.
+struct config_outcome
+{
+    enum class action
+    {
+        serve,
+        print_config, // --print-config: print `effective` and exit 0
+        show_help,    // --help: print usage_text() and exit 0
+        show_version, // --version
+    };
+    action what = action::serve;
+    server_config config;
+};
+
+// A configuration error: the message names the key or flag; the process exits with code 2.
+struct config_error
+{
+    std::string message;
+};
+
+// The built-in defaults as JSON text: what config/reqstore.json spells out.
+std::string_view default_config_text();
+
+std::string usage_text();
+
+// Reads flags and the config file. Never exits; the caller prints and picks the exit code.
+std::variant<config_outcome, config_error> load_config(int argc, const char* const* argv);
+
+// Whether `host` is a loopback address (127.0.0.0/8, ::1, or "localhost").
+bool is_loopback_host(std::string_view host);
+
+} // namespace reqstore::ops

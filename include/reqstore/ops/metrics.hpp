@@ -1,0 +1,82 @@
+// The server's counters and histograms, rendered in the Prometheus text exposition format.
+// Every update is a relaxed atomic add: no lock on the request path.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace reqstore::ops
+{
+
+// A histogram with fixed upper bounds; observations are lock-free.
+class histogram
+{
+public:
+    explicit histogram(std::vector<double> upper_bounds);
+
+    void observe(double value) noexcept;
+    // Appends `name_bucket{labels,le=...}` lines, `name_sum` and `name_count`.
+    void render(std::string& out, std::string_view name, std::string_view labels) const;
+
+private:
+    std::vector<double> bounds_;                           // constant after construction
+    std::unique_ptr<std::atomic<std::uint64_t>[]> counts_; // one per bound, then +Inf
+    std::atomic<std::uint64_t> sum_micro_{0};              // sum in millionths
+    std::atomic<std::uint64_t> count_{0};
+};
+
+class metrics
+{
+public:
+    static constexpr std::size_t method_count = 8; // http::method's values
+    static constexpr unsigned max_status = 600;
+
+    // `methods` names each method index.
+    explicit metrics(const std::array<std::string_view, method_count>& methods);
+
+    // Names each route index (the router's order); requests that match no route are counted
+    // under an extra "unmatched" route, index routes.size(). Call once, before serving.
+    void name_routes(std::vector<std::string> routes);
+
+    std::size_t unmatched_route() const noexcept { return routes_.size() - 1; }
+
+    void record_request(std::size_t route, std::size_t method, unsigned status,
+                        std::chrono::nanoseconds latency) noexcept;
+    void record_commit_batch(std::size_t commits, std::chrono::nanoseconds write_time) noexcept;
+    void record_cas_conflict() noexcept { cas_conflicts_.fetch_add(1, std::memory_order_relaxed); }
+    void connection_opened() noexcept { open_connections_.fetch_add(1, std::memory_order_relaxed); }
+    void connection_closed() noexcept { open_connections_.fetch_sub(1, std::memory_order_relaxed); }
+    std::int64_t open_connections() const noexcept
+    {
+        return open_connections_.load(std::memory_order_relaxed);
+    }
+
+    std::string render() const;
+
+private:
+    struct route_stats
+    {
+        explicit route_stats(std::string n);
+
+        std::string name;
+        std::unique_ptr<std::atomic<std::uint64_t>[]> counts; // [method * max_status + status]
+        histogram latency;
+    };
+
+    std::array<std::string, method_count> method_names_; // constant after construction
+    std::vector<std::unique_ptr<route_stats>> routes_;   // the vector is constant, the counts atomic
+    histogram batch_sizes_;
+    histogram fsync_seconds_;
+    std::atomic<std::uint64_t> commits_{0};
+    std::atomic<std::uint64_t> batches_{0};
+    std::atomic<std::uint64_t> cas_conflicts_{0};
+    std::atomic<std::int64_t> open_connections_{0};
+};
+
+} // namespace reqstore::ops

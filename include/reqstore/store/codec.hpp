@@ -1,0 +1,35 @@
+// The byte format of stored versions and events. Every decoder checks every length, so a
+// corrupt or truncated value is reported, never read past its end.
+#pragma once
+
+#include <reqstore/core/record_store.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace reqstore::store
+{
+
+// Layout, format 1: u8 format | u8 flags (bit 0: deleted) | be64 version | be64 updated_at
+// | str type | str status | str updated_by | be16 count, str changed[count] | body (the rest),
+// where str = be16 length + bytes.
+std::string encode_version(const core::stored_version& v);
+
+// Decodes a value written by encode_version. With `with_body` false the body is skipped
+// (history listings). nullopt when the bytes are not a valid format-1 value.
+std::optional<core::stored_version> decode_version(std::string_view bytes, bool with_body = true);
+
+// Reads only the version number and deleted flag: the commit path's compare-and-swap check.
+struct version_head
+{
+    std::uint64_t version;
+    bool deleted;
+};
+std::optional<version_head> decode_version_head(std::string_view bytes) noexcept;
+
+// An event of the change feed as stored in `events`: the JSON object
+// {"seq","event","id","type","version","status","at"} (+ "from" on status changes).
+std::string encode_event(const core::event_draft& event, std::uint64_t sequence);
+
+} // namespace reqstore::store

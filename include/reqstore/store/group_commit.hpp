@@ -1,0 +1,77 @@
+// Group commit: coroutines queue their commits; one commit thread takes everything queued since
+// its last write, hands it to the flush function as one batch (one synced write), and resumes
+// each waiting coroutine on its own executor with its own outcome.
+#pragma once
+
+#include <reqstore/core/record_store.hpp>
+
+#include <boost/asio/any_completion_executor.hpp>
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace reqstore::store
+{
+
+struct queued_commit
+{
+    core::commit_request request;
+    std::string encoded_version;                // made before queuing, off the commit thread
+    core::result<core::commit_receipt> outcome; // set by the flush function
+};
+
+class group_commit
+{
+public:
+    // Writes the whole batch atomically and sets every entry's outcome. Runs on the commit
+    // thread only, one batch at a time.
+    using flush_function = std::function<void(std::vector<queued_commit>& batch)>;
+
+    // `fallback` executes completions whose handler has no executor of its own.
+    group_commit(boost::asio::any_io_executor fallback, flush_function flush);
+    // Stops (see stop()) if still running.
+    ~group_commit();
+
+    group_commit(const group_commit&) = delete;
+    group_commit& operator=(const group_commit&) = delete;
+
+    // Queues `entry` for the next batch and completes once that batch is written (or failed).
+    // Thread-safe. After stop(), completes at once with errc::unavailable.
+    boost::asio::awaitable<core::result<core::commit_receipt>> submit(queued_commit entry);
+
+    // Writes what is queued, then ends the commit thread. Idempotent. Must not be called from
+    // the commit thread.
+    void stop();
+
+private:
+    using handler_type = boost::asio::any_completion_handler<void(core::result<core::commit_receipt>)>;
+    struct waiting
+    {
+        queued_commit entry;
+        handler_type handler;
+        boost::asio::any_completion_executor work; // keeps the handler's context running until completion
+    };
+
+    void enqueue(queued_commit entry, handler_type handler);
+    void run();
+
+    // Constant after construction.
+    boost::asio::any_io_executor fallback_;
+    flush_function flush_;
+
+    // Guarded by mutex_.
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::vector<waiting> queue_;
+    bool stopping_ = false;
+
+    std::thread thread_; // last: starts once everything above is constructed
+};
+
+} // namespace reqstore::store

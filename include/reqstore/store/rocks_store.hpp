@@ -1,0 +1,96 @@
+// The RocksDB implementation of core::record_store: the column families of ARCHITECTURE.md,
+// group commit with one synced write per batch, and the gap-free global sequence of events.
+#pragma once
+
+#include <reqstore/core/record_store.hpp>
+#include <reqstore/store/group_commit.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace rocksdb
+{
+class ColumnFamilyHandle;
+class DB;
+} // namespace rocksdb
+
+namespace reqstore::store
+{
+
+enum class durability
+{
+    fsync,    // a commit completes after its batch is written and the WAL fsynced
+    buffered, // a commit completes after its batch is in the WAL (OS buffers), not fsynced
+};
+
+struct store_options
+{
+    std::string data_dir;
+    store::durability durability = durability::fsync;
+    std::size_t block_cache_bytes = 32u << 20;
+    std::size_t write_buffer_bytes = 64u << 20; // all memtables together
+};
+
+// Told about every group commit, on the commit thread: how many commits the batch held and how
+// long the write (with its fsync) took. Must be cheap and thread-safe.
+struct commit_observer
+{
+    std::function<void(std::size_t batch_size, std::chrono::nanoseconds write_time)> on_batch_written;
+};
+
+class rocks_store final : public core::record_store
+{
+public:
+    // Opens (creating if needed) the database in options.data_dir. Fails with a message naming
+    // the cause (a locked or corrupt directory, an unknown schema version, a sequence counter
+    // that disagrees with the change feed).
+    static core::result<std::unique_ptr<rocks_store>>
+    open(const store_options& options, boost::asio::any_io_executor executor, commit_observer observer = {});
+
+    // Closes if close() was not called; errors are then only logged.
+    ~rocks_store() override;
+
+    // Finishes queued commits, syncs the WAL, closes the database and reports its status.
+    // Commits submitted afterwards fail with errc::unavailable.
+    core::result<void> close();
+
+    core::result<std::optional<core::stored_version>> load(std::string_view id) override;
+    core::result<std::optional<core::stored_version>> load_version(std::string_view id,
+                                                                   std::uint64_t version) override;
+    core::result<std::vector<core::stored_version>> history(std::string_view id, std::uint64_t below_version,
+                                                            std::size_t limit) override;
+    core::result<core::list_page> list(const core::list_filter& filter, std::string_view after_id,
+                                       std::size_t limit, std::size_t max_examined) override;
+    boost::asio::awaitable<core::result<core::commit_receipt>> commit(core::commit_request request) override;
+
+    // The sequence number of the newest event (0 before the first). Thread-safe.
+    std::uint64_t last_sequence() const noexcept;
+
+private:
+    struct column_families;
+
+    rocks_store(const store_options& options, boost::asio::any_io_executor executor,
+                commit_observer observer);
+    core::result<void> open_db();
+    void flush(std::vector<queued_commit>& batch); // on the commit thread only
+
+    // Constant after open().
+    store_options options_;
+    commit_observer observer_;
+    std::unique_ptr<rocksdb::DB> db_;
+    std::unique_ptr<column_families> cf_;
+
+    // Written only on the commit thread, read anywhere.
+    std::atomic<std::uint64_t> last_sequence_{0};
+
+    bool closed_ = false;
+    std::unique_ptr<group_commit> committer_; // started by open() once the database is open
+    boost::asio::any_io_executor executor_;
+};
+
+} // namespace reqstore::store

@@ -1,0 +1,436 @@
+// Handlers of /v1/requests: decode the HTTP request, call the core, encode the answer.
+#include <reqstore/api/native_api.hpp>
+#include <reqstore/auth/keys.hpp>
+#include <reqstore/http/problem.hpp>
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/params_view.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+namespace reqstore::api
+{
+namespace net = boost::asio;
+namespace json = boost::json;
+using core::errc;
+using core::failure;
+using http::handler_context;
+using http::response;
+
+namespace
+{
+
+constexpr std::string_view accept_patch =
+    "application/merge-patch+json, application/json-patch+json, application/json";
+
+std::string lowercase(std::string_view s)
+{
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+    return out;
+}
+
+// The media type of Content-Type without parameters, lower-cased ("" when absent).
+std::string media_type(const http::request& req)
+{
+    const auto value = req.header("content-type");
+    if (!value)
+        return {};
+    std::string_view type = value->substr(0, value->find(';'));
+    while (!type.empty() && (type.back() == ' ' || type.back() == '\t'))
+        type.remove_suffix(1);
+    return lowercase(type);
+}
+
+core::body_media json_media(const http::request& req)
+{
+    return media_type(req) == "application/json" ? core::body_media::json : core::body_media::unsupported;
+}
+
+core::body_media patch_media(const http::request& req)
+{
+    const std::string type = media_type(req);
+    if (type == "application/merge-patch+json" || type == "application/json")
+        return core::body_media::merge_patch;
+    if (type == "application/json-patch+json")
+        return core::body_media::json_patch;
+    return core::body_media::unsupported;
+}
+
+bool prefers_minimal(const http::request& req)
+{
+    const auto prefer = req.header_list("prefer");
+    if (!prefer)
+        return false;
+    const std::string value = lowercase(*prefer);
+    std::string_view rest = value;
+    while (!rest.empty())
+    {
+        const auto comma = rest.find(',');
+        std::string_view token = rest.substr(0, comma);
+        token = token.substr(0, token.find(';'));
+        const auto first = token.find_first_not_of(" \t");
+        const auto last = token.find_last_not_of(" \t");
+        if (first != std::string_view::npos && token.substr(first, last - first + 1) == "return=minimal")
+            return true;
+        if (comma == std::string_view::npos)
+            break;
+        rest.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
+core::conditional_headers conditions_of(const http::request& req)
+{
+    core::conditional_headers h;
+    h.if_match = req.header_list("if-match");
+    h.if_none_match = req.header_list("if-none-match");
+    if (const auto v = req.header("if-unmodified-since"))
+        h.if_unmodified_since = std::string(*v);
+    if (const auto v = req.header("if-modified-since"))
+        h.if_modified_since = std::string(*v);
+    return h;
+}
+
+std::string record_path(std::string_view id)
+{
+    return "/v1/requests/" + std::string(id);
+}
+
+response failure_answer(const failure& f, const http::request& req)
+{
+    response r = http::problem_response(f, req.path());
+    if (f.code == errc::precondition_failed)
+        if (const auto* etag = f.extensions.if_contains("current_etag"); etag && etag->is_string())
+            r.set("ETag", std::string(etag->get_string()));
+    if (f.code == errc::unsupported_media_type && req.verb() == http::method::patch)
+        r.set("Accept-Patch", std::string(accept_patch));
+    return r;
+}
+
+response json_answer(unsigned status, std::string body)
+{
+    response r;
+    r.status = status;
+    r.content_type = "application/json";
+    r.body = std::move(body);
+    return r;
+}
+
+response record_answer(unsigned status, const core::stored_version& v)
+{
+    response r = json_answer(status, v.body);
+    r.set("ETag", core::etag_for_version(v.version));
+    r.set("Last-Modified", core::format_http_date(v.updated_at));
+    return r;
+}
+
+// A query parameter's value as an integer within [min, max], or a failure naming it.
+core::result<std::uint64_t> integer_parameter(std::string_view name, std::string_view value,
+                                              std::uint64_t min, std::uint64_t max)
+{
+    std::uint64_t n = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+    if (ec != std::errc() || end != value.data() + value.size() || n < min || n > max)
+        return failure(errc::bad_request, std::string(name) + " must be a whole number from " +
+                                              std::to_string(min) + " to " + std::to_string(max));
+    return n;
+}
+
+// The decoded query parameters; each name at most once and from `allowed`.
+core::result<std::vector<std::pair<std::string, std::string>>>
+query_parameters(const http::request& req, std::initializer_list<std::string_view> allowed)
+{
+    std::vector<std::pair<std::string, std::string>> out;
+    if (req.query().empty())
+        return out;
+    // Boost.URL 1.81 declares parse_query() only as a friend; the throwing constructor is the
+    // public way to validate a query string.
+    std::optional<boost::urls::params_view> params;
+    try
+    {
+        params.emplace(req.query());
+    }
+    catch (const boost::system::system_error&)
+    {
+        return failure(errc::bad_request, "the query string cannot be parsed");
+    }
+    for (const auto& param : *params)
+    {
+        const std::string key(param.key);
+        if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
+        {
+            std::string names;
+            for (auto a : allowed)
+                names += (names.empty() ? "" : ", ") + std::string(a);
+            return failure(errc::bad_request,
+                           "unknown query parameter \"" + key + "\"; this resource takes " + names);
+        }
+        for (const auto& [seen, value] : out)
+            if (seen == key)
+                return failure(errc::bad_request, "query parameter \"" + key + "\" is given twice");
+        out.emplace_back(key, std::string(param.value));
+    }
+    return out;
+}
+
+class native_api
+{
+public:
+    explicit native_api(core::record_service& service) : service_(service) {}
+
+    net::awaitable<response> create(handler_context& ctx)
+    {
+        const auto& req = ctx.req;
+        if (json_media(req) != core::body_media::json)
+            co_return failure_answer({errc::unsupported_media_type, "POST takes application/json"}, req);
+        auto created = co_await service_.create(write_input_of(ctx, core::body_media::json));
+        if (!created)
+            co_return failure_answer(created.error(), req);
+        co_return created_answer(created->record, created->id);
+    }
+
+    net::awaitable<response> read(handler_context& ctx)
+    {
+        const auto& req = ctx.req;
+        const std::string_view id = ctx.params[0];
+        if (!service_.id_is_valid(id))
+            co_return invalid_id(id, req);
+        auto found = service_.read(id, conditions_of(req));
+        if (!found)
+            co_return failure_answer(found.error(), req);
+        if (found->not_modified)
+        {
+            response r;
+            r.status = 304;
+            r.set("ETag", core::etag_for_version(found->record.version));
+            r.set("Last-Modified", core::format_http_date(found->record.updated_at));
+            co_return r;
+        }
+        co_return record_answer(200, found->record);
+    }
+
+    net::awaitable<response> list(handler_context& ctx)
+    {
+        const auto& req = ctx.req;
+        auto params = query_parameters(req, {"type", "status", "updated_since", "limit", "cursor"});
+        if (!params)
+            co_return failure_answer(params.error(), req);
+        core::list_filter filter;
+        std::size_t limit = 100;
+        std::string cursor;
+        for (const auto& [key, value] : *params)
+        {
+            if (key == "type")
+                filter.type = value;
+            else if (key == "status")
+                filter.status = value;
+            else if (key == "updated_since")
+            {
+                filter.updated_since = core::parse_rfc3339(value);
+                if (!filter.updated_since)
+                    co_return failure_answer(
+                        {errc::bad_request, "updated_since must be an RFC 3339 date-time"}, req);
+            }
+            else if (key == "limit")
+            {
+                auto n = integer_parameter("limit", value, 1, 1000);
+                if (!n)
+                    co_return failure_answer(n.error(), req);
+                limit = *n;
+            }
+            else if (key == "cursor")
+            {
+                if (!service_.id_is_valid(value))
+                    co_return failure_answer({errc::bad_request, "cursor is not one this server gave out"},
+                                             req);
+                cursor = value;
+            }
+        }
+        auto page = service_.list(filter, cursor, limit);
+        if (!page)
+            co_return failure_answer(page.error(), req);
+        std::string body = "{\"data\":[";
+        for (std::size_t i = 0; i < page->records.size(); ++i)
+        {
+            if (i)
+                body.push_back(',');
+            body += page->records[i].body; // stored JSON text, spliced without re-serializing
+        }
+        body += "],\"next_cursor\":";
+        body += page->last_examined_id ? json::serialize(json::string(*page->last_examined_id)) : "null";
+        body += "}";
+        co_return json_answer(200, std::move(body));
+    }
+
+    net::awaitable<response> put(handler_context& ctx)
+    {
+        const auto& req = ctx.req;
+        const std::string id(ctx.params[0]);
+        if (!service_.id_is_valid(id))
+            co_return invalid_id(id, req);
+        auto written = co_await service_.put(id, write_input_of(ctx, json_media(req)));
+        if (!written)
+            co_return failure_answer(written.error(), req);
+        if (written->created)
+            co_return created_answer(written->record, id);
+        co_return update_answer(*written, id, req);
+    }
+
+    net::awaitable<response> patch(handler_context& ctx)
+    {
+        const auto& req = ctx.req;
+        const std::string id(ctx.params[0]);
+        if (!service_.id_is_valid(id))
+            co_return invalid_id(id, req);
+        auto written = co_await service_.patch(id, write_input_of(ctx, patch_media(req)));
+        if (!written)
+            co_return failure_answer(written.error(), req);
+        co_return update_answer(*written, id, req);
+    }
+
+    net::awaitable<response> remove(handler_context& ctx)
+    {
+        const auto& req = ctx.req;
+        const std::string id(ctx.params[0]);
+        if (!service_.id_is_valid(id))
+            co_return invalid_id(id, req);
+        auto removed = co_await service_.remove(id, write_input_of(ctx, core::body_media::none));
+        if (!removed)
+            co_return failure_answer(removed.error(), req);
+        response r;
+        r.status = 204;
+        r.set("ETag", core::etag_for_version(removed->record.version));
+        co_return r;
+    }
+
+    net::awaitable<response> versions(handler_context& ctx)
+    {
+        const auto& req = ctx.req;
+        const std::string_view id = ctx.params[0];
+        if (!service_.id_is_valid(id))
+            co_return invalid_id(id, req);
+        auto params = query_parameters(req, {"limit", "cursor"});
+        if (!params)
+            co_return failure_answer(params.error(), req);
+        std::size_t limit = 100;
+        std::uint64_t below = 0;
+        for (const auto& [key, value] : *params)
+        {
+            auto n = key == "limit" ? integer_parameter("limit", value, 1, 1000)
+                                    : integer_parameter("cursor", value, 1, UINT64_MAX);
+            if (!n)
+                co_return failure_answer(n.error(), req);
+            (key == "limit" ? limit : below) = *n;
+        }
+        auto history = service_.history(id, below, limit);
+        if (!history)
+            co_return failure_answer(history.error(), req);
+        json::array data;
+        for (const auto& v : *history)
+        {
+            json::array changed;
+            for (const auto& name : v.changed)
+                changed.emplace_back(name);
+            json::object entry{
+                {"version", v.version},       {"etag", core::etag_for_version(v.version)},
+                {"status", v.status},         {"updated_at", core::format_rfc3339(v.updated_at)},
+                {"updated_by", v.updated_by}, {"changed", std::move(changed)}};
+            if (v.deleted)
+                entry["deleted"] = true;
+            data.push_back(std::move(entry));
+        }
+        const bool more = history->size() == limit && history->back().version > 1;
+        const json::object body{{"data", std::move(data)},
+                                {"next_cursor", more ? json::value(std::to_string(history->back().version))
+                                                     : json::value(nullptr)}};
+        co_return json_answer(200, json::serialize(body));
+    }
+
+    net::awaitable<response> version(handler_context& ctx)
+    {
+        const auto& req = ctx.req;
+        const std::string_view id = ctx.params[0];
+        if (!service_.id_is_valid(id))
+            co_return invalid_id(id, req);
+        auto n = integer_parameter("the version in the path", ctx.params[1], 1, UINT64_MAX);
+        if (!n)
+            co_return failure_answer(n.error(), req);
+        auto found = service_.read_version(id, *n);
+        if (!found)
+            co_return failure_answer(found.error(), req);
+        co_return record_answer(200, *found);
+    }
+
+private:
+    static core::write_input write_input_of(handler_context& ctx, core::body_media media)
+    {
+        core::write_input input;
+        input.conditions = conditions_of(ctx.req);
+        input.body = ctx.req.body();
+        input.media = media;
+        input.actor = ctx.key ? ctx.key->id : std::string();
+        return input;
+    }
+
+    static response invalid_id(std::string_view id, const http::request& req)
+    {
+        return failure_answer(
+            {errc::invalid_id, "\"" + std::string(id) + "\" is not an id of any request type"}, req);
+    }
+
+    static response created_answer(const core::stored_version& v, std::string_view id)
+    {
+        response r = record_answer(201, v);
+        r.set("Location", record_path(id));
+        return r;
+    }
+
+    static response update_answer(const core::write_outcome& written, std::string_view id,
+                                  const http::request& req)
+    {
+        if (prefers_minimal(req))
+        {
+            response r;
+            r.status = 204;
+            r.set("ETag", core::etag_for_version(written.record.version));
+            r.set("Preference-Applied", "return=minimal");
+            return r;
+        }
+        response r = record_answer(200, written.record);
+        r.set("Content-Location", record_path(id));
+        return r;
+    }
+
+    core::record_service& service_;
+};
+
+} // namespace
+
+void add_native_routes(http::router& routes, core::record_service& service)
+{
+    auto api = std::make_shared<native_api>(service);
+    const auto bind = [api](net::awaitable<response> (native_api::*fn)(handler_context&))
+    {
+        return [api, fn](handler_context& ctx)
+        {
+            return ((*api).*fn)(ctx);
+        };
+    };
+    using http::method;
+    routes.add("/v1/requests", {{method::get, auth::scope_read, bind(&native_api::list)},
+                                {method::post, auth::scope_write, bind(&native_api::create)}});
+    routes.add("/v1/requests/{id}", {{method::get, auth::scope_read, bind(&native_api::read)},
+                                     {method::put, auth::scope_write, bind(&native_api::put)},
+                                     {method::patch, auth::scope_write, bind(&native_api::patch)},
+                                     {method::delete_, auth::scope_write, bind(&native_api::remove)}});
+    routes.add("/v1/requests/{id}/versions", {{method::get, auth::scope_read, bind(&native_api::versions)}});
+    routes.add("/v1/requests/{id}/versions/{n}",
+               {{method::get, auth::scope_read, bind(&native_api::version)}});
+}
+
+} // namespace reqstore::api

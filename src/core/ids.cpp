@@ -1,0 +1,134 @@
+// Id generation (time-sortable where the format allows) and format checks.
+#include <reqstore/core/ids.hpp>
+#include <reqstore/core/time.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <random>
+
+namespace reqstore::core
+{
+namespace
+{
+
+constexpr std::string_view crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+std::uint64_t random_u64()
+{
+    thread_local std::mt19937_64 engine{[]
+                                        {
+                                            std::random_device device;
+                                            return (static_cast<std::uint64_t>(device()) << 32) ^ device();
+                                        }()};
+    return engine();
+}
+
+bool is_crockford(char c) noexcept
+{
+    return crockford.find(c) != std::string_view::npos;
+}
+
+bool is_hex(char c) noexcept
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+void append_base32(std::string& out, std::uint64_t value, int chars)
+{
+    for (int i = chars - 1; i >= 0; --i)
+        out.push_back(crockford[(value >> (5 * i)) & 31]);
+}
+
+std::string make_uuid_v7()
+{
+    const auto ms = static_cast<std::uint64_t>(now_millis());
+    const std::uint64_t hi = (ms << 16) | 0x7000 | (random_u64() & 0x0fff);
+    const std::uint64_t lo = (random_u64() & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(36);
+    for (int i = 15; i >= 0; --i)
+    {
+        out.push_back(digits[(hi >> (4 * i)) & 15]);
+        if (i == 8 || i == 4)
+            out.push_back('-');
+    }
+    out.push_back('-');
+    for (int i = 15; i >= 0; --i)
+    {
+        out.push_back(digits[(lo >> (4 * i)) & 15]);
+        if (i == 12)
+            out.push_back('-');
+    }
+    return out;
+}
+
+} // namespace
+
+std::string generate_id(id_format format, std::string_view prefix)
+{
+    switch (format)
+    {
+    case id_format::prefixed:
+    {
+        std::string out(prefix);
+        append_base32(out, static_cast<std::uint64_t>(now_millis()), 10);
+        append_base32(out, random_u64(), 10);
+        return out;
+    }
+    case id_format::uuid:
+        return make_uuid_v7();
+    case id_format::numeric:
+    {
+        // Milliseconds shifted left 12 bits plus a rolling counter: increasing over time,
+        // 4096 ids per millisecond before the counter wraps into the next one.
+        static std::atomic<std::uint32_t> counter{static_cast<std::uint32_t>(random_u64())};
+        const auto ms = static_cast<std::uint64_t>(now_millis());
+        return std::to_string((ms << 12) | (counter.fetch_add(1, std::memory_order_relaxed) & 0xfff));
+    }
+    }
+    return {};
+}
+
+bool id_fits(id_format format, std::string_view prefix, std::string_view id) noexcept
+{
+    switch (format)
+    {
+    case id_format::prefixed:
+    {
+        if (!id.starts_with(prefix))
+            return false;
+        const std::string_view rest = id.substr(prefix.size());
+        if (rest.size() < 16 || rest.size() > 26)
+            return false;
+        for (char c : rest)
+            if (!is_crockford(c))
+                return false;
+        return true;
+    }
+    case id_format::uuid:
+    {
+        if (id.size() != 36)
+            return false;
+        for (std::size_t i = 0; i < id.size(); ++i)
+        {
+            const bool dash_position = i == 8 || i == 13 || i == 18 || i == 23;
+            if (dash_position ? id[i] != '-' : !is_hex(id[i]))
+                return false;
+        }
+        return true;
+    }
+    case id_format::numeric:
+    {
+        if (id.empty() || id.size() > 19 || id[0] == '0')
+            return false;
+        for (char c : id)
+            if (c < '0' || c > '9')
+                return false;
+        return true;
+    }
+    }
+    return false;
+}
+
+} // namespace reqstore::core

@@ -1,0 +1,25 @@
+// Internal to the http module: from a parsed request to its answer, in the contract's order:
+// authentication (401), route (404/405), scope (403), then the handler. Knows nothing of Beast.
+#pragma once
+
+#include <reqstore/auth/keys.hpp>
+#include <reqstore/http/message.hpp>
+#include <reqstore/http/router.hpp>
+
+#include <boost/asio/awaitable.hpp>
+
+namespace reqstore::http
+{
+
+struct dispatch_result
+{
+    response answer;
+    std::size_t route = static_cast<std::size_t>(-1); // -1: no route matched
+    std::string key_id;                               // empty when unauthenticated
+};
+
+// Never throws: a handler's exception becomes a logged 500.
+boost::asio::awaitable<dispatch_result> dispatch(const request& req, const router& routes,
+                                                 const auth::key_registry& keys);
+
+} // namespace reqstore::http

@@ -1,0 +1,557 @@
+// The connection loop on Beast: read with limits and deadlines, dispatch, answer, keep alive;
+// the accept loop; the drain. The only file of the server that includes Beast's HTTP parser.
+#include <reqstore/core/time.hpp>
+#include <reqstore/http/problem.hpp>
+#include <reqstore/http/server.hpp>
+#include <reqstore/ops/log.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
+
+#include <atomic>
+#include <cstdio>
+#include <random>
+
+#include "dispatch.hpp"
+
+namespace reqstore::http
+{
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = net::ip::tcp;
+using net::as_tuple;
+using net::use_awaitable;
+
+namespace detail
+{
+struct native_request
+{
+    const bhttp::request<bhttp::string_body>& message;
+};
+} // namespace detail
+
+// ---- request ---------------------------------------------------------------------------
+
+request::request(const detail::native_request& native, method verb, std::string_view target, std::string body,
+                 std::string request_id)
+    : native_(native), verb_(verb), target_(target), body_(std::move(body)),
+      request_id_(std::move(request_id))
+{
+    const auto q = target_.find('?');
+    path_ = target_.substr(0, q);
+    query_ = q == std::string_view::npos ? std::string_view() : target_.substr(q + 1);
+}
+
+std::string_view request::method_text() const noexcept
+{
+    return native_.message.method_string();
+}
+
+std::optional<std::string_view> request::header(std::string_view name) const
+{
+    const auto it = native_.message.find(name);
+    if (it == native_.message.end())
+        return std::nullopt;
+    return std::string_view(it->value());
+}
+
+std::optional<std::string> request::header_list(std::string_view name) const
+{
+    auto [first, last] = native_.message.equal_range(name);
+    if (first == last)
+        return std::nullopt;
+    std::string joined;
+    for (auto it = first; it != last; ++it)
+    {
+        if (!joined.empty())
+            joined += ", ";
+        joined += std::string_view(it->value());
+    }
+    return joined;
+}
+
+// ---- connections -------------------------------------------------------------------------
+
+// What the drain needs of a connection. Every member is touched only on the connection's
+// strand, where the session runs too.
+struct server::connection
+{
+    net::any_io_executor strand;
+    beast::tcp_stream* stream = nullptr; // valid while `alive`
+    bool alive = true;
+    bool idle = false; // waiting for the first byte of a request
+};
+
+struct session_access
+{
+    static net::awaitable<void> run_session(server& s, tcp::socket socket);
+};
+
+namespace
+{
+
+method to_method(bhttp::verb v)
+{
+    switch (v)
+    {
+    case bhttp::verb::get:
+        return method::get;
+    case bhttp::verb::head:
+        return method::head;
+    case bhttp::verb::post:
+        return method::post;
+    case bhttp::verb::put:
+        return method::put;
+    case bhttp::verb::patch:
+        return method::patch;
+    case bhttp::verb::delete_:
+        return method::delete_;
+    case bhttp::verb::options:
+        return method::options;
+    default:
+        return method::other;
+    }
+}
+
+bool is_sane_request_id(std::string_view id)
+{
+    if (id.empty() || id.size() > 128)
+        return false;
+    for (char c : id)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' && c != ':')
+            return false;
+    return true;
+}
+
+// A process-unique id: a random prefix chosen at startup and a counter.
+std::string generate_request_id()
+{
+    static const std::uint64_t prefix = std::random_device{}() & 0xffffffu;
+    static std::atomic<std::uint64_t> counter{0};
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%06llx-%010llx", static_cast<unsigned long long>(prefix),
+                  static_cast<unsigned long long>(counter.fetch_add(1, std::memory_order_relaxed)));
+    return buf;
+}
+
+// The Date header, formatted at most once per second per thread.
+const std::string& http_date_now()
+{
+    thread_local core::unix_millis cached_second = -1;
+    thread_local std::string cached;
+    const core::unix_millis now = core::now_millis();
+    if (now / 1000 != cached_second)
+    {
+        cached_second = now / 1000;
+        cached = core::format_http_date(now);
+    }
+    return cached;
+}
+
+bool iequals(std::string_view a, std::string_view b)
+{
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                              [](char x, char y) {
+                                                  return std::tolower(static_cast<unsigned char>(x)) ==
+                                                         std::tolower(static_cast<unsigned char>(y));
+                                              });
+}
+
+// RFC 9112 section 6.3: a request whose last transfer coding is not chunked cannot be framed.
+bool transfer_encoding_acceptable(const bhttp::request_parser<bhttp::string_body>& parser)
+{
+    const auto& fields = parser.get();
+    const auto it = fields.find(bhttp::field::transfer_encoding);
+    if (it == fields.end())
+        return true;
+    std::string_view value = it->value();
+    if (fields.count(bhttp::field::transfer_encoding) > 1)
+        return false;
+    const auto comma = value.rfind(',');
+    std::string_view last = comma == std::string_view::npos ? value : value.substr(comma + 1);
+    while (!last.empty() && (last.front() == ' ' || last.front() == '\t'))
+        last.remove_prefix(1);
+    while (!last.empty() && (last.back() == ' ' || last.back() == '\t'))
+        last.remove_suffix(1);
+    return iequals(last, "chunked");
+}
+
+// The answer to a request that could not be read; the connection closes after it.
+response read_failure_response(const boost::system::error_code& ec, std::string_view stage)
+{
+    response r;
+    if (ec == bhttp::error::body_limit)
+        r = problem_response(core::errc::payload_too_large, "the body is larger than the limit", "");
+    else if (ec == bhttp::error::header_limit)
+        r = problem_response(core::errc::headers_too_large,
+                             "the request's header section is larger than the limit", "");
+    else if (ec == beast::error::timeout)
+        r = problem_response(core::errc::request_timeout,
+                             "the request's " + std::string(stage) + " did not arrive in time", "");
+    else
+        r = problem_response(core::errc::bad_request, "the request cannot be parsed: " + ec.message(), "");
+    r.close = true;
+    return r;
+}
+
+bhttp::response<bhttp::string_body> to_beast(response& r, const std::string& request_id, bool head,
+                                             bool keep_alive)
+{
+    bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(r.status), 11};
+    out.set(bhttp::field::server, "reqstore");
+    out.set(bhttp::field::date, http_date_now());
+    out.set("X-Request-Id", request_id);
+    if (!r.content_type.empty())
+        out.set(bhttp::field::content_type, r.content_type);
+    for (auto& [name, value] : r.headers)
+        out.insert(name, value);
+    out.keep_alive(keep_alive);
+    if (head)
+    {
+        out.content_length(r.body.size());
+    }
+    else
+    {
+        out.body() = std::move(r.body);
+        out.prepare_payload();
+    }
+    return out;
+}
+
+void log_access(std::string_view method_text, std::string_view path, unsigned status, double latency_ms,
+                const std::string& request_id, const std::string& key_id)
+{
+    char latency[32];
+    std::snprintf(latency, sizeof latency, "%.3f", latency_ms);
+    std::string line;
+    line.reserve(192 + path.size());
+    line.append("{\"ts\":\"").append(core::format_rfc3339(core::now_millis()));
+    line.append("\",\"level\":\"info\",\"msg\":\"request\",\"method\":");
+    line.append(boost::json::serialize(boost::json::string(method_text)));
+    line.append(",\"path\":").append(boost::json::serialize(boost::json::string(path)));
+    line.append(",\"status\":").append(std::to_string(status));
+    line.append(",\"latency_ms\":").append(latency);
+    line.append(",\"request_id\":\"").append(request_id).append("\"");
+    line.append(",\"key\":").append(key_id.empty() ? "null" : "\"" + key_id + "\"");
+    line.append("}");
+    ops::log().append_line(line);
+}
+
+// After answering a request that will not be read to its end, stop sending and discard what
+// the client still sends for a moment, so that closing does not reset the connection before
+// the client has read the answer.
+net::awaitable<void> lingering_close(beast::tcp_stream& stream)
+{
+    boost::system::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream.expires_after(std::chrono::milliseconds(500));
+    std::array<char, 16384> sink;
+    for (std::size_t total = 0; total < (4u << 20);)
+    {
+        auto [read_ec, n] = co_await stream.async_read_some(net::buffer(sink), as_tuple(use_awaitable));
+        if (read_ec)
+            break;
+        total += n;
+    }
+    stream.socket().close(ec);
+}
+
+} // namespace
+
+// ---- the session ---------------------------------------------------------------------
+
+net::awaitable<void> session_access::run_session(server& s, tcp::socket socket)
+{
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+
+    auto conn = std::make_shared<server::connection>();
+    conn->strand = co_await net::this_coro::executor;
+    conn->stream = &stream;
+    std::uint64_t conn_id;
+    {
+        std::lock_guard lock(s.connections_mutex_);
+        conn_id = s.next_connection_id_++;
+        s.connections_.emplace(conn_id, conn);
+    }
+    s.stats_.connection_opened();
+    struct unregister
+    {
+        server& s;
+        std::shared_ptr<server::connection>& conn;
+        std::uint64_t id;
+        ~unregister()
+        {
+            conn->alive = false;
+            conn->stream = nullptr;
+            s.stats_.connection_closed();
+            std::lock_guard lock(s.connections_mutex_);
+            s.connections_.erase(id);
+        }
+    } registration{s, conn, conn_id};
+
+    bool close_lingering = false;
+    for (;;)
+    {
+        if (buffer.size() == 0)
+        {
+            conn->idle = true;
+            if (s.draining())
+                break;
+            stream.expires_after(s.limits_.idle_timeout);
+            auto [ec, n] = co_await stream.async_read_some(buffer.prepare(8192), as_tuple(use_awaitable));
+            conn->idle = false;
+            if (ec)
+                break; // idle timeout, the client closed, or the drain cancelled the wait
+            buffer.commit(n);
+        }
+
+        bhttp::request_parser<bhttp::string_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(s.limits_.max_header_bytes));
+        parser.body_limit(s.limits_.max_body_bytes);
+        std::string request_id;
+        std::optional<response> failed;
+
+        stream.expires_after(s.limits_.header_timeout);
+        auto [header_ec, header_bytes] =
+            co_await bhttp::async_read_header(stream, buffer, parser, as_tuple(use_awaitable));
+        if (header_ec == bhttp::error::end_of_stream)
+            break;
+        if (header_ec)
+            failed = read_failure_response(header_ec, "header section");
+        else
+        {
+            const auto id = parser.get().find("X-Request-Id");
+            if (id != parser.get().end() && is_sane_request_id(id->value()))
+                request_id = std::string(id->value());
+            if (!transfer_encoding_acceptable(parser))
+            {
+                failed = problem_response(core::errc::bad_request,
+                                          "a request's last transfer coding must be chunked", "");
+                failed->close = true;
+            }
+        }
+        if (!failed && !parser.is_done())
+        {
+            const auto expect = parser.get().find(bhttp::field::expect);
+            if (expect != parser.get().end() && iequals(expect->value(), "100-continue"))
+            {
+                static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+                stream.expires_after(s.limits_.write_timeout);
+                auto [ec, n] =
+                    co_await net::async_write(stream, net::buffer(continue_line), as_tuple(use_awaitable));
+                if (ec)
+                    break;
+            }
+            stream.expires_after(s.limits_.body_timeout);
+            auto [body_ec, body_bytes] =
+                co_await bhttp::async_read(stream, buffer, parser, as_tuple(use_awaitable));
+            if (body_ec)
+                failed = read_failure_response(body_ec, "body");
+        }
+        if (request_id.empty())
+            request_id = generate_request_id();
+
+        const auto started = std::chrono::steady_clock::now();
+        dispatch_result result;
+        bool head = false;
+        std::string method_text;
+        std::string path;
+        method verb = method::other;
+        if (failed)
+        {
+            result.answer = std::move(*failed);
+            method_text = std::string(parser.get().method_string());
+            path = std::string(parser.get().target().substr(0, parser.get().target().find('?')));
+        }
+        else
+        {
+            auto& message = parser.get();
+            verb = to_method(message.method());
+            head = verb == method::head;
+            const detail::native_request native{message};
+            const request req(native, verb, message.target(), std::move(message.body()), request_id);
+            result = co_await dispatch(req, s.routes_, s.keys_);
+            method_text = std::string(req.method_text());
+            path = std::string(req.path());
+        }
+        if (method_text.empty())
+            method_text = "-";
+
+        const bool keep_alive = !result.answer.close && !failed && parser.get().keep_alive() && !s.draining();
+        const unsigned status = result.answer.status;
+        auto answer = to_beast(result.answer, request_id, head, keep_alive);
+        stream.expires_after(s.limits_.write_timeout);
+        auto [write_ec, written] = co_await bhttp::async_write(stream, answer, as_tuple(use_awaitable));
+
+        const auto latency = std::chrono::steady_clock::now() - started;
+        s.stats_.record_request(result.route == static_cast<std::size_t>(-1) ? s.stats_.unmatched_route()
+                                                                             : result.route,
+                                static_cast<std::size_t>(verb), status,
+                                std::chrono::duration_cast<std::chrono::nanoseconds>(latency));
+        if (s.access_log_)
+            log_access(method_text, path, status, std::chrono::duration<double, std::milli>(latency).count(),
+                       request_id, result.key_id);
+        if (write_ec || !keep_alive)
+        {
+            close_lingering = !write_ec && failed.has_value();
+            break;
+        }
+    }
+    if (close_lingering)
+        co_await lingering_close(stream);
+    else
+    {
+        boost::system::error_code ec;
+        stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+        stream.socket().close(ec);
+    }
+}
+
+// ---- the server --------------------------------------------------------------------------
+
+server::server(net::io_context& io, server_limits limits, const router& routes,
+               const auth::key_registry& keys, ops::metrics& stats, bool access_log)
+    : io_(io), limits_(limits), routes_(routes), keys_(keys), stats_(stats), access_log_(access_log),
+      acceptor_strand_(net::make_strand(io)), acceptor_(acceptor_strand_)
+{
+}
+
+server::~server() = default;
+
+core::result<tcp::endpoint> server::listen(const std::string& host, std::uint16_t port)
+{
+    boost::system::error_code ec;
+    const auto address = net::ip::make_address(host, ec);
+    if (ec)
+        return core::failure(core::errc::internal, host + " is not an IP address");
+    const tcp::endpoint endpoint(address, port);
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec)
+        acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec)
+        acceptor_.bind(endpoint, ec);
+    if (!ec)
+        acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec)
+        return core::failure(core::errc::internal,
+                             "cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
+    return acceptor_.local_endpoint();
+}
+
+void server::start()
+{
+    net::co_spawn(acceptor_strand_, accept_loop(),
+                  [](std::exception_ptr e)
+                  {
+                      if (e)
+                          std::rethrow_exception(e); // a failing accept loop is a bug: let it end the process
+                  });
+}
+
+net::awaitable<void> server::accept_loop()
+{
+    for (;;)
+    {
+        auto [ec, socket] = co_await acceptor_.async_accept(net::make_strand(io_), as_tuple(use_awaitable));
+        if (ec == net::error::operation_aborted || !acceptor_.is_open())
+            co_return;
+        if (ec)
+        {
+            // Out of file descriptors or a transient error: pause instead of spinning.
+            ops::log().warn("accept failed", {{"error", ec.message()}});
+            net::steady_timer pause(co_await net::this_coro::executor, std::chrono::milliseconds(50));
+            co_await pause.async_wait(as_tuple(use_awaitable));
+            continue;
+        }
+        boost::system::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        auto executor = socket.get_executor();
+        net::co_spawn(executor, session_access::run_session(*this, std::move(socket)),
+                      [](std::exception_ptr e)
+                      {
+                          if (!e)
+                              return;
+                          try
+                          {
+                              std::rethrow_exception(e);
+                          }
+                          catch (const std::exception& ex)
+                          {
+                              ops::log().error("session failed", {{"error", ex.what()}});
+                          }
+                      });
+    }
+}
+
+net::awaitable<void> server::drain(std::chrono::milliseconds deadline)
+{
+    draining_.store(true, std::memory_order_release);
+    net::post(acceptor_strand_,
+              [this]
+              {
+                  boost::system::error_code ec;
+                  acceptor_.close(ec);
+              });
+
+    const auto for_each_connection = [this](auto action)
+    {
+        std::lock_guard lock(connections_mutex_);
+        for (auto& [id, conn] : connections_)
+            net::post(conn->strand, [conn, action] { action(*conn); });
+    };
+    // Idle connections close now; busy ones close after their answer.
+    for_each_connection(
+        [](connection& c)
+        {
+            if (c.alive && c.idle)
+                c.stream->cancel();
+        });
+
+    const auto give_up = std::chrono::steady_clock::now() + deadline;
+    net::steady_timer wait(co_await net::this_coro::executor);
+    const auto open_connections = [this]
+    {
+        std::lock_guard lock(connections_mutex_);
+        return connections_.size();
+    };
+    while (open_connections() > 0 && std::chrono::steady_clock::now() < give_up)
+    {
+        wait.expires_after(std::chrono::milliseconds(10));
+        co_await wait.async_wait(as_tuple(use_awaitable));
+    }
+    if (open_connections() > 0)
+    {
+        ops::log().warn("drain deadline passed; closing the remaining connections",
+                        {{"connections", open_connections()}});
+        for_each_connection(
+            [](connection& c)
+            {
+                boost::system::error_code ec;
+                if (c.alive)
+                    c.stream->socket().close(ec);
+            });
+        const auto last_chance = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+        while (open_connections() > 0 && std::chrono::steady_clock::now() < last_chance)
+        {
+            wait.expires_after(std::chrono::milliseconds(10));
+            co_await wait.async_wait(as_tuple(use_awaitable));
+        }
+    }
+}
+
+} // namespace reqstore::http

@@ -1,0 +1,162 @@
+// reqstore: reads the configuration, opens the store, wires the modules, serves until SIGTERM
+// or SIGINT, drains, and returns the exit code (0 after a clean drain, 1 on a runtime failure,
+// 2 for a configuration error).
+#include <reqstore/api/native_api.hpp>
+#include <reqstore/api/ops_api.hpp>
+#include <reqstore/core/record_service.hpp>
+#include <reqstore/http/server.hpp>
+#include <reqstore/ops/config.hpp>
+#include <reqstore/ops/log.hpp>
+#include <reqstore/store/rocks_store.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <csignal>
+#include <iostream>
+#include <thread>
+#include <vector>
+
+namespace net = boost::asio;
+using namespace reqstore;
+
+namespace
+{
+
+constexpr std::array<std::string_view, ops::metrics::method_count> method_labels{
+    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER"};
+
+net::awaitable<void> drain_on_signal(net::signal_set& signals, http::server& server,
+                                     std::chrono::milliseconds drain_timeout, net::io_context& io)
+{
+    const int signal = co_await signals.async_wait(net::use_awaitable);
+    ops::log().info("draining", {{"signal", signal}});
+    co_await server.drain(drain_timeout);
+    io.stop();
+}
+
+int serve(const ops::server_config& config)
+{
+    net::io_context io(static_cast<int>(config.threads));
+    ops::metrics stats(method_labels);
+
+    store::store_options store_options;
+    store_options.data_dir = config.data_dir;
+    store_options.durability =
+        config.durability_fsync ? store::durability::fsync : store::durability::buffered;
+    store_options.block_cache_bytes = config.block_cache_bytes;
+    store_options.write_buffer_bytes = config.write_buffer_bytes;
+    store::commit_observer observer{[&stats](std::size_t n, std::chrono::nanoseconds t)
+                                    {
+                                        stats.record_commit_batch(n, t);
+                                    }};
+    auto opened = store::rocks_store::open(store_options, io.get_executor(), observer);
+    if (!opened)
+    {
+        ops::log().error("cannot open the store",
+                         {{"data_dir", config.data_dir}, {"error", opened.error().detail}});
+        ops::log().flush();
+        std::cerr << "reqstore: " << opened.error().detail << "\n";
+        return 1;
+    }
+    std::unique_ptr<store::rocks_store> records = std::move(*opened);
+
+    const core::type_registry types(config.types);
+    core::record_service service(io.get_executor(), *records, types,
+                                 {config.require_if_match, config.limits.max_json_depth});
+    const auth::key_registry keys(config.keys);
+
+    http::router routes;
+    std::unique_ptr<http::server> server;
+    api::add_operations_routes(routes, stats, [&server] { return server && !server->draining(); });
+    api::add_native_routes(routes, service);
+    stats.name_routes(routes.patterns());
+
+    const http::server_limits limits{config.limits.max_body_bytes, config.limits.max_header_bytes,
+                                     config.limits.idle_timeout,   config.limits.header_timeout,
+                                     config.limits.body_timeout,   config.limits.write_timeout};
+    server = std::make_unique<http::server>(io, limits, routes, keys, stats, config.access_log);
+    auto endpoint = server->listen(config.listen_host, config.listen_port);
+    if (!endpoint)
+    {
+        std::cerr << "reqstore: " << endpoint.error().detail << "\n";
+        (void)records->close();
+        return 1;
+    }
+    server->start();
+
+    net::signal_set signals(io, SIGINT, SIGTERM);
+    net::co_spawn(io, drain_on_signal(signals, *server, config.limits.drain_timeout, io), net::detached);
+
+    std::string host = endpoint->address().to_string();
+    if (endpoint->address().is_v6())
+        host = std::string("[").append(host).append("]");
+    ops::log().info("started", {{"listen", host + ":" + std::to_string(endpoint->port())},
+                                {"data_dir", config.data_dir},
+                                {"threads", config.threads},
+                                {"durability", config.durability_fsync ? "fsync" : "buffered"}});
+    if (!config.durability_fsync)
+        ops::log().warn("durability is buffered: acknowledged writes can be lost if the machine loses power");
+    std::cout << "listening on " << host << ":" << endpoint->port() << std::endl;
+
+    std::vector<std::thread> threads;
+    for (unsigned i = 1; i < config.threads; ++i)
+        threads.emplace_back([&io] { io.run(); });
+    io.run();
+    for (auto& t : threads)
+        t.join();
+
+    server.reset();
+    if (auto closed = records->close(); !closed)
+    {
+        ops::log().error("closing the store failed", {{"error", closed.error().detail}});
+        ops::log().flush();
+        return 1;
+    }
+    ops::log().info("stopped");
+    ops::log().flush();
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    std::signal(SIGPIPE, SIG_IGN);
+    auto loaded = ops::load_config(argc, argv);
+    if (auto* error = std::get_if<ops::config_error>(&loaded))
+    {
+        std::cerr << "reqstore: " << error->message << "\n";
+        return 2;
+    }
+    auto& outcome = std::get<ops::config_outcome>(loaded);
+    switch (outcome.what)
+    {
+    case ops::config_outcome::action::show_help:
+        std::cout << ops::usage_text();
+        return 0;
+    case ops::config_outcome::action::show_version:
+        std::cout << "reqstore 0.1.0\n";
+        return 0;
+    case ops::config_outcome::action::print_config:
+        std::cout << boost::json::serialize(outcome.config.effective) << "\n";
+        return 0;
+    case ops::config_outcome::action::serve:
+        break;
+    }
+    try
+    {
+        return serve(outcome.config);
+    }
+    catch (const std::exception& e)
+    {
+        ops::log().error("fatal", {{"error", e.what()}});
+        ops::log().flush();
+        std::cerr << "reqstore: " << e.what() << "\n";
+        return 1;
+    }
+}

@@ -1,0 +1,365 @@
+// Configuration: defaults, the merge-patched config file, flags, and validation by key.
+#include <reqstore/core/json_body.hpp>
+#include <reqstore/core/patch.hpp>
+#include <reqstore/ops/config.hpp>
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace reqstore::ops
+{
+namespace json = boost::json;
+
+namespace
+{
+
+// The local profile. Keep config/reqstore.json identical (a unit test compares them) and
+// docs/CONFIG.md in step.
+constexpr std::string_view defaults_text = R"json({
+  "listen": "127.0.0.1:8080",
+  "data_dir": "./data",
+  "threads": 0,
+  "durability": "fsync",
+  "require_if_match": false,
+  "limits": {
+    "max_body_bytes": 1048576,
+    "max_header_bytes": 16384,
+    "max_json_depth": 64,
+    "idle_timeout": 60,
+    "header_timeout": 10,
+    "body_timeout": 30,
+    "write_timeout": 30,
+    "drain_timeout": 10
+  },
+  "log": {
+    "access": true
+  },
+  "store": {
+    "block_cache_mb": 32,
+    "write_buffer_mb": 64
+  },
+  "auth": {
+    "keys": [
+      {
+        "id": "dev",
+        "secret_sha256": "298754db2dbab6ec62605ceb0379eb7ee376580359449efe0caa3aa06cd56736",
+        "scopes": ["requests:read", "requests:write", "webhooks:manage", "admin"]
+      }
+    ]
+  },
+  "types": {
+    "request": {
+      "id_format": "prefixed",
+      "id_prefix": "req_",
+      "states": ["pending", "active", "completed", "canceled"],
+      "initial": "pending",
+      "transitions": {
+        "pending": ["active", "completed", "canceled"],
+        "active": ["pending", "completed", "canceled"]
+      },
+      "final": ["completed", "canceled"],
+      "additional_attributes": true
+    }
+  }
+}
+)json";
+
+// Keys whose members are open (names chosen by the user) or checked by their own parser.
+bool is_open_section(std::string_view path)
+{
+    return path == "types" || path == "auth.keys";
+}
+
+std::string_view kind_name(const json::value& v)
+{
+    switch (v.kind())
+    {
+    case json::kind::object:
+        return "an object";
+    case json::kind::array:
+        return "a list";
+    case json::kind::string:
+        return "a string";
+    case json::kind::bool_:
+        return "true or false";
+    case json::kind::null:
+        return "null";
+    default:
+        return "a number";
+    }
+}
+
+bool same_kind(const json::value& a, const json::value& b)
+{
+    return a.is_number() ? b.is_number() : a.kind() == b.kind();
+}
+
+// Every key of `config` must exist in `defaults` with a value of the same kind.
+std::optional<std::string> check_shape(const json::object& config, const json::object& defaults,
+                                       const std::string& path)
+{
+    for (const auto& member : config)
+    {
+        const std::string key =
+            path.empty() ? std::string(member.key()) : path + "." + std::string(member.key());
+        const json::value* expected = defaults.if_contains(member.key());
+        if (!expected)
+            return key + ": unknown key";
+        if (!same_kind(*expected, member.value()))
+            return key + ": must be " + std::string(kind_name(*expected));
+        if (member.value().is_object() && !is_open_section(key))
+            if (auto err = check_shape(member.value().get_object(), expected->get_object(), key))
+                return err;
+    }
+    return std::nullopt;
+}
+
+const json::value& at_path(const json::object& o, std::string_view a, std::string_view b = {})
+{
+    const json::value& first = o.at(a);
+    return b.empty() ? first : first.get_object().at(b);
+}
+
+// A positive count at `key`, within [min, max].
+std::optional<std::string> read_count(const json::object& o, std::string_view section, std::string_view name,
+                                      std::uint64_t min, std::uint64_t max, std::uint64_t& out)
+{
+    const json::value& v = at_path(o, section, name);
+    const std::string key =
+        section.empty() ? std::string(name) : std::string(section) + "." + std::string(name);
+    const double d = v.to_number<double>();
+    if (d != std::floor(d) || d < static_cast<double>(min) || d > static_cast<double>(max))
+        return key + ": must be a whole number from " + std::to_string(min) + " to " + std::to_string(max);
+    out = static_cast<std::uint64_t>(d);
+    return std::nullopt;
+}
+
+std::optional<std::string> read_seconds(const json::object& limits, std::string_view name,
+                                        std::chrono::milliseconds& out)
+{
+    const double d = limits.at(name).to_number<double>();
+    if (!(d >= 0.001 && d <= 86400))
+        return "limits." + std::string(name) + ": must be a number of seconds from 0.001 to 86400";
+    out = std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(d * 1000)));
+    return std::nullopt;
+}
+
+std::optional<std::string> parse_listen(std::string_view text, server_config& c)
+{
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos || colon == 0)
+        return "must be HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080";
+    std::string_view host = text.substr(0, colon);
+    const std::string_view port = text.substr(colon + 1);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
+    if (host == "localhost")
+        host = "127.0.0.1";
+    boost::system::error_code ec;
+    boost::asio::ip::make_address(std::string(host), ec);
+    if (ec)
+        return "\"" + std::string(host) + "\" is not an IP address";
+    unsigned value = 0;
+    if (port.empty() || port.size() > 5)
+        return "the port must be a number from 0 to 65535";
+    for (char ch : port)
+    {
+        if (ch < '0' || ch > '9')
+            return "the port must be a number from 0 to 65535";
+        value = value * 10 + static_cast<unsigned>(ch - '0');
+    }
+    if (value > 65535)
+        return "the port must be a number from 0 to 65535";
+    c.listen_host = std::string(host);
+    c.listen_port = static_cast<std::uint16_t>(value);
+    return std::nullopt;
+}
+
+std::optional<std::string> interpret(const json::object& o, server_config& c)
+{
+    if (auto err = parse_listen(o.at("listen").get_string(), c))
+        return "listen: " + *err;
+    c.data_dir = std::string(o.at("data_dir").get_string());
+    if (c.data_dir.empty())
+        return "data_dir: must not be empty";
+    std::uint64_t n = 0;
+    if (auto err = read_count(o, "threads", {}, 0, 256, n))
+        return err;
+    c.threads = n == 0 ? std::max(1u, std::thread::hardware_concurrency()) : static_cast<unsigned>(n);
+    const std::string_view durability = o.at("durability").get_string();
+    if (durability != "fsync" && durability != "buffered")
+        return "durability: must be \"fsync\" or \"buffered\"";
+    c.durability_fsync = durability == "fsync";
+    c.require_if_match = o.at("require_if_match").get_bool();
+
+    const auto& limits = o.at("limits").get_object();
+    if (auto err = read_count(o, "limits", "max_body_bytes", 1, 1ull << 30, n))
+        return err;
+    c.limits.max_body_bytes = n;
+    if (auto err = read_count(o, "limits", "max_header_bytes", 1024, 1u << 20, n))
+        return err;
+    c.limits.max_header_bytes = n;
+    if (auto err = read_count(o, "limits", "max_json_depth", 1, 1000, n))
+        return err;
+    c.limits.max_json_depth = static_cast<unsigned>(n);
+    for (auto [name, field] : {std::pair{"idle_timeout", &limits_config::idle_timeout},
+                               std::pair{"header_timeout", &limits_config::header_timeout},
+                               std::pair{"body_timeout", &limits_config::body_timeout},
+                               std::pair{"write_timeout", &limits_config::write_timeout},
+                               std::pair{"drain_timeout", &limits_config::drain_timeout}})
+        if (auto err = read_seconds(limits, name, c.limits.*field))
+            return err;
+
+    c.access_log = at_path(o, "log", "access").get_bool();
+    if (auto err = read_count(o, "store", "block_cache_mb", 1, 1u << 20, n))
+        return err;
+    c.block_cache_bytes = n << 20;
+    if (auto err = read_count(o, "store", "write_buffer_mb", 4, 1u << 20, n))
+        return err;
+    c.write_buffer_bytes = n << 20;
+
+    const auto& auth = o.at("auth").get_object();
+    for (const auto& member : auth)
+        if (member.key() != "keys")
+            return "auth." + std::string(member.key()) + ": unknown key";
+    if (auto err = auth::parse_keys(auth.at("keys").get_array(), c.keys))
+        return err;
+    if (auto err = core::parse_types(o.at("types").get_object(), c.types))
+        return err;
+    if (c.types.empty())
+        return "types: at least one request type must be declared";
+    return std::nullopt;
+}
+
+// Whether any configured key accepts the published development secret.
+bool dev_key_configured(const server_config& c)
+{
+    return std::any_of(c.keys.begin(), c.keys.end(),
+                       [](const auth::api_key& key) { return key.secret_is("dev-secret"); });
+}
+
+} // namespace
+
+std::string_view default_config_text()
+{
+    return defaults_text;
+}
+
+std::string usage_text()
+{
+    return "usage: reqstore [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--threads N]\n"
+           "                [--durability fsync|buffered] [--print-config] [--help] [--version]\n"
+           "\n"
+           "  --config FILE      a JSON merge patch over the built-in defaults (docs/CONFIG.md)\n"
+           "  --listen HOST:PORT address to serve on; port 0 picks a free port (default 127.0.0.1:8080)\n"
+           "  --data-dir DIR     where the RocksDB database lives (default ./data)\n"
+           "  --threads N        I/O threads; 0 = one per core (default 0)\n"
+           "  --durability MODE  fsync: a 2xx write is on disk (default); buffered: in the OS cache\n"
+           "  --print-config     print the effective configuration as JSON and exit\n";
+}
+
+bool is_loopback_host(std::string_view host)
+{
+    if (host == "localhost")
+        return true;
+    boost::system::error_code ec;
+    const auto address = boost::asio::ip::make_address(std::string(host), ec);
+    return !ec && address.is_loopback();
+}
+
+std::variant<config_outcome, config_error> load_config(int argc, const char* const* argv)
+{
+    config_outcome outcome;
+    std::optional<std::string> config_file;
+    json::object flags; // flag values, applied over the file as one more merge patch
+    for (int i = 1; i < argc; ++i)
+    {
+        const std::string_view arg = argv[i];
+        const auto value = [&]() -> std::optional<std::string_view>
+        {
+            if (i + 1 >= argc)
+                return std::nullopt;
+            return std::string_view(argv[++i]);
+        };
+        if (arg == "--help" || arg == "-h")
+        {
+            outcome.what = config_outcome::action::show_help;
+            return outcome;
+        }
+        if (arg == "--version")
+        {
+            outcome.what = config_outcome::action::show_version;
+            return outcome;
+        }
+        if (arg == "--print-config")
+        {
+            outcome.what = config_outcome::action::print_config;
+            continue;
+        }
+        const auto v = value();
+        if (!v)
+        {
+            if (arg == "--config" || arg == "--listen" || arg == "--data-dir" || arg == "--threads" ||
+                arg == "--durability")
+                return config_error{std::string(arg) + ": needs a value"};
+            return config_error{std::string(arg) + ": unknown option (see --help)"};
+        }
+        if (arg == "--config")
+            config_file = std::string(*v);
+        else if (arg == "--listen")
+            flags["listen"] = *v;
+        else if (arg == "--data-dir")
+            flags["data_dir"] = *v;
+        else if (arg == "--durability")
+            flags["durability"] = *v;
+        else if (arg == "--threads")
+        {
+            const auto parsed = core::parse_json_body(*v, 1);
+            if (!parsed || !parsed->is_number())
+                return config_error{"--threads: must be a whole number"};
+            flags["threads"] = *parsed;
+        }
+        else
+            return config_error{std::string(arg) + ": unknown option (see --help)"};
+    }
+
+    json::value merged = core::parse_json_body(defaults_text, 64).value();
+    if (config_file)
+    {
+        std::ifstream in(*config_file, std::ios::binary);
+        if (!in)
+            return config_error{*config_file + ": cannot be read"};
+        std::stringstream text;
+        text << in.rdbuf();
+        const auto parsed = core::parse_json_body(text.str(), 64);
+        if (!parsed)
+            return config_error{*config_file + ": " + parsed.error().detail};
+        if (!parsed->is_object())
+            return config_error{*config_file + ": must hold a JSON object"};
+        if (auto err = check_shape(parsed->get_object(), merged.get_object(), ""))
+            return config_error{*config_file + ": " + *err};
+        merged = core::apply_merge_patch(merged, *parsed);
+    }
+    if (auto err = check_shape(flags, merged.get_object(), ""))
+        return config_error{"flags: " + *err};
+    merged = core::apply_merge_patch(merged, flags);
+
+    server_config& c = outcome.config;
+    if (auto err = interpret(merged.get_object(), c))
+        return config_error{(config_file ? *config_file + ": " : std::string()) + *err};
+    if (!is_loopback_host(c.listen_host) && dev_key_configured(c))
+        return config_error{"refusing to listen on " + c.listen_host +
+                            " while a key with the published development secret (dev-secret) is configured: "
+                            "set auth.keys in your config file to your own keys (see "
+                            "config/production.example.json and docs/CONFIG.md)"};
+    c.effective = std::move(merged.get_object());
+    return outcome;
+}
+
+} // namespace reqstore::ops

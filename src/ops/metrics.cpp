@@ -1,0 +1,160 @@
+// Lock-free counters and histograms, and their Prometheus text rendering.
+#include <reqstore/ops/metrics.hpp>
+
+#include <cstdio>
+
+namespace reqstore::ops
+{
+namespace
+{
+
+std::vector<double> latency_bounds()
+{
+    return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+}
+
+void append_number(std::string& out, double v)
+{
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.9g", v);
+    out += buf;
+}
+
+void append_header(std::string& out, std::string_view name, std::string_view type, std::string_view help)
+{
+    out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+    out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+}
+
+} // namespace
+
+histogram::histogram(std::vector<double> upper_bounds)
+    : bounds_(std::move(upper_bounds)), counts_(new std::atomic<std::uint64_t>[bounds_.size() + 1])
+{
+    for (std::size_t i = 0; i <= bounds_.size(); ++i)
+        counts_[i].store(0, std::memory_order_relaxed);
+}
+
+void histogram::observe(double value) noexcept
+{
+    std::size_t i = 0;
+    while (i < bounds_.size() && value > bounds_[i])
+        ++i;
+    counts_[i].fetch_add(1, std::memory_order_relaxed);
+    sum_micro_.fetch_add(static_cast<std::uint64_t>(value * 1e6), std::memory_order_relaxed);
+    count_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void histogram::render(std::string& out, std::string_view name, std::string_view labels) const
+{
+    std::uint64_t cumulative = 0;
+    const std::string prefix = labels.empty() ? std::string() : std::string(labels) + ",";
+    for (std::size_t i = 0; i <= bounds_.size(); ++i)
+    {
+        cumulative += counts_[i].load(std::memory_order_relaxed);
+        out.append(name).append("_bucket{").append(prefix).append("le=\"");
+        if (i < bounds_.size())
+            append_number(out, bounds_[i]);
+        else
+            out.append("+Inf");
+        out.append("\"} ").append(std::to_string(cumulative)).append("\n");
+    }
+    const std::string braces = labels.empty() ? std::string() : "{" + std::string(labels) + "}";
+    out.append(name).append("_sum").append(braces).append(" ");
+    append_number(out, static_cast<double>(sum_micro_.load(std::memory_order_relaxed)) / 1e6);
+    out.append("\n").append(name).append("_count").append(braces).append(" ");
+    out.append(std::to_string(count_.load(std::memory_order_relaxed))).append("\n");
+}
+
+metrics::route_stats::route_stats(std::string n)
+    : name(std::move(n)), counts(new std::atomic<std::uint64_t>[method_count * max_status]),
+      latency(latency_bounds())
+{
+    for (std::size_t i = 0; i < method_count * max_status; ++i)
+        counts[i].store(0, std::memory_order_relaxed);
+}
+
+metrics::metrics(const std::array<std::string_view, method_count>& methods)
+    : batch_sizes_({1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096}),
+      fsync_seconds_({0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1})
+{
+    for (std::size_t m = 0; m < method_count; ++m)
+        method_names_[m] = methods[m];
+    name_routes({});
+}
+
+void metrics::name_routes(std::vector<std::string> routes)
+{
+    routes_.clear();
+    routes.emplace_back("unmatched");
+    for (auto& name : routes)
+    {
+        routes_.push_back(std::make_unique<route_stats>(std::move(name)));
+    }
+}
+
+void metrics::record_request(std::size_t route, std::size_t method, unsigned status,
+                             std::chrono::nanoseconds latency) noexcept
+{
+    if (route >= routes_.size())
+        route = routes_.size() - 1;
+    if (method >= method_count || status >= max_status)
+        return;
+    auto& stats = *routes_[route];
+    stats.counts[method * max_status + status].fetch_add(1, std::memory_order_relaxed);
+    stats.latency.observe(std::chrono::duration<double>(latency).count());
+    if (status == 412)
+        record_cas_conflict();
+}
+
+void metrics::record_commit_batch(std::size_t commits, std::chrono::nanoseconds write_time) noexcept
+{
+    batches_.fetch_add(1, std::memory_order_relaxed);
+    commits_.fetch_add(commits, std::memory_order_relaxed);
+    batch_sizes_.observe(static_cast<double>(commits));
+    fsync_seconds_.observe(std::chrono::duration<double>(write_time).count());
+}
+
+std::string metrics::render() const
+{
+    std::string out;
+    out.reserve(16384);
+    append_header(out, "reqstore_http_requests_total", "counter",
+                  "HTTP requests answered, by route, method and status.");
+    for (const auto& r : routes_)
+        for (std::size_t m = 0; m < method_count; ++m)
+            for (unsigned s = 0; s < max_status; ++s)
+                if (const auto n = r->counts[m * max_status + s].load(std::memory_order_relaxed))
+                    out.append("reqstore_http_requests_total{route=\"")
+                        .append(r->name)
+                        .append("\",method=\"")
+                        .append(method_names_[m])
+                        .append("\",status=\"")
+                        .append(std::to_string(s))
+                        .append("\"} ")
+                        .append(std::to_string(n))
+                        .append("\n");
+    append_header(out, "reqstore_http_request_duration_seconds", "histogram",
+                  "Time from a request's last byte read to its answer written, by route.");
+    for (const auto& r : routes_)
+        r->latency.render(out, "reqstore_http_request_duration_seconds", "route=\"" + r->name + "\"");
+    append_header(out, "reqstore_commits_total", "counter", "Record versions committed.");
+    out.append("reqstore_commits_total ").append(std::to_string(commits_.load())).append("\n");
+    append_header(out, "reqstore_commit_batches_total", "counter",
+                  "Group-commit writes (one fsync each when durable).");
+    out.append("reqstore_commit_batches_total ").append(std::to_string(batches_.load())).append("\n");
+    append_header(out, "reqstore_commit_batch_size", "histogram",
+                  "Commits carried by one group-commit write.");
+    batch_sizes_.render(out, "reqstore_commit_batch_size", "");
+    append_header(out, "reqstore_fsync_duration_seconds", "histogram",
+                  "Duration of one group-commit write including its WAL fsync.");
+    fsync_seconds_.render(out, "reqstore_fsync_duration_seconds", "");
+    append_header(out, "reqstore_cas_conflicts_total", "counter",
+                  "Writes refused with 412 Precondition Failed.");
+    out.append("reqstore_cas_conflicts_total ").append(std::to_string(cas_conflicts_.load())).append("\n");
+    append_header(out, "reqstore_open_connections", "gauge", "Client connections open now.");
+    out.append("reqstore_open_connections ").append(std::to_string(open_connections_.load())).append("\n");
+    return out;
+}
+
+} // namespace reqstore::ops
