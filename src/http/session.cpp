@@ -190,20 +190,27 @@ bool transfer_encoding_acceptable(const bhttp::request_parser<bhttp::string_body
     return iequals(last, "chunked");
 }
 
+// The path of the request being read, as far as it was parsed ("" before the request line).
+std::string_view target_path(const bhttp::request_parser<bhttp::string_body>& parser)
+{
+    const std::string_view target = parser.get().target();
+    return target.substr(0, target.find('?'));
+}
+
 // The answer to a request that could not be read; the connection closes after it.
-response read_failure_response(const boost::system::error_code& ec, std::string_view stage)
+response read_failure_response(const boost::system::error_code& ec, std::string_view stage, std::string_view path)
 {
     response r;
     if (ec == bhttp::error::body_limit)
-        r = problem_response(core::errc::payload_too_large, "the body is larger than the limit", "");
+        r = problem_response(core::errc::payload_too_large, "the body is larger than the limit", path);
     else if (ec == bhttp::error::header_limit)
-        r = problem_response(core::errc::headers_too_large,
-                             "the request's header section is larger than the limit", "");
+        r = problem_response(core::errc::headers_too_large, "the request's header section is larger than the limit",
+                             path);
     else if (ec == beast::error::timeout)
         r = problem_response(core::errc::request_timeout,
-                             "the request's " + std::string(stage) + " did not arrive in time", "");
+                             "the request's " + std::string(stage) + " did not arrive in time", path);
     else
-        r = problem_response(core::errc::bad_request, "the request cannot be parsed: " + ec.message(), "");
+        r = problem_response(core::errc::bad_request, "the request cannot be parsed: " + ec.message(), path);
     r.close = true;
     return r;
 }
@@ -332,7 +339,7 @@ net::awaitable<void> session_access::run_session(server& s, tcp::socket socket)
         if (header_ec == bhttp::error::end_of_stream)
             break;
         if (header_ec)
-            failed = read_failure_response(header_ec, "header section");
+            failed = read_failure_response(header_ec, "header section", target_path(parser));
         else
         {
             const auto id = parser.get().find("X-Request-Id");
@@ -341,7 +348,7 @@ net::awaitable<void> session_access::run_session(server& s, tcp::socket socket)
             if (!transfer_encoding_acceptable(parser))
             {
                 failed = problem_response(core::errc::bad_request,
-                                          "a request's last transfer coding must be chunked", "");
+                                          "a request's last transfer coding must be chunked", target_path(parser));
                 failed->close = true;
             }
         }
@@ -361,7 +368,7 @@ net::awaitable<void> session_access::run_session(server& s, tcp::socket socket)
             auto [body_ec, body_bytes] =
                 co_await bhttp::async_read(stream, buffer, parser, as_tuple(use_awaitable));
             if (body_ec)
-                failed = read_failure_response(body_ec, "body");
+                failed = read_failure_response(body_ec, "body", target_path(parser));
         }
         if (request_id.empty())
             request_id = generate_request_id();
@@ -376,7 +383,7 @@ net::awaitable<void> session_access::run_session(server& s, tcp::socket socket)
         {
             result.answer = std::move(*failed);
             method_text = std::string(parser.get().method_string());
-            path = std::string(parser.get().target().substr(0, parser.get().target().find('?')));
+            path = std::string(target_path(parser));
         }
         else
         {
