@@ -2,6 +2,7 @@
 #include <reqstore/api/native_api.hpp>
 #include <reqstore/auth/keys.hpp>
 #include <reqstore/http/problem.hpp>
+#include <reqstore/ops/log.hpp>
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -103,6 +104,10 @@ std::string record_path(std::string_view id)
 
 response failure_answer(const failure& f, const http::request& req)
 {
+    // The client sees a generic sentence for server-side failures; the detail goes to the log.
+    if (core::describe_failure(f.code).status >= 500)
+        ops::log().error("request failed",
+                         {{"request_id", req.request_id()}, {"path", req.path()}, {"error", f.detail}});
     response r = http::problem_response(f, req.path());
     if (f.code == errc::precondition_failed)
         if (const auto* etag = f.extensions.if_contains("current_etag"); etag && etag->is_string())
