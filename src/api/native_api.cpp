@@ -7,7 +7,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
-#include <boost/url/params_view.hpp>
+#include <boost/url/params_encoded_view.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -154,19 +154,24 @@ query_parameters(const http::request& req, std::initializer_list<std::string_vie
     if (req.query().empty())
         return out;
     // Boost.URL 1.81 declares parse_query() only as a friend; the throwing constructor is the
-    // public way to validate a query string.
-    std::optional<boost::urls::params_view> params;
+    // public way to validate a query string. It reads its argument up to a NUL (a strlen past
+    // the view's end), so it gets a NUL-terminated copy that outlives the view.
+    const std::string query(req.query());
+    std::optional<boost::urls::params_encoded_view> params;
     try
     {
-        params.emplace(req.query());
+        params.emplace(std::string_view(query));
     }
     catch (const boost::system::system_error&)
     {
         return failure(errc::bad_request, "the query string cannot be parsed");
     }
-    for (const auto& param : *params)
+    boost::urls::encoding_opts form;
+    form.space_as_plus = true;
+    for (const boost::urls::param_pct_view param : *params)
     {
-        const std::string key(param.key);
+        std::string key = param.key.decode(form);
+        std::string value = param.has_value ? param.value.decode(form) : std::string();
         if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
         {
             std::string names;
@@ -175,10 +180,10 @@ query_parameters(const http::request& req, std::initializer_list<std::string_vie
             return failure(errc::bad_request,
                            "unknown query parameter \"" + key + "\"; this resource takes " + names);
         }
-        for (const auto& [seen, value] : out)
+        for (const auto& [seen, unused] : out)
             if (seen == key)
                 return failure(errc::bad_request, "query parameter \"" + key + "\" is given twice");
-        out.emplace_back(key, std::string(param.value));
+        out.emplace_back(std::move(key), std::move(value));
     }
     return out;
 }

@@ -2,6 +2,7 @@
 #include <reqstore/core/ids.hpp>
 #include <reqstore/core/time.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <random>
@@ -80,11 +81,17 @@ std::string generate_id(id_format format, std::string_view prefix)
         return make_uuid_v7();
     case id_format::numeric:
     {
-        // Milliseconds shifted left 12 bits plus a rolling counter: increasing over time,
-        // 4096 ids per millisecond before the counter wraps into the next one.
-        static std::atomic<std::uint32_t> counter{static_cast<std::uint32_t>(random_u64())};
-        const auto ms = static_cast<std::uint64_t>(now_millis());
-        return std::to_string((ms << 12) | (counter.fetch_add(1, std::memory_order_relaxed) & 0xfff));
+        // The creation time in milliseconds shifted left 12 bits, kept strictly increasing
+        // within the process: after 4096 ids in one millisecond the ids run ahead of the
+        // clock instead of repeating.
+        static std::atomic<std::uint64_t> last{0};
+        const std::uint64_t from_clock = static_cast<std::uint64_t>(now_millis()) << 12;
+        std::uint64_t previous = last.load(std::memory_order_relaxed);
+        std::uint64_t next;
+        do
+            next = std::max(previous + 1, from_clock);
+        while (!last.compare_exchange_weak(previous, next, std::memory_order_relaxed));
+        return std::to_string(next);
     }
     }
     return {};

@@ -18,7 +18,8 @@ bool all_numbers_finite(const json::value& v)
 {
     switch (v.kind())
     {
-    case json::kind::double_: return std::isfinite(v.get_double());
+    case json::kind::double_:
+        return std::isfinite(v.get_double());
     case json::kind::array:
         for (const auto& item : v.get_array())
             if (!all_numbers_finite(item))
@@ -29,7 +30,8 @@ bool all_numbers_finite(const json::value& v)
             if (!all_numbers_finite(member.value()))
                 return false;
         return true;
-    default: return true;
+    default:
+        return true;
     }
 }
 
@@ -57,7 +59,8 @@ result<json::value> parse_json_body(std::string_view text, unsigned max_depth)
     }
     json::value value = parser.release();
     if (!all_numbers_finite(value))
-        return failure(errc::malformed_json, "a number in the body is out of range (beyond a double's range)");
+        return failure(errc::malformed_json,
+                       "a number in the body is out of range (beyond a double's range)");
     return value;
 }
 

@@ -198,14 +198,15 @@ std::string_view target_path(const bhttp::request_parser<bhttp::string_body>& pa
 }
 
 // The answer to a request that could not be read; the connection closes after it.
-response read_failure_response(const boost::system::error_code& ec, std::string_view stage, std::string_view path)
+response read_failure_response(const boost::system::error_code& ec, std::string_view stage,
+                               std::string_view path)
 {
     response r;
     if (ec == bhttp::error::body_limit)
         r = problem_response(core::errc::payload_too_large, "the body is larger than the limit", path);
     else if (ec == bhttp::error::header_limit)
-        r = problem_response(core::errc::headers_too_large, "the request's header section is larger than the limit",
-                             path);
+        r = problem_response(core::errc::headers_too_large,
+                             "the request's header section is larger than the limit", path);
     else if (ec == beast::error::timeout)
         r = problem_response(core::errc::request_timeout,
                              "the request's " + std::string(stage) + " did not arrive in time", path);
@@ -256,6 +257,26 @@ void log_access(std::string_view method_text, std::string_view path, unsigned st
     line.append(",\"key\":").append(key_id.empty() ? "null" : "\"" + key_id + "\"");
     line.append("}");
     ops::log().append_line(line);
+}
+
+// Reads a request's header section into `parser`. Beast's header_limit bounds only the part of
+// the header not yet parsed (complete fields are consumed as they arrive), so the total is
+// counted here: past `limit` bytes the answer is header_limit, whatever the fields' sizes.
+net::awaitable<boost::system::error_code> read_header(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                                      bhttp::request_parser<bhttp::string_body>& parser,
+                                                      std::size_t limit)
+{
+    std::size_t header_bytes = 0;
+    while (!parser.is_header_done())
+    {
+        auto [ec, n] = co_await bhttp::async_read_some(stream, buffer, parser, as_tuple(use_awaitable));
+        header_bytes += n;
+        if (ec)
+            co_return ec;
+        if (header_bytes > limit)
+            co_return bhttp::error::header_limit;
+    }
+    co_return boost::system::error_code();
 }
 
 // After answering a request that will not be read to its end, stop sending and discard what
@@ -334,8 +355,7 @@ net::awaitable<void> session_access::run_session(server& s, tcp::socket socket)
         std::optional<response> failed;
 
         stream.expires_after(s.limits_.header_timeout);
-        auto [header_ec, header_bytes] =
-            co_await bhttp::async_read_header(stream, buffer, parser, as_tuple(use_awaitable));
+        const auto header_ec = co_await read_header(stream, buffer, parser, s.limits_.max_header_bytes);
         if (header_ec == bhttp::error::end_of_stream)
             break;
         if (header_ec)
@@ -347,8 +367,9 @@ net::awaitable<void> session_access::run_session(server& s, tcp::socket socket)
                 request_id = std::string(id->value());
             if (!transfer_encoding_acceptable(parser))
             {
-                failed = problem_response(core::errc::bad_request,
-                                          "a request's last transfer coding must be chunked", target_path(parser));
+                failed =
+                    problem_response(core::errc::bad_request,
+                                     "a request's last transfer coding must be chunked", target_path(parser));
                 failed->close = true;
             }
         }
