@@ -205,6 +205,33 @@ result<json::object> parse_stored(const stored_version& v)
     return std::move(parsed->get_object());
 }
 
+// Parses a write's body, which must be a JSON object.
+result<json::object> parse_object_body(std::string_view body, unsigned max_depth)
+{
+    auto parsed = parse_json_body(body, max_depth);
+    if (!parsed)
+        return parsed.error();
+    if (!parsed->is_object())
+        return failure(errc::malformed_json, "the body must be a JSON object");
+    return std::move(parsed->get_object());
+}
+
+// The declared type a creating body names in `type`.
+result<const request_type*> type_named_in(const json::object& body, const type_registry& types)
+{
+    const json::value* name = body.if_contains("type");
+    if (!name || !name->is_string())
+        return failure(errc::validation_failed, "the request names no type",
+                       {{"errors", {{"/type", "required: the name of a declared request type"}}}});
+    const request_type* type = types.find(name->get_string());
+    if (!type)
+        return failure(
+            errc::validation_failed, "unknown request type",
+            {{"errors",
+              {{"/type", "\"" + std::string(name->get_string()) + "\" is not a declared request type"}}}});
+    return type;
+}
+
 stored_version make_version(const json::object& record, std::uint64_t version, unix_millis at, bool deleted,
                             std::string actor, std::vector<std::string> changed)
 {
@@ -291,34 +318,18 @@ result<list_page> record_service::list(const list_filter& filter, std::string_vi
 
 net::awaitable<result<write_outcome>> record_service::create(write_input input)
 {
-    auto parsed = parse_json_body(input.body, options_.max_json_depth);
-    if (!parsed)
-        co_return parsed.error();
-    if (!parsed->is_object())
-        co_return failure(errc::malformed_json, "the body must be a JSON object");
-    json::object& body = parsed->get_object();
-
-    const json::value* type_name = body.if_contains("type");
-    if (!type_name || !type_name->is_string())
-    {
-        json::object errors;
-        errors["/type"] = "required: the name of a declared request type";
-        co_return failure(errc::validation_failed, "the request names no type",
-                          {{"errors", std::move(errors)}});
-    }
-    const request_type* type = types_.find(type_name->get_string());
+    auto body = parse_object_body(input.body, options_.max_json_depth);
+    if (!body)
+        co_return body.error();
+    auto type = type_named_in(*body, types_);
     if (!type)
-    {
-        json::object errors;
-        errors["/type"] = "\"" + std::string(type_name->get_string()) + "\" is not a declared request type";
-        co_return failure(errc::validation_failed, "unknown request type", {{"errors", std::move(errors)}});
-    }
+        co_return type.error();
     // A fresh id collides only by astronomical chance; the store's compare-and-swap on
     // "absent" turns that chance into a retry instead of an overwrite.
     for (int attempt = 0;; ++attempt)
     {
-        auto created =
-            co_await commit_create(generate_id(type->format, type->id_prefix), *type, body, input.actor);
+        auto created = co_await commit_create(generate_id((*type)->format, (*type)->id_prefix), **type, *body,
+                                              input.actor);
         if (created || created.error().code != errc::precondition_failed || attempt == 3)
             co_return created;
     }
@@ -396,25 +407,16 @@ net::awaitable<result<write_outcome>> record_service::mutate_locked(std::string 
             co_return precondition_problem(outcome, nullptr);
         if (input.media != body_media::json)
             co_return failure(errc::unsupported_media_type, "PUT takes application/json");
-        auto parsed = parse_json_body(input.body, options_.max_json_depth);
-        if (!parsed)
-            co_return parsed.error();
-        if (!parsed->is_object())
-            co_return failure(errc::malformed_json, "the body must be a JSON object");
-        json::object& body = parsed->get_object();
-        const json::value* type_name = body.if_contains("type");
-        const request_type* type =
-            type_name && type_name->is_string() ? types_.find(type_name->get_string()) : nullptr;
-        if (!type)
-        {
-            json::object errors;
-            errors["/type"] = "required: the name of a declared request type";
-            co_return failure(errc::validation_failed, "creating with PUT needs the record's type",
-                              {{"errors", std::move(errors)}});
-        }
+        auto body = parse_object_body(input.body, options_.max_json_depth);
+        if (!body)
+            co_return body.error();
+        auto named = type_named_in(*body, types_);
+        if (!named)
+            co_return named.error();
+        const request_type* type = *named;
         if (!id_fits(type->format, type->id_prefix, id))
             co_return failure(errc::invalid_id, "\"" + id + "\" is not a valid id for type " + type->name);
-        co_return co_await commit_create(id, *type, std::move(body), std::move(input.actor));
+        co_return co_await commit_create(id, *type, std::move(*body), std::move(input.actor));
     }
     stored_version& current = **loaded;
     if (current.deleted)

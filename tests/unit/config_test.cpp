@@ -20,6 +20,8 @@
 #include <variant>
 #include <vector>
 
+#include "temp_dir.hpp"
+
 namespace
 {
 
@@ -37,40 +39,7 @@ using ::testing::HasSubstr;
 const std::filesystem::path config_dir =
     std::filesystem::path(__FILE__).parent_path() / ".." / ".." / "config";
 
-// A fresh directory under $TMPDIR (or /tmp), removed with everything in it at the end of the test.
-class temp_dir
-{
-public:
-    temp_dir()
-    {
-        const char* base = std::getenv("TMPDIR");
-        std::string pattern = std::string(base && *base ? base : "/tmp") + "/reqstore-unit-XXXXXX";
-        if (!::mkdtemp(pattern.data()))
-            throw std::runtime_error("mkdtemp failed for " + pattern);
-        path_ = pattern;
-    }
-    ~temp_dir()
-    {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-
-    // Writes `text` to a file named `name` in this directory and returns its path.
-    std::string write(const std::string& name, std::string_view text) const
-    {
-        const std::string file = path_ + "/" + name;
-        std::ofstream out(file, std::ios::binary);
-        out << text;
-        if (!out)
-            throw std::runtime_error("cannot write " + file);
-        return file;
-    }
-
-private:
-    std::string path_;
-};
+using reqstore::test::temp_dir;
 
 std::variant<config_outcome, config_error> load(std::vector<std::string> args)
 {

@@ -32,6 +32,8 @@
 #include <utility>
 #include <vector>
 
+#include "temp_dir.hpp"
+
 namespace
 {
 
@@ -56,31 +58,7 @@ using reqstore::store::store_options;
 // Every asynchronous wait in this file ends by then: a bug fails the test instead of hanging it.
 constexpr auto deadline = std::chrono::seconds(30);
 
-// A fresh directory under $TMPDIR (or /tmp), removed with everything in it at the end of the test.
-class temp_dir
-{
-public:
-    temp_dir()
-    {
-        const char* base = std::getenv("TMPDIR");
-        std::string pattern = std::string(base && *base ? base : "/tmp") + "/reqstore-unit-XXXXXX";
-        if (!::mkdtemp(pattern.data()))
-            throw std::runtime_error("mkdtemp failed for " + pattern);
-        path_ = pattern;
-    }
-    ~temp_dir()
-    {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-
-    const std::string& path() const { return path_; }
-
-private:
-    std::string path_;
-};
+using reqstore::test::temp_dir;
 
 // Runs `ioc` on `threads` threads until it has no work left. False when the deadline came first.
 bool run_until_idle(net::io_context& ioc, int threads = 1)
