@@ -1,8 +1,11 @@
 // reqstore: reads the configuration, opens the store, wires the modules, serves until SIGTERM
 // or SIGINT, drains, and returns the exit code (0 after a clean drain, 1 on a runtime failure,
 // 2 for a configuration error).
+#include <reqstore/api/idempotency.hpp>
 #include <reqstore/api/native_api.hpp>
 #include <reqstore/api/ops_api.hpp>
+#include <reqstore/auth/rate_limiter.hpp>
+#include <reqstore/core/expiry_scheduler.hpp>
 #include <reqstore/core/record_service.hpp>
 #include <reqstore/http/server.hpp>
 #include <reqstore/ops/config.hpp>
@@ -17,6 +20,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <thread>
 #include <vector>
@@ -39,10 +43,30 @@ net::awaitable<void> drain_on_signal(net::signal_set& signals, http::server& ser
     io.stop();
 }
 
+// Everything the server is made of, declared in the order it is built. Members are destroyed in
+// reverse order, so the I/O context, declared first, goes last: every I/O object and every
+// coroutine frame it still holds is gone before it.
+struct server_parts
+{
+    std::unique_ptr<net::io_context> io;
+    ops::metrics stats{method_labels};
+    std::unique_ptr<store::rocks_store> records;
+    std::unique_ptr<core::type_registry> types;
+    std::unique_ptr<core::record_service> service;
+    std::unique_ptr<core::expiry_scheduler> expiry;
+    std::unique_ptr<auth::key_registry> keys;
+    std::unique_ptr<auth::rate_limiter> limiter;
+    std::unique_ptr<api::idempotency_keys> idempotency;
+    http::router routes;
+    std::unique_ptr<http::server> server;
+    std::unique_ptr<net::signal_set> signals;
+};
+
 int serve(const ops::server_config& config)
 {
-    net::io_context io(static_cast<int>(config.threads));
-    ops::metrics stats(method_labels);
+    server_parts parts;
+    parts.io = std::make_unique<net::io_context>(static_cast<int>(config.threads));
+    auto& io = *parts.io;
 
     store::store_options store_options;
     store_options.data_dir = config.data_dir;
@@ -50,7 +74,7 @@ int serve(const ops::server_config& config)
         config.durability_fsync ? store::durability::fsync : store::durability::buffered;
     store_options.block_cache_bytes = config.block_cache_bytes;
     store_options.write_buffer_bytes = config.write_buffer_bytes;
-    store::commit_observer observer{[&stats](std::size_t n, std::chrono::nanoseconds t)
+    store::commit_observer observer{[&stats = parts.stats](std::size_t n, std::chrono::nanoseconds t)
                                     {
                                         stats.record_commit_batch(n, t);
                                     }};
@@ -63,34 +87,42 @@ int serve(const ops::server_config& config)
         std::cerr << "reqstore: " << opened.error().detail << "\n";
         return 1;
     }
-    std::unique_ptr<store::rocks_store> records = std::move(*opened);
+    parts.records = std::move(*opened);
+    parts.types = std::make_unique<core::type_registry>(config.types);
+    parts.service = std::make_unique<core::record_service>(
+        io.get_executor(), *parts.records, *parts.types,
+        core::service_options{config.require_if_match, config.limits.max_json_depth,
+                              config.limits.max_record_bytes});
+    parts.expiry =
+        std::make_unique<core::expiry_scheduler>(io.get_executor(), *parts.service, *parts.records);
+    parts.keys = std::make_unique<auth::key_registry>(config.keys);
+    parts.limiter = std::make_unique<auth::rate_limiter>(*parts.keys);
+    parts.idempotency = std::make_unique<api::idempotency_keys>(io.get_executor(), *parts.service);
 
-    const core::type_registry types(config.types);
-    core::record_service service(io.get_executor(), *records, types,
-                                 {config.require_if_match, config.limits.max_json_depth});
-    const auth::key_registry keys(config.keys);
-
-    http::router routes;
-    std::unique_ptr<http::server> server;
-    api::add_operations_routes(routes, stats, [&server] { return server && !server->draining(); });
-    api::add_native_routes(routes, service);
-    stats.name_routes(routes.patterns());
+    api::add_operations_routes(
+        parts.routes, parts.stats,
+        [&parts] { return parts.server && !parts.server->draining() && parts.records->healthy(); });
+    api::add_native_routes(parts.routes, *parts.service, *parts.idempotency);
+    parts.stats.name_routes(parts.routes.patterns());
 
     const http::server_limits limits{config.limits.max_body_bytes, config.limits.max_header_bytes,
                                      config.limits.idle_timeout,   config.limits.header_timeout,
                                      config.limits.body_timeout,   config.limits.write_timeout};
-    server = std::make_unique<http::server>(io, limits, routes, keys, stats, config.access_log);
-    auto endpoint = server->listen(config.listen_host, config.listen_port);
+    parts.server = std::make_unique<http::server>(io, limits, parts.routes, *parts.keys, *parts.limiter,
+                                                  parts.stats, config.access_log);
+    auto endpoint = parts.server->listen(config.listen_host, config.listen_port);
     if (!endpoint)
     {
         std::cerr << "reqstore: " << endpoint.error().detail << "\n";
-        (void)records->close();
+        (void)parts.records->close();
         return 1;
     }
-    server->start();
-
-    net::signal_set signals(io, SIGINT, SIGTERM);
-    net::co_spawn(io, drain_on_signal(signals, *server, config.limits.drain_timeout, io), net::detached);
+    parts.server->start();
+    parts.expiry->start();
+    parts.idempotency->start();
+    parts.signals = std::make_unique<net::signal_set>(io, SIGINT, SIGTERM);
+    net::co_spawn(io, drain_on_signal(*parts.signals, *parts.server, config.limits.drain_timeout, io),
+                  net::detached);
 
     std::string host = endpoint->address().to_string();
     if (endpoint->address().is_v6())
@@ -110,16 +142,30 @@ int serve(const ops::server_config& config)
     for (auto& t : threads)
         t.join();
 
-    server.reset();
-    if (auto closed = records->close(); !closed)
-    {
+    // The drain is over. Stop the background loops, let the commit thread write what is queued
+    // (its completions go to the stopped context), then run the context once more so that every
+    // coroutine still suspended finishes normally while the objects it uses are alive.
+    parts.expiry->stop();
+    parts.idempotency->stop();
+    parts.signals->cancel();
+    const auto closed = parts.records->close();
+    io.restart();
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (!io.stopped() && std::chrono::steady_clock::now() < give_up)
+        io.run_for(std::chrono::milliseconds(50));
+    if (!closed)
         ops::log().error("closing the store failed", {{"error", closed.error().detail}});
+    if (!io.stopped())
+    {
+        // Some coroutine is stuck past every deadline. The store is closed and synced; destroying
+        // its frame now could touch freed objects, so leave without running destructors.
+        ops::log().error("operations still pending after the drain; exiting without cleanup");
         ops::log().flush();
-        return 1;
+        std::_Exit(closed ? 0 : 1);
     }
     ops::log().info("stopped");
     ops::log().flush();
-    return 0;
+    return closed ? 0 : 1;
 }
 
 } // namespace

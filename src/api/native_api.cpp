@@ -1,4 +1,5 @@
 // Handlers of /v1/requests: decode the HTTP request, call the core, encode the answer.
+#include <reqstore/api/idempotency.hpp>
 #include <reqstore/api/native_api.hpp>
 #include <reqstore/auth/keys.hpp>
 #include <reqstore/http/problem.hpp>
@@ -191,17 +192,16 @@ query_parameters(const http::request& req, std::initializer_list<std::string_vie
 class native_api
 {
 public:
-    explicit native_api(core::record_service& service) : service_(service) {}
+    native_api(core::record_service& service, idempotency_keys& idempotency)
+        : service_(service), idempotency_(idempotency)
+    {
+    }
 
     net::awaitable<response> create(handler_context& ctx)
     {
-        const auto& req = ctx.req;
-        if (json_media(req) != core::body_media::json)
-            co_return failure_answer({errc::unsupported_media_type, "POST takes application/json"}, req);
-        auto created = co_await service_.create(write_input_of(ctx, core::body_media::json));
-        if (!created)
-            co_return failure_answer(created.error(), req);
-        co_return created_answer(created->record, created->id);
+        if (json_media(ctx.req) != core::body_media::json)
+            co_return failure_answer({errc::unsupported_media_type, "POST takes application/json"}, ctx.req);
+        co_return co_await write(ctx, write_kind::create, {}, core::body_media::json);
     }
 
     net::awaitable<response> read(handler_context& ctx)
@@ -279,43 +279,17 @@ public:
 
     net::awaitable<response> put(handler_context& ctx)
     {
-        const auto& req = ctx.req;
-        const std::string id(ctx.params[0]);
-        if (!service_.id_is_valid(id))
-            co_return invalid_id(id, req);
-        auto written = co_await service_.put(id, write_input_of(ctx, json_media(req)));
-        if (!written)
-            co_return failure_answer(written.error(), req);
-        if (written->created)
-            co_return created_answer(written->record, id);
-        co_return update_answer(*written, id, req);
+        co_return co_await write_to(ctx, write_kind::put, json_media(ctx.req));
     }
 
     net::awaitable<response> patch(handler_context& ctx)
     {
-        const auto& req = ctx.req;
-        const std::string id(ctx.params[0]);
-        if (!service_.id_is_valid(id))
-            co_return invalid_id(id, req);
-        auto written = co_await service_.patch(id, write_input_of(ctx, patch_media(req)));
-        if (!written)
-            co_return failure_answer(written.error(), req);
-        co_return update_answer(*written, id, req);
+        co_return co_await write_to(ctx, write_kind::patch, patch_media(ctx.req));
     }
 
     net::awaitable<response> remove(handler_context& ctx)
     {
-        const auto& req = ctx.req;
-        const std::string id(ctx.params[0]);
-        if (!service_.id_is_valid(id))
-            co_return invalid_id(id, req);
-        auto removed = co_await service_.remove(id, write_input_of(ctx, core::body_media::none));
-        if (!removed)
-            co_return failure_answer(removed.error(), req);
-        response r;
-        r.status = 204;
-        r.set("ETag", core::etag_for_version(removed->record.version));
-        co_return r;
+        co_return co_await write_to(ctx, write_kind::remove, core::body_media::none);
     }
 
     net::awaitable<response> versions(handler_context& ctx)
@@ -377,6 +351,84 @@ public:
     }
 
 private:
+    enum class write_kind
+    {
+        create,
+        put,
+        patch,
+        remove
+    };
+
+    // A write to the record named in the path.
+    net::awaitable<response> write_to(handler_context& ctx, write_kind kind, core::body_media media)
+    {
+        std::string id(ctx.params[0]);
+        if (!service_.id_is_valid(id))
+            co_return invalid_id(id, ctx.req);
+        co_return co_await write(ctx, kind, std::move(id), media);
+    }
+
+    // Every write: the Idempotency-Key lookup (before any precondition), the core call, the answer.
+    net::awaitable<response> write(handler_context& ctx, write_kind kind, std::string id,
+                                   core::body_media media)
+    {
+        const http::request& req = ctx.req;
+        auto render = [&req, kind](const core::write_outcome& outcome)
+        {
+            return answer_for(kind, outcome, req);
+        };
+        auto decision = idempotency_.begin(req, ctx.key ? ctx.key->id : std::string_view(), render);
+        if (auto* answer = std::get_if<response>(&decision))
+            co_return std::move(*answer);
+        core::write_input input = write_input_of(ctx, media);
+        std::optional<idempotency_keys::claim> held;
+        if (auto* ahead = std::get_if<idempotency_keys::go_ahead>(&decision))
+        {
+            input.idempotency = std::move(ahead->hook);
+            held.emplace(std::move(ahead->held));
+        }
+        core::result<core::write_outcome> written;
+        switch (kind)
+        {
+        case write_kind::create:
+            written = co_await service_.create(std::move(input));
+            break;
+        case write_kind::put:
+            written = co_await service_.put(std::move(id), std::move(input));
+            break;
+        case write_kind::patch:
+            written = co_await service_.patch(std::move(id), std::move(input));
+            break;
+        case write_kind::remove:
+            written = co_await service_.remove(std::move(id), std::move(input));
+            break;
+        }
+        if (!written)
+            co_return failure_answer(written.error(), req);
+        co_return answer_for(kind, *written, req);
+    }
+
+    // The answer to a write that succeeded; also what an Idempotency-Key stores.
+    static response answer_for(write_kind kind, const core::write_outcome& written, const http::request& req)
+    {
+        switch (kind)
+        {
+        case write_kind::create:
+            return created_answer(written.record, written.id);
+        case write_kind::put:
+            return written.created ? created_answer(written.record, written.id)
+                                   : update_answer(written, written.id, req);
+        case write_kind::patch:
+            return update_answer(written, written.id, req);
+        case write_kind::remove:
+            break;
+        }
+        response r;
+        r.status = 204;
+        r.set("ETag", core::etag_for_version(written.record.version));
+        return r;
+    }
+
     static core::write_input write_input_of(handler_context& ctx, core::body_media media)
     {
         core::write_input input;
@@ -417,13 +469,14 @@ private:
     }
 
     core::record_service& service_;
+    idempotency_keys& idempotency_;
 };
 
 } // namespace
 
-void add_native_routes(http::router& routes, core::record_service& service)
+void add_native_routes(http::router& routes, core::record_service& service, idempotency_keys& idempotency)
 {
-    auto api = std::make_shared<native_api>(service);
+    auto api = std::make_shared<native_api>(service, idempotency);
     const auto bind = [api](net::awaitable<response> (native_api::*fn)(handler_context&))
     {
         return [api, fn](handler_context& ctx)

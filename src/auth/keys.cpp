@@ -142,7 +142,8 @@ std::optional<std::string> parse_keys(const boost::json::array& keys, std::vecto
             return base + ": must be an object";
         const auto& o = keys[i].get_object();
         for (const auto& member : o)
-            if (member.key() != "id" && member.key() != "secret_sha256" && member.key() != "scopes")
+            if (member.key() != "id" && member.key() != "secret_sha256" && member.key() != "scopes" &&
+                member.key() != "rate_limit" && member.key() != "subject")
                 return base + "." + std::string(member.key()) + ": unknown key";
         api_key key;
         const auto* id = o.if_contains("id");
@@ -177,6 +178,31 @@ std::optional<std::string> parse_keys(const boost::json::array& keys, std::vecto
                 return scope_key + ": \"" + std::string(name) +
                        "\" is not a scope (requests:read, requests:write, webhooks:manage, admin)";
             key.scopes.emplace_back(name);
+        }
+        if (const auto* limit = o.if_contains("rate_limit"))
+        {
+            const std::string limit_key = base + ".rate_limit";
+            if (!limit->is_object())
+                return limit_key + ": must be {\"per_second\": N, \"burst\": N}";
+            for (const auto& member : limit->get_object())
+                if (member.key() != "per_second" && member.key() != "burst")
+                    return limit_key + "." + std::string(member.key()) + ": unknown key";
+            rate_limit_policy policy;
+            const auto* rate = limit->get_object().if_contains("per_second");
+            if (!rate || !rate->is_number() || !(rate->to_number<double>() > 0))
+                return limit_key + ".per_second: must be a number above 0";
+            policy.per_second = rate->to_number<double>();
+            const auto* burst = limit->get_object().if_contains("burst");
+            if (burst && (!burst->is_number() || !(burst->to_number<double>() >= 1)))
+                return limit_key + ".burst: must be a number of at least 1";
+            policy.burst = burst ? burst->to_number<double>() : std::max(1.0, policy.per_second);
+            key.rate_limit = policy;
+        }
+        if (const auto* subject = o.if_contains("subject"))
+        {
+            if (!subject->is_string() || subject->get_string().empty())
+                return base + ".subject: must be a non-empty string";
+            key.subject = std::string(subject->get_string());
         }
         for (const auto& earlier : out)
             if (earlier.id == key.id)

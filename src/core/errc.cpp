@@ -46,6 +46,8 @@ failure_description describe_failure(errc code) noexcept
         return {412, "precondition-failed", "Precondition failed"};
     case errc::payload_too_large:
         return {413, "payload-too-large", "Payload too large"};
+    case errc::record_too_large:
+        return {413, "record-too-large", "Record too large"};
     case errc::unsupported_media_type:
         return {415, "unsupported-media-type", "Unsupported media type"};
     case errc::invalid_patch_path:

@@ -29,9 +29,9 @@ bool is_crockford(char c) noexcept
     return crockford.find(c) != std::string_view::npos;
 }
 
-bool is_hex(char c) noexcept
+bool is_lower_hex(char c) noexcept
 {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
 }
 
 void append_base32(std::string& out, std::uint64_t value, int chars)
@@ -120,7 +120,8 @@ bool id_fits(id_format format, std::string_view prefix, std::string_view id) noe
         for (std::size_t i = 0; i < id.size(); ++i)
         {
             const bool dash_position = i == 8 || i == 13 || i == 18 || i == 23;
-            if (dash_position ? id[i] != '-' : !is_hex(id[i]))
+            // Lower case only: one UUID must not name two records by its spelling.
+            if (dash_position ? id[i] != '-' : !is_lower_hex(id[i]))
                 return false;
         }
         return true;

@@ -3,6 +3,7 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -536,6 +537,32 @@ std::optional<op_error> apply_operation(json::value& doc, const operation& op)
     return std::nullopt;
 }
 
+// Refuses an operation whose result would nest deeper than limits.max_depth, or a copy that would
+// bring the bytes copied so far past limits.max_copied_bytes. Sizes are measured before anything is
+// copied, so the work done here is bounded by the limit itself.
+std::optional<op_error> check_growth(const json::value& doc, const operation& op,
+                                     const json_patch_limits& limits, std::size_t& copied_bytes)
+{
+    const json::value* added = nullptr;
+    if (op.kind == op_kind::add || op.kind == op_kind::replace)
+        added = op.value;
+    else if (op.kind == op_kind::copy || op.kind == op_kind::move)
+        added = resolve(doc, std::span(op.from));
+    if (!added)
+        return std::nullopt; // nothing is added, or apply_operation reports the missing source
+    if (op.path.size() + json_depth(*added) > limits.max_depth)
+        return op_error{errc::record_too_large,
+                        "the result would nest deeper than " + std::to_string(limits.max_depth) + " levels"};
+    if (op.kind == op_kind::copy && limits.max_copied_bytes != std::size_t(-1))
+    {
+        copied_bytes += json::serialize(*added).size();
+        if (copied_bytes > limits.max_copied_bytes)
+            return op_error{errc::record_too_large, "the copies would make the document larger than " +
+                                                        std::to_string(limits.max_copied_bytes) + " bytes"};
+    }
+    return std::nullopt;
+}
+
 // A pointer as it reads in a sentence: "" for the whole document.
 std::string quote_if_empty(const std::string& pointer)
 {
@@ -573,7 +600,26 @@ json::value apply_merge_patch(const json::value& target, const json::value& patc
     return result;
 }
 
-result<json::value> apply_json_patch(const json::value& target, const json::value& patch)
+unsigned json_depth(const json::value& v)
+{
+    unsigned deepest = 0;
+    if (const auto* array = v.if_array())
+    {
+        for (const auto& item : *array)
+            deepest = std::max(deepest, json_depth(item));
+        return deepest + 1;
+    }
+    if (const auto* object = v.if_object())
+    {
+        for (const auto& member : *object)
+            deepest = std::max(deepest, json_depth(member.value()));
+        return deepest + 1;
+    }
+    return 0;
+}
+
+result<json::value> apply_json_patch(const json::value& target, const json::value& patch,
+                                     const json_patch_limits& limits)
 {
     const auto* elements = patch.if_array();
     if (!elements)
@@ -591,8 +637,13 @@ result<json::value> apply_json_patch(const json::value& target, const json::valu
     }
 
     json::value doc(target, json::storage_ptr());
+    std::size_t copied_bytes = 0;
     for (std::size_t i = 0; i < operations.size(); ++i)
     {
+        if (auto error = check_growth(doc, operations[i], limits, copied_bytes))
+        {
+            return operation_failure(i, operations[i], *error);
+        }
         if (auto error = apply_operation(doc, operations[i]))
         {
             return operation_failure(i, operations[i], *error);

@@ -125,8 +125,6 @@ precondition_outcome evaluate_preconditions(const conditional_headers& h, const 
     }
     else
     {
-        if (kind == request_kind::write && require_if_match && current.exists())
-            return precondition_outcome::required;
         if (h.if_unmodified_since && current.exists())
         {
             // An invalid date is ignored (RFC 9110 section 13.1.4).
@@ -151,6 +149,10 @@ precondition_outcome evaluate_preconditions(const conditional_headers& h, const 
             if (current.updated_at / 1000 * 1000 <= *date)
                 return precondition_outcome::not_modified;
     }
+    // Checked last, so that a precondition the client did send and that fails (If-None-Match: *
+    // on an existing record, say) is answered 412 rather than 428.
+    if (!h.if_match && kind == request_kind::write && require_if_match && current.exists())
+        return precondition_outcome::required;
     return precondition_outcome::proceed;
 }
 

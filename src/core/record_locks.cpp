@@ -28,7 +28,24 @@ net::awaitable<void> record_locks::stripe::acquire(const std::string& id)
     // between the push and the wait (we are on the strand), so no wake-up can be missed.
     net::steady_timer wake(co_await net::this_coro::executor, net::steady_timer::time_point::max());
     it->second.push_back(&wake);
+    // If this frame is destroyed while it waits (its context is torn down), its timer must leave
+    // the queue: release() would otherwise cancel a timer that no longer exists.
+    struct leave_queue_on_destroy
+    {
+        stripe& s;
+        const std::string& id;
+        net::steady_timer* timer;
+        bool woken = false;
+        ~leave_queue_on_destroy()
+        {
+            if (woken)
+                return;
+            if (const auto entry = s.held.find(id); entry != s.held.end())
+                std::erase(entry->second, timer);
+        }
+    } guard{*this, id, &wake};
     co_await wake.async_wait(net::as_tuple(net::use_awaitable));
+    guard.woken = true;
 }
 
 void record_locks::stripe::release(const std::string& id)

@@ -3,9 +3,9 @@
 #include <reqstore/core/json_body.hpp>
 #include <reqstore/core/patch.hpp>
 #include <reqstore/core/record_service.hpp>
+#include <reqstore/core/validation.hpp>
 
 #include <boost/json/serialize.hpp>
-#include <boost/url/parse.hpp>
 
 #include <algorithm>
 #include <array>
@@ -33,11 +33,6 @@ bool is_system_field(std::string_view name)
 bool is_common_field(std::string_view name)
 {
     return std::find(common_fields.begin(), common_fields.end(), name) != common_fields.end();
-}
-
-std::string pointer_to(std::string_view member)
-{
-    return "/" + escape_pointer_token(member);
 }
 
 failure not_found(std::string_view id)
@@ -85,53 +80,31 @@ current_state state_of(const stored_version& v)
     return {v.version, v.updated_at};
 }
 
-bool is_absolute_http_url(std::string_view text)
-{
-    const auto url = boost::urls::parse_absolute_uri(text);
-    if (!url)
-        return false;
-    const auto scheme = url->scheme();
-    return (scheme == "http" || scheme == "https") && url->has_authority() && !url->host().empty();
-}
-
-// The checks of section 5 step 5 that need no attribute schema: the common members' shapes and
-// members the type does not declare. Adds one entry per offending member to `errors`.
-void validate_members(const request_type& type, const json::object& record, json::object& errors)
-{
-    const json::value* status = record.if_contains("status");
-    if (!status || !status->is_string())
-        errors[pointer_to("status")] = "must be a string naming a state of type " + type.name;
-    else if (!type.has_state(status->get_string()))
-        errors[pointer_to("status")] =
-            "\"" + std::string(status->get_string()) + "\" is not a state of type " + type.name;
-
-    const json::value* metadata = record.if_contains("metadata");
-    if (metadata && !metadata->is_object())
-        errors[pointer_to("metadata")] = "must be an object";
-
-    const json::value* callback = record.if_contains("callback_url");
-    if (callback && !callback->is_null() &&
-        !(callback->is_string() && is_absolute_http_url(callback->get_string())))
-        errors[pointer_to("callback_url")] = "must be an absolute http or https URL, or null";
-
-    if (!type.additional_attributes)
-        for (const auto& member : record)
-            if (!is_system_field(member.key()) && !is_common_field(member.key()))
-                errors[pointer_to(member.key())] = "is not an attribute of type " + type.name;
-}
-
-// Every system field of `candidate` must equal the one in `current` (absent counts as a change).
-void check_read_only(const json::object& current, const json::object& candidate, json::object& errors)
+// Every system field of `candidate` must equal the one in `current` (absent counts as a change),
+// and so must every read-only attribute.
+void check_read_only(const json::object& current, const json::object& candidate, const request_type& type,
+                     json::object& errors)
 {
     for (std::string_view name : system_fields)
     {
         const json::value* before = current.if_contains(name);
         const json::value* after = candidate.if_contains(name);
         if (!after || !before || *after != *before)
-            errors[pointer_to(name)] = "is read-only";
+            errors[member_pointer(name)] = "is read-only";
     }
     if (candidate.contains("deleted_at"))
-        errors[pointer_to("deleted_at")] = "is read-only";
+        errors[member_pointer("deleted_at")] = "is read-only";
+    for (const auto& spec : type.attributes)
+    {
+        if (!spec.read_only)
+            continue;
+        const json::value* before = current.if_contains(spec.name);
+        const json::value* after = candidate.if_contains(spec.name);
+        const bool same =
+            (!before || before->is_null()) ? (!after || after->is_null()) : (after && *after == *before);
+        if (!same)
+            errors[member_pointer(spec.name)] = "is read-only";
+    }
 }
 
 // The top-level members whose value differs between the two records (system fields excluded).
@@ -253,6 +226,85 @@ event_draft make_event(std::string name, const std::string& id, const stored_ver
     return {std::move(name), id, v.type, v.version, v.status, std::move(from), v.updated_at};
 }
 
+// When the record is due to expire: the type's expiry attribute, while the record is in a state
+// that expiry can still leave (not the expiry state itself, not a final state).
+std::optional<unix_millis> expiry_timer(const request_type& type, const json::object& record)
+{
+    if (!type.expires)
+        return std::nullopt;
+    const std::string status = string_member(record, "status");
+    if (status == type.expires->state || type.is_final(status))
+        return std::nullopt;
+    const json::value* due = record.if_contains(type.expires->attribute);
+    if (!due || !due->is_string())
+        return std::nullopt;
+    return parse_rfc3339(due->get_string());
+}
+
+// Section 5 step 6 for a change of an existing record: the transition, then whether the changed
+// attributes may change in the current state, then the requirements of the state entered.
+std::optional<failure> state_rule_problem(const request_type& type, const std::string& from,
+                                          const json::object& before, const json::object& after)
+{
+    const std::string to = string_member(after, "status");
+    if (to != from && !type.may_move(from, to))
+    {
+        json::array allowed;
+        for (const auto& state : type.allowed_from(from))
+            allowed.emplace_back(state);
+        return failure(errc::invalid_transition,
+                       "type " + type.name + " does not allow moving from " + from + " to " + to,
+                       {{"from", from}, {"to", to}, {"allowed", std::move(allowed)}});
+    }
+    std::vector<std::string> changed = changed_members(before, after);
+    std::erase(changed, "status");
+    if (!changed.empty() && !type.updatable_in_state(from))
+    {
+        json::array members;
+        for (const auto& name : changed)
+            members.emplace_back(name);
+        return failure(errc::not_updatable_in_state,
+                       type.is_final(from)
+                           ? "a request in the final state " + from + " cannot be changed"
+                           : "a request of type " + type.name + " in state " + from + " cannot be updated",
+                       {{"state", from}, {"members", std::move(members)}});
+    }
+    for (const auto& name : changed)
+    {
+        const attribute_spec* spec = type.attribute(name);
+        if (spec && spec->mutable_in &&
+            std::find(spec->mutable_in->begin(), spec->mutable_in->end(), from) == spec->mutable_in->end())
+        {
+            json::array states;
+            for (const auto& state : *spec->mutable_in)
+                states.emplace_back(state);
+            return failure(errc::not_updatable_in_state, name + " cannot change while the request is " + from,
+                           {{"state", from}, {"member", name}, {"mutable_in", std::move(states)}});
+        }
+    }
+    return std::nullopt;
+}
+
+// The members that must be present (not null) to enter `state`, as a 422 when any is missing.
+std::optional<failure> requirements_problem(const request_type& type, const std::string& state,
+                                            const json::object& record)
+{
+    const auto it = type.requirements.find(state);
+    if (it == type.requirements.end())
+        return std::nullopt;
+    json::object errors;
+    for (const auto& name : it->second)
+    {
+        const json::value* v = record.if_contains(name);
+        if (!v || v->is_null())
+            errors[member_pointer(name)] = "is required to enter state " + state;
+    }
+    if (errors.empty())
+        return std::nullopt;
+    return failure(errc::requirements_missing, "the request lacks what state " + state + " requires",
+                   {{"errors", std::move(errors)}});
+}
+
 } // namespace
 
 record_service::record_service(net::any_io_executor executor, record_store& store, const type_registry& types,
@@ -316,6 +368,16 @@ result<list_page> record_service::list(const list_filter& filter, std::string_vi
     return store_.list(filter, after_id, limit, max_examined_per_page);
 }
 
+result<std::optional<idempotency_entry>> record_service::find_idempotent(std::string_view key)
+{
+    return store_.load_idempotency(key);
+}
+
+result<std::size_t> record_service::forget_idempotent_before(unix_millis cutoff)
+{
+    return store_.remove_idempotency_before(cutoff);
+}
+
 net::awaitable<result<write_outcome>> record_service::create(write_input input)
 {
     auto body = parse_object_body(input.body, options_.max_json_depth);
@@ -329,46 +391,128 @@ net::awaitable<result<write_outcome>> record_service::create(write_input input)
     for (int attempt = 0;; ++attempt)
     {
         auto created = co_await commit_create(generate_id((*type)->format, (*type)->id_prefix), **type, *body,
-                                              input.actor);
+                                              input.actor, input.idempotency);
         if (created || created.error().code != errc::precondition_failed || attempt == 3)
             co_return created;
     }
 }
 
-net::awaitable<result<write_outcome>> record_service::commit_create(std::string id, const request_type& type,
-                                                                    json::object body, std::string actor)
+net::awaitable<result<write_outcome>>
+record_service::commit_create(std::string id, const request_type& type, json::object body, std::string actor,
+                              const std::optional<idempotency_hook>& idempotency)
 {
     json::object errors;
     for (const auto& member : body)
         if (member.key() != "type" && is_system_field(member.key()))
-            errors[pointer_to(member.key())] = "is read-only";
+            errors[member_pointer(member.key())] = "is read-only";
     if (!errors.empty())
         co_return failure(errc::read_only_field, "system fields are set by the server",
                           {{"errors", std::move(errors)}});
     if (!body.contains("status"))
         body["status"] = type.initial;
-    validate_members(type, body, errors);
+    for (const auto& spec : type.attributes)
+        if (spec.default_value && !body.contains(spec.name))
+            body[spec.name] = *spec.default_value;
+    validate_record(type, body, errors);
     if (!errors.empty())
         co_return failure(errc::validation_failed, "the request does not fit type " + type.name,
                           {{"errors", std::move(errors)}});
+    if (auto missing = requirements_problem(type, string_member(body, "status"), body))
+        co_return std::move(*missing);
 
-    const unix_millis now = now_millis();
-    const system_values sys{id, type.name, 1, format_rfc3339(now), now, actor, actor};
-    const json::object record = canonical_record(sys, body);
-    std::vector<std::string> all_members;
-    for (const auto& member : record)
-        if (!is_system_field(member.key()))
-            all_members.emplace_back(member.key());
+    version_change change;
+    change.id = std::move(id);
+    change.type = &type;
+    change.members = std::move(body);
+    change.actor = std::move(actor);
+    change.idempotency = &idempotency;
+    co_return co_await commit_change(std::move(change));
+}
+
+net::awaitable<result<write_outcome>> record_service::commit_change(version_change change)
+{
+    const request_type& type = *change.type;
+    json::object& members = change.members;
+    const std::string status = string_member(members, "status");
+    const bool entering = !change.current || status != change.current->status;
+    // Timestamps and updated_at never go back, even if the wall clock does.
+    const unix_millis now = std::max(now_millis(), change.current ? change.current->updated_at : 0);
+    if (entering && !change.deleting)
+        if (const auto it = type.timestamps.find(status); it != type.timestamps.end())
+            members[it->second] = format_rfc3339(now);
+    if (change.deleting)
+        members["deleted_at"] = format_rfc3339(now);
+
+    const std::uint64_t version = change.current ? change.current->version + 1 : 1;
+    const system_values sys{
+        change.id,
+        type.name,
+        version,
+        change.current ? string_member(*change.current_record, "created_at") : format_rfc3339(now),
+        now,
+        change.current ? string_member(*change.current_record, "created_by") : change.actor,
+        change.actor};
+    const json::object record = canonical_record(sys, members);
+
+    std::vector<std::string> changed;
+    if (change.deleting)
+        changed.emplace_back("deleted_at");
+    else if (change.current)
+        changed = changed_members(*change.current_record, members);
+    else
+        for (const auto& member : record)
+            if (!is_system_field(member.key()))
+                changed.emplace_back(member.key());
 
     commit_request request;
-    request.id = id;
-    request.expected_version = 0;
-    request.next = make_version(record, 1, now, false, std::move(actor), std::move(all_members));
-    request.events.push_back(make_event("request.created", id, request.next));
-    auto receipt = co_await store_.commit(request);
+    request.id = change.id;
+    request.expected_version = change.current ? change.current->version : 0;
+    request.next = make_version(record, version, now, change.deleting, change.actor, std::move(changed));
+    if (!change.current)
+        request.events.push_back(make_event("request.created", change.id, request.next));
+    else if (change.deleting)
+        request.events.push_back(make_event("request.deleted", change.id, request.next));
+    else if (entering)
+        request.events.push_back(
+            make_event("request.status_changed", change.id, request.next, change.current->status));
+    else
+        request.events.push_back(make_event("request.updated", change.id, request.next));
+
+    // Scheduled expiry follows the record: a timer exists while the record can still expire.
+    const auto due_before = change.current && !change.current->deleted
+                                ? expiry_timer(type, *change.current_record)
+                                : std::nullopt;
+    const auto due_after = change.deleting ? std::nullopt : expiry_timer(type, record);
+    if (due_before != due_after)
+    {
+        if (due_before)
+            request.timers_removed.push_back({*due_before, change.id});
+        if (due_after)
+            request.timers_added.push_back({*due_after, change.id});
+    }
+    if (change.fired_timer && std::find(request.timers_removed.begin(), request.timers_removed.end(),
+                                        *change.fired_timer) == request.timers_removed.end())
+        request.timers_removed.push_back(*change.fired_timer);
+
+    if (request.next.body.size() > options_.max_record_bytes)
+        co_return failure(errc::record_too_large,
+                          "the record would be " + std::to_string(request.next.body.size()) +
+                              " bytes; the limit is " + std::to_string(options_.max_record_bytes));
+
+    write_outcome outcome{change.id, request.next, !change.current, true};
+    if (change.idempotency && *change.idempotency)
+    {
+        const idempotency_hook& hook = **change.idempotency;
+        request.idempotency = idempotency_entry{hook.key, hook.fingerprint, now, hook.render(outcome)};
+    }
+    const auto added = request.timers_added;
+    auto receipt = co_await store_.commit(std::move(request));
     if (!receipt)
         co_return receipt.error();
-    co_return write_outcome{std::move(id), std::move(request.next), true, true};
+    if (timer_added_)
+        for (const auto& timer : added)
+            timer_added_(timer.due);
+    co_return outcome;
 }
 
 net::awaitable<result<write_outcome>> record_service::put(std::string id, write_input input)
@@ -416,7 +560,8 @@ net::awaitable<result<write_outcome>> record_service::mutate_locked(std::string 
         const request_type* type = *named;
         if (!id_fits(type->format, type->id_prefix, id))
             co_return failure(errc::invalid_id, "\"" + id + "\" is not a valid id for type " + type->name);
-        co_return co_await commit_create(id, *type, std::move(*body), std::move(input.actor));
+        co_return co_await commit_create(id, *type, std::move(*body), std::move(input.actor),
+                                         input.idempotency);
     }
     stored_version& current = **loaded;
     if (current.deleted)
@@ -455,7 +600,8 @@ net::awaitable<result<write_outcome>> record_service::mutate_locked(std::string 
             co_return parsed.error();
         if (op == operation::json_patch)
         {
-            auto patched = apply_json_patch(json::value(*current_record), *parsed);
+            auto patched = apply_json_patch(json::value(*current_record), *parsed,
+                                            {options_.max_json_depth, options_.max_record_bytes});
             if (!patched)
                 co_return patched.error();
             if (!patched->is_object())
@@ -479,72 +625,93 @@ net::awaitable<result<write_outcome>> record_service::mutate_locked(std::string 
                 candidate = std::move(merged.get_object());
             }
         }
+
+        // Step 5: validation. Removing callback_url or metadata means their empty values, as a
+        // record always shows them; normalized so, such a write compares equal to an unchanged one.
+        if (!candidate.contains("callback_url"))
+            candidate["callback_url"] = nullptr;
+        if (!candidate.contains("metadata"))
+            candidate["metadata"] = json::object();
+        json::object errors;
+        check_read_only(*current_record, candidate, *type, errors);
+        if (!errors.empty())
+            co_return failure(errc::read_only_field, "read-only members cannot be changed",
+                              {{"errors", std::move(errors)}});
+        validate_record(*type, candidate, errors);
+        if (!errors.empty())
+            co_return failure(errc::validation_failed, "the request does not fit type " + type->name,
+                              {{"errors", std::move(errors)}});
+
+        // A write that changes nothing commits nothing.
+        if (candidate == *current_record)
+            co_return write_outcome{std::move(id), std::move(current), false, false};
+
+        // Step 6: state rules.
+        if (auto problem = state_rule_problem(*type, current.status, *current_record, candidate))
+            co_return std::move(*problem);
+        const std::string to = string_member(candidate, "status");
+        if (to != current.status)
+            if (auto missing = requirements_problem(*type, to, candidate))
+                co_return std::move(*missing);
     }
 
-    // Step 5: validation.
-    json::object errors;
-    check_read_only(*current_record, candidate, errors);
-    if (!errors.empty())
-        co_return failure(errc::read_only_field, "system fields are set by the server",
-                          {{"errors", std::move(errors)}});
-    validate_members(*type, candidate, errors);
-    if (!errors.empty())
-        co_return failure(errc::validation_failed, "the request does not fit type " + type->name,
-                          {{"errors", std::move(errors)}});
+    version_change change;
+    change.id = std::move(id);
+    change.type = type;
+    change.current = &current;
+    change.current_record = &*current_record;
+    change.members = std::move(candidate);
+    change.deleting = op == operation::remove;
+    change.actor = std::move(input.actor);
+    change.idempotency = &input.idempotency;
+    co_return co_await commit_change(std::move(change));
+}
 
-    // A write that changes nothing commits nothing.
-    if (op != operation::remove && candidate == *current_record)
-        co_return write_outcome{std::move(id), std::move(current), false, false};
+net::awaitable<result<bool>> record_service::fire_expiry(timer_key timer)
+{
+    std::string id = timer.id;
+    co_return co_await locks_.run_exclusive(std::move(id), fire_expiry_locked(std::move(timer)));
+}
 
-    // Step 6: state rules.
-    const std::string new_status = string_member(candidate, "status");
-    if (op != operation::remove)
+net::awaitable<result<bool>> record_service::fire_expiry_locked(timer_key timer)
+{
+    // The timer no longer applies: remove it without a version.
+    const auto drop = [&]() -> result<bool>
     {
-        if (new_status != current.status && !type->may_move(current.status, new_status))
-        {
-            json::array allowed;
-            for (const auto& state : type->allowed_from(current.status))
-                allowed.emplace_back(state);
-            co_return failure(
-                errc::invalid_transition,
-                "type " + type->name + " does not allow moving from " + current.status + " to " + new_status,
-                {{"from", current.status}, {"to", new_status}, {"allowed", std::move(allowed)}});
-        }
-        if (new_status == current.status && type->is_final(current.status))
-            co_return failure(errc::not_updatable_in_state,
-                              "a request in the final state " + current.status + " cannot be changed");
-    }
+        auto removed = store_.remove_timer(timer);
+        if (!removed)
+            return removed.error();
+        return false;
+    };
+    auto loaded = store_.load(timer.id);
+    if (!loaded)
+        co_return loaded.error();
+    if (!*loaded || (*loaded)->deleted)
+        co_return drop(); // the record is gone
+    stored_version& current = **loaded;
+    const request_type* type = types_.find(current.type);
+    auto record = parse_stored(current);
+    if (!record)
+        co_return record.error();
+    if (!type || !type->expires || expiry_timer(*type, *record) != timer.due)
+        co_return drop(); // the record no longer expires at this time
+    const std::string& target = type->expires->state;
+    if (!type->may_move(current.status, target) || requirements_problem(*type, target, *record))
+        co_return drop(); // the type does not allow this move from the current state
 
-    // Build version N+1; updated_at never goes back, even if the wall clock does.
-    const unix_millis now = std::max(now_millis(), current.updated_at);
-    const system_values sys{id,
-                            current.type,
-                            current.version + 1,
-                            string_member(*current_record, "created_at"),
-                            now,
-                            string_member(*current_record, "created_by"),
-                            input.actor};
-    if (op == operation::remove)
-        candidate["deleted_at"] = format_rfc3339(now);
-    const json::object record = canonical_record(sys, candidate);
-
-    commit_request request;
-    request.id = id;
-    request.expected_version = current.version;
-    request.next = make_version(record, current.version + 1, now, op == operation::remove, input.actor,
-                                op == operation::remove ? std::vector<std::string>{"deleted_at"}
-                                                        : changed_members(*current_record, candidate));
-    if (op == operation::remove)
-        request.events.push_back(make_event("request.deleted", id, request.next));
-    else if (new_status != current.status)
-        request.events.push_back(make_event("request.status_changed", id, request.next, current.status));
-    else
-        request.events.push_back(make_event("request.updated", id, request.next));
-
-    auto receipt = co_await store_.commit(request);
-    if (!receipt)
-        co_return receipt.error();
-    co_return write_outcome{std::move(id), std::move(request.next), false, true};
+    version_change change;
+    change.id = timer.id;
+    change.type = type;
+    change.current = &current;
+    change.current_record = &*record;
+    change.members = *record;
+    change.members["status"] = target;
+    change.actor = "system";
+    change.fired_timer = timer;
+    auto committed = co_await commit_change(std::move(change));
+    if (!committed)
+        co_return committed.error();
+    co_return true;
 }
 
 } // namespace reqstore::core

@@ -1,7 +1,9 @@
 // Request types: reading them from config with precise errors, and answering state questions.
 #include <reqstore/core/request_type.hpp>
+#include <reqstore/core/validation.hpp>
 
 #include <algorithm>
+#include <cmath>
 
 namespace reqstore::core
 {
@@ -25,6 +27,22 @@ bool request_type::may_move(std::string_view from, std::string_view to) const
     return std::find(allowed.begin(), allowed.end(), to) != allowed.end();
 }
 
+const attribute_spec* request_type::attribute(std::string_view name) const
+{
+    for (const auto& a : attributes)
+        if (a.name == name)
+            return &a;
+    return nullptr;
+}
+
+bool request_type::updatable_in_state(std::string_view state) const
+{
+    if (is_final(state))
+        return false;
+    return !updatable_in ||
+           std::find(updatable_in->begin(), updatable_in->end(), state) != updatable_in->end();
+}
+
 type_registry::type_registry(std::vector<request_type> types) : types_(std::move(types)) {}
 
 const request_type* type_registry::find(std::string_view name) const
@@ -43,6 +61,15 @@ bool type_registry::any_type_fits(std::string_view id) const
 
 namespace
 {
+
+// Members every record has; a type cannot redeclare them as attributes.
+bool is_reserved_member(std::string_view name)
+{
+    static const std::set<std::string_view> reserved{
+        "id",         "type",       "status",     "version",      "etag",     "created_at",
+        "updated_at", "created_by", "updated_by", "callback_url", "metadata", "deleted_at"};
+    return reserved.contains(name);
+}
 
 // Reads a list of declared state names at `key`; returns an error message or nullopt.
 // With `declared` false the list declares the states itself and must not repeat one.
@@ -68,6 +95,200 @@ std::optional<std::string> read_state_list(const json::value& v, const std::stri
     return std::nullopt;
 }
 
+// Member names a type may name in `requires` besides its attributes.
+bool is_common_attribute(std::string_view name)
+{
+    return name == "metadata" || name == "callback_url";
+}
+
+std::optional<std::string> parse_kind(const json::value& v, const std::string& key, value_kind& out)
+{
+    static const std::map<std::string_view, value_kind> kinds{
+        {"string", value_kind::string},     {"integer", value_kind::integer}, {"number", value_kind::number},
+        {"boolean", value_kind::boolean},   {"object", value_kind::object},   {"array", value_kind::array},
+        {"datetime", value_kind::datetime}, {"email", value_kind::email},     {"url", value_kind::url},
+        {"uuid", value_kind::uuid},         {"enum", value_kind::enum_}};
+    const auto it = v.is_string() ? kinds.find(std::string_view(v.get_string())) : kinds.end();
+    if (it == kinds.end())
+        return key +
+               ": must be one of string, integer, number, boolean, object, array, datetime, email, url, "
+               "uuid, enum";
+    out = it->second;
+    return std::nullopt;
+}
+
+std::optional<std::string> parse_attribute(const std::string& name, const json::value& v,
+                                           const std::string& key, const request_type& t, attribute_spec& a)
+{
+    if (!v.is_object())
+        return key + ": must be an object";
+    const auto& o = v.get_object();
+    a.name = name;
+    static const std::set<std::string_view> known{"type", "required", "enum",       "max_length", "min",
+                                                  "max",  "default",  "mutable_in", "read_only"};
+    for (const auto& member : o)
+        if (!known.contains(member.key()))
+            return key + "." + std::string(member.key()) + ": unknown key";
+    const auto* kind = o.if_contains("type");
+    if (!kind)
+        return key + ".type: missing";
+    if (auto err = parse_kind(*kind, key + ".type", a.kind))
+        return err;
+    for (auto [flag, field] : {std::pair{"required", &attribute_spec::required},
+                               std::pair{"read_only", &attribute_spec::read_only}})
+        if (const auto* f = o.if_contains(flag))
+        {
+            if (!f->is_bool())
+                return key + "." + flag + ": must be true or false";
+            a.*field = f->get_bool();
+        }
+    if (const auto* values = o.if_contains("enum"))
+    {
+        if (!values->is_array() || values->get_array().empty())
+            return key + ".enum: must be a non-empty list of strings";
+        for (std::size_t i = 0; i < values->get_array().size(); ++i)
+        {
+            const auto& item = values->get_array()[i];
+            if (!item.is_string())
+                return key + ".enum[" + std::to_string(i) + "]: must be a string";
+            a.enum_values.emplace_back(item.get_string());
+        }
+        if (a.kind != value_kind::enum_ && a.kind != value_kind::string)
+            return key + ".enum: only a string or enum attribute takes a list of values";
+    }
+    else if (a.kind == value_kind::enum_)
+        return key + ".enum: an enum attribute needs its list of values";
+    if (const auto* length = o.if_contains("max_length"))
+    {
+        if (!length->is_number() || length->to_number<double>() < 1 ||
+            length->to_number<double>() != std::floor(length->to_number<double>()))
+            return key + ".max_length: must be a positive whole number";
+        a.max_length = static_cast<std::size_t>(length->to_number<double>());
+    }
+    for (auto [bound, field] :
+         {std::pair{"min", &attribute_spec::min}, std::pair{"max", &attribute_spec::max}})
+        if (const auto* b = o.if_contains(bound))
+        {
+            if (!b->is_number())
+                return key + "." + bound + ": must be a number";
+            if (a.kind != value_kind::integer && a.kind != value_kind::number)
+                return key + "." + bound + ": only an integer or number attribute has bounds";
+            a.*field = b->to_number<double>();
+        }
+    if (a.min && a.max && *a.min > *a.max)
+        return key + ".min: must not exceed max";
+    if (const auto* states = o.if_contains("mutable_in"))
+    {
+        a.mutable_in.emplace();
+        if (auto err = read_state_list(*states, key + ".mutable_in", t, *a.mutable_in))
+            return err;
+    }
+    if (const auto* d = o.if_contains("default"))
+    {
+        if (auto problem = check_value(a, *d))
+            return key + ".default: " + *problem;
+        a.default_value = *d;
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> parse_attributes(const json::value& v, const std::string& key, request_type& t)
+{
+    if (!v.is_object())
+        return key + ": must be an object from attribute name to its schema";
+    for (const auto& entry : v.get_object())
+    {
+        const std::string name(entry.key());
+        const std::string attribute_key = key + "." + name;
+        if (name.empty())
+            return key + ": an attribute needs a name";
+        if (is_reserved_member(name))
+            return attribute_key + ": \"" + name +
+                   "\" is a member every record has; it cannot be an attribute";
+        attribute_spec a;
+        if (auto err = parse_attribute(name, entry.value(), attribute_key, t, a))
+            return err;
+        t.attributes.push_back(std::move(a));
+    }
+    return std::nullopt;
+}
+
+// `requires`, `updatable_in`, `timestamps` and `expires`, which name states and attributes.
+std::optional<std::string> parse_state_rules(const json::object& o, const std::string& base, request_type& t)
+{
+    if (const auto* required = o.if_contains("requires"))
+    {
+        if (!required->is_object())
+            return base + ".requires: must be an object from state to a list of attribute names";
+        for (const auto& entry : required->get_object())
+        {
+            const std::string key = base + ".requires." + std::string(entry.key());
+            if (!t.has_state(entry.key()))
+                return key + ": \"" + std::string(entry.key()) + "\" is not a declared state";
+            if (!entry.value().is_array())
+                return key + ": must be a list of attribute names";
+            std::vector<std::string> names;
+            const auto& list = entry.value().get_array();
+            for (std::size_t i = 0; i < list.size(); ++i)
+            {
+                const std::string item_key = key + "[" + std::to_string(i) + "]";
+                if (!list[i].is_string())
+                    return item_key + ": must be a string";
+                const std::string_view name = list[i].get_string();
+                if (!t.attribute(name) && !is_common_attribute(name))
+                    return item_key + ": \"" + std::string(name) + "\" is not an attribute of type " + t.name;
+                names.emplace_back(name);
+            }
+            t.requirements.emplace(std::string(entry.key()), std::move(names));
+        }
+    }
+    if (const auto* updatable = o.if_contains("updatable_in"))
+    {
+        t.updatable_in.emplace();
+        if (auto err = read_state_list(*updatable, base + ".updatable_in", t, *t.updatable_in))
+            return err;
+        for (std::size_t i = 0; i < t.updatable_in->size(); ++i)
+            if (t.is_final((*t.updatable_in)[i]))
+                return base + ".updatable_in[" + std::to_string(i) + "]: \"" + (*t.updatable_in)[i] +
+                       "\" is a final state, in which nothing may change";
+    }
+    if (const auto* timestamps = o.if_contains("timestamps"))
+    {
+        if (!timestamps->is_object())
+            return base + ".timestamps: must be an object from state to a datetime attribute";
+        for (const auto& entry : timestamps->get_object())
+        {
+            const std::string key = base + ".timestamps." + std::string(entry.key());
+            if (!t.has_state(entry.key()))
+                return key + ": \"" + std::string(entry.key()) + "\" is not a declared state";
+            const attribute_spec* a =
+                entry.value().is_string() ? t.attribute(entry.value().get_string()) : nullptr;
+            if (!a || a->kind != value_kind::datetime)
+                return key + ": must name a datetime attribute of type " + t.name;
+            t.timestamps.emplace(std::string(entry.key()), a->name);
+        }
+    }
+    if (const auto* expires = o.if_contains("expires"))
+    {
+        const std::string key = base + ".expires";
+        if (!expires->is_object())
+            return key + ": must be {\"attribute\": <datetime attribute>, \"state\": <state>}";
+        for (const auto& member : expires->get_object())
+            if (member.key() != "attribute" && member.key() != "state")
+                return key + "." + std::string(member.key()) + ": unknown key";
+        const auto* attribute = expires->get_object().if_contains("attribute");
+        const attribute_spec* a =
+            attribute && attribute->is_string() ? t.attribute(attribute->get_string()) : nullptr;
+        if (!a || a->kind != value_kind::datetime)
+            return key + ".attribute: must name a datetime attribute of type " + t.name;
+        const auto* state = expires->get_object().if_contains("state");
+        if (!state || !state->is_string() || !t.has_state(state->get_string()))
+            return key + ".state: must name a declared state";
+        t.expires = expiry_rule{a->name, std::string(state->get_string())};
+    }
+    return std::nullopt;
+}
+
 std::optional<std::string> parse_one(const std::string& name, const json::value& v, request_type& t)
 {
     const std::string base = "types." + name;
@@ -75,9 +296,19 @@ std::optional<std::string> parse_one(const std::string& name, const json::value&
         return base + ": must be an object";
     const auto& o = v.get_object();
     t.name = name;
-    static const std::set<std::string_view> known{
-        "id_format",       "id_prefix", "states", "initial", "transitions", "final", "additional_attributes",
-        "require_if_match"};
+    static const std::set<std::string_view> known{"id_format",
+                                                  "id_prefix",
+                                                  "states",
+                                                  "initial",
+                                                  "transitions",
+                                                  "final",
+                                                  "additional_attributes",
+                                                  "require_if_match",
+                                                  "attributes",
+                                                  "requires",
+                                                  "updatable_in",
+                                                  "timestamps",
+                                                  "expires"};
     for (const auto& member : o)
         if (!known.contains(member.key()))
             return base + "." + std::string(member.key()) + ": unknown key";
@@ -152,7 +383,10 @@ std::optional<std::string> parse_one(const std::string& name, const json::value&
             return base + ".require_if_match: must be true or false";
         t.require_if_match = require->get_bool();
     }
-    return std::nullopt;
+    if (const auto* attributes = o.if_contains("attributes"))
+        if (auto err = parse_attributes(*attributes, base + ".attributes", t))
+            return err;
+    return parse_state_rules(o, base, t);
 }
 
 } // namespace

@@ -1,8 +1,11 @@
 // Internal to the http module: from a parsed request to its answer, in the contract's order:
-// authentication (401), route (404/405), scope (403), then the handler. Knows nothing of Beast.
+// authentication (401), scope (403), rate limit (429), route (404/405), then the handler. The
+// scope depends on the route, so an unknown route or method is answered after the rate limit
+// without a scope check. Knows nothing of Beast.
 #pragma once
 
 #include <reqstore/auth/keys.hpp>
+#include <reqstore/auth/rate_limiter.hpp>
 #include <reqstore/http/message.hpp>
 #include <reqstore/http/router.hpp>
 
@@ -20,6 +23,6 @@ struct dispatch_result
 
 // Never throws: a handler's exception becomes a logged 500.
 boost::asio::awaitable<dispatch_result> dispatch(const request& req, const router& routes,
-                                                 const auth::key_registry& keys);
+                                                 const auth::key_registry& keys, auth::rate_limiter& limiter);
 
 } // namespace reqstore::http

@@ -230,7 +230,9 @@ bhttp::response<bhttp::string_body> to_beast(response& r, const std::string& req
     out.keep_alive(keep_alive);
     if (head)
     {
-        out.content_length(r.body.size());
+        // The length a GET would have carried; 204 and 304 carry none (RFC 9110 section 8.6).
+        if (r.status != 204 && r.status != 304 && r.status >= 200)
+            out.content_length(r.body.size());
     }
     else
     {
@@ -413,7 +415,7 @@ net::awaitable<void> session_access::run_session(server& s, tcp::socket socket)
             head = verb == method::head;
             const detail::native_request native{message};
             const request req(native, verb, message.target(), std::move(message.body()), request_id);
-            result = co_await dispatch(req, s.routes_, s.keys_);
+            result = co_await dispatch(req, s.routes_, s.keys_, s.limiter_);
             method_text = std::string(req.method_text());
             path = std::string(req.path());
         }
@@ -453,9 +455,10 @@ net::awaitable<void> session_access::run_session(server& s, tcp::socket socket)
 // ---- the server --------------------------------------------------------------------------
 
 server::server(net::io_context& io, server_limits limits, const router& routes,
-               const auth::key_registry& keys, ops::metrics& stats, bool access_log)
-    : io_(io), limits_(limits), routes_(routes), keys_(keys), stats_(stats), access_log_(access_log),
-      acceptor_strand_(net::make_strand(io)), acceptor_(acceptor_strand_)
+               const auth::key_registry& keys, auth::rate_limiter& limiter, ops::metrics& stats,
+               bool access_log)
+    : io_(io), limits_(limits), routes_(routes), keys_(keys), limiter_(limiter), stats_(stats),
+      access_log_(access_log), acceptor_strand_(net::make_strand(io)), acceptor_(acceptor_strand_)
 {
 }
 

@@ -29,6 +29,7 @@ constexpr std::string_view defaults_text = R"json({
   "require_if_match": false,
   "limits": {
     "max_body_bytes": 1048576,
+    "max_record_bytes": 2097152,
     "max_header_bytes": 16384,
     "max_json_depth": 64,
     "idle_timeout": 60,
@@ -65,6 +66,149 @@ constexpr std::string_view defaults_text = R"json({
       },
       "final": ["completed", "canceled"],
       "additional_attributes": true
+    },
+    "docspring_data_request": {
+      "id_format": "prefixed",
+      "id_prefix": "drq_",
+      "states": ["pending", "viewed", "completed"],
+      "initial": "pending",
+      "transitions": {
+        "pending": ["viewed", "completed"],
+        "viewed": ["completed"]
+      },
+      "final": ["completed"],
+      "updatable_in": ["pending"],
+      "timestamps": {
+        "viewed": "viewed_at",
+        "completed": "completed_at"
+      },
+      "attributes": {
+        "email": {"type": "email", "required": true},
+        "name": {"type": "string", "max_length": 200},
+        "order": {"type": "integer", "min": 0, "default": 1},
+        "fields": {"type": "array", "default": []},
+        "auth_type": {
+          "type": "enum",
+          "enum": ["none", "password", "oauth", "email_link", "phone_number", "ldap", "saml"]
+        },
+        "auth_second_factor_type": {
+          "type": "enum",
+          "enum": ["none", "phone_number", "totp", "mobile_push", "security_key", "fingerprint"]
+        },
+        "auth_provider": {"type": "string", "max_length": 200},
+        "auth_session_started_at": {"type": "datetime"},
+        "auth_session_id_hash": {"type": "string", "max_length": 200},
+        "auth_user_id_hash": {"type": "string", "max_length": 200},
+        "auth_username_hash": {"type": "string", "max_length": 200},
+        "auth_phone_number_hash": {"type": "string", "max_length": 200},
+        "viewed_at": {"type": "datetime", "read_only": true},
+        "completed_at": {"type": "datetime", "read_only": true}
+      },
+      "requires": {
+        "completed": ["auth_type"]
+      }
+    },
+    "box_file_request": {
+      "id_format": "numeric",
+      "states": ["active", "inactive"],
+      "initial": "active",
+      "transitions": {
+        "active": ["inactive"],
+        "inactive": ["active"]
+      },
+      "expires": {"attribute": "expires_at", "state": "inactive"},
+      "attributes": {
+        "title": {"type": "string", "required": true, "max_length": 255},
+        "description": {"type": "string", "max_length": 10000},
+        "is_email_required": {"type": "boolean", "default": false},
+        "is_description_required": {"type": "boolean", "default": false},
+        "expires_at": {"type": "datetime"},
+        "folder": {"type": "object", "required": true, "read_only": true},
+        "url": {"type": "string", "read_only": true}
+      }
+    },
+    "autodesk_data_request": {
+      "id_format": "uuid",
+      "states": ["active", "inactive"],
+      "initial": "active",
+      "transitions": {
+        "active": ["inactive"],
+        "inactive": ["active"]
+      },
+      "attributes": {
+        "account_id": {"type": "uuid", "required": true, "read_only": true},
+        "description": {"type": "string", "max_length": 1000},
+        "schedule_interval": {"type": "enum", "enum": ["ONE_TIME", "DAY", "WEEK", "MONTH", "YEAR"], "default": "ONE_TIME"},
+        "reoccuring_interval": {"type": "integer", "min": 1},
+        "effective_from": {"type": "datetime"},
+        "effective_to": {"type": "datetime"},
+        "service_groups": {"type": "array", "default": []},
+        "send_email": {"type": "boolean", "default": true},
+        "project_id": {"type": "uuid"},
+        "project_id_list": {"type": "array"},
+        "start_date": {"type": "datetime"},
+        "end_date": {"type": "datetime"},
+        "last_queued_at": {"type": "datetime", "read_only": true},
+        "date_range": {"type": "string", "max_length": 100},
+        "project_status": {"type": "string", "max_length": 100},
+        "created_by_email": {"type": "email", "read_only": true}
+      }
+    },
+    "jsonapi_request": {
+      "id_format": "uuid",
+      "states": ["PENDING", "IN_PROGRESS", "COMPLETED", "FAILED"],
+      "initial": "PENDING",
+      "transitions": {
+        "PENDING": ["IN_PROGRESS", "COMPLETED", "FAILED"],
+        "IN_PROGRESS": ["PENDING", "COMPLETED", "FAILED"]
+      },
+      "final": ["COMPLETED", "FAILED"],
+      "timestamps": {
+        "COMPLETED": "completed_at"
+      },
+      "attributes": {
+        "request_id": {"type": "string", "read_only": true, "max_length": 200},
+        "requested_by": {"type": "string", "read_only": true, "max_length": 200},
+        "note_id": {"type": "uuid"},
+        "community_server_id": {"type": "string", "read_only": true, "max_length": 200},
+        "requested_at": {"type": "datetime", "read_only": true},
+        "completed_at": {"type": "datetime", "read_only": true},
+        "content": {"type": "string", "read_only": true, "max_length": 100000},
+        "platform_message_id": {"type": "string", "read_only": true, "max_length": 200},
+        "platform_channel_id": {"type": "string", "read_only": true, "max_length": 200},
+        "similarity_score": {"type": "number", "read_only": true, "min": 0},
+        "dataset_name": {"type": "string", "read_only": true, "max_length": 200},
+        "dataset_item_id": {"type": "string", "read_only": true, "max_length": 200}
+      }
+    },
+    "dsr": {
+      "id_format": "prefixed",
+      "id_prefix": "dsr_",
+      "require_if_match": false,
+      "states": ["draft", "submitted", "in_progress", "completed", "rejected", "canceled"],
+      "initial": "draft",
+      "transitions": {
+        "draft": ["submitted", "canceled"],
+        "submitted": ["in_progress", "rejected", "canceled"],
+        "in_progress": ["completed", "rejected"]
+      },
+      "final": ["completed", "rejected", "canceled"],
+      "updatable_in": ["draft", "submitted", "in_progress"],
+      "timestamps": {
+        "submitted": "submitted_at"
+      },
+      "attributes": {
+        "type_id": {"type": "string", "required": true, "max_length": 100, "mutable_in": ["draft"]},
+        "owner": {"type": "object", "mutable_in": ["draft"]},
+        "labels": {"type": "array", "default": []},
+        "data": {"type": "object", "default": {}},
+        "due_date": {"type": "datetime"},
+        "attachments": {"type": "object", "default": {}},
+        "submitted_at": {"type": "datetime", "read_only": true}
+      },
+      "requires": {
+        "submitted": ["owner"]
+      }
     }
   }
 }
@@ -202,6 +346,9 @@ std::optional<std::string> interpret(const json::object& o, server_config& c)
     if (auto err = read_count(o, "limits", "max_body_bytes", 1, 1ull << 30, n))
         return err;
     c.limits.max_body_bytes = n;
+    if (auto err = read_count(o, "limits", "max_record_bytes", 1024, 1ull << 30, n))
+        return err;
+    c.limits.max_record_bytes = n;
     if (auto err = read_count(o, "limits", "max_header_bytes", 1024, 1u << 20, n))
         return err;
     c.limits.max_header_bytes = n;

@@ -138,4 +138,30 @@ std::string encode_event(const core::event_draft& event, std::uint64_t sequence)
     return boost::json::serialize(o);
 }
 
+std::string encode_idempotency(const core::idempotency_entry& entry)
+{
+    std::string out;
+    out.reserve(1 + 8 + 2 + entry.fingerprint.size() + entry.answer.size());
+    out.push_back(static_cast<char>(format_1));
+    append_be64(out, static_cast<std::uint64_t>(entry.created_at));
+    append_str(out, entry.fingerprint);
+    out.append(entry.answer);
+    return out;
+}
+
+std::optional<core::idempotency_entry> decode_idempotency(std::string_view key, std::string_view bytes)
+{
+    if (bytes.empty() || static_cast<unsigned char>(bytes[0]) != format_1)
+        return std::nullopt;
+    reader r{bytes.substr(1)};
+    core::idempotency_entry entry;
+    entry.key = key;
+    entry.created_at = static_cast<core::unix_millis>(r.be64());
+    entry.fingerprint = r.str();
+    if (!r.ok)
+        return std::nullopt;
+    entry.answer = r.in;
+    return entry;
+}
+
 } // namespace reqstore::store

@@ -79,7 +79,17 @@ void group_commit::run()
         batch.reserve(taken.size());
         for (auto& w : taken)
             batch.push_back(std::move(w.entry));
-        flush_(batch);
+        try
+        {
+            flush_(batch);
+        }
+        catch (const std::exception& e)
+        {
+            // Out of memory while encoding, most likely. The batch was not written.
+            for (auto& entry : batch)
+                entry.outcome =
+                    core::failure(core::errc::internal, std::string("commit failed: ") + e.what());
+        }
         for (std::size_t i = 0; i < taken.size(); ++i)
         {
             // The commit thread runs no I/O context, so execute() queues the resumption on the

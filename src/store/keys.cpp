@@ -1,6 +1,8 @@
 // Key encoding for the RocksDB column families.
 #include <reqstore/store/keys.hpp>
 
+#include <cstdint>
+
 namespace reqstore::store
 {
 
@@ -49,6 +51,24 @@ std::string sequence_key(std::uint64_t sequence)
     std::string key;
     append_be64(key, sequence);
     return key;
+}
+
+std::string timer_key_bytes(std::int64_t due, std::string_view id)
+{
+    std::string key;
+    key.reserve(8 + id.size());
+    // Dates before 1970 are not scheduled; clamping keeps the big-endian order monotonic.
+    append_be64(key, static_cast<std::uint64_t>(due < 0 ? 0 : due));
+    key.append(id);
+    return key;
+}
+
+std::optional<timer_key_parts> parse_timer_key(std::string_view key) noexcept
+{
+    const auto due = read_be64(key);
+    if (!due || key.size() == 8 || *due > static_cast<std::uint64_t>(INT64_MAX))
+        return std::nullopt;
+    return timer_key_parts{static_cast<std::int64_t>(*due), key.substr(8)};
 }
 
 } // namespace reqstore::store

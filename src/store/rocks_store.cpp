@@ -24,6 +24,8 @@ namespace
 constexpr std::uint64_t schema_version = 1;
 constexpr std::string_view meta_schema_key = "schema_version";
 constexpr std::string_view meta_sequence_key = "last_sequence";
+// A listing page stops once the bodies it holds reach this size, whatever its limit.
+constexpr std::size_t max_page_bytes = 8u << 20;
 
 failure engine_failure(std::string_view what, const rocksdb::Status& status)
 {
@@ -54,6 +56,8 @@ struct rocks_store::column_families
     rocksdb::ColumnFamilyHandle* records() const { return handles[1]; }
     rocksdb::ColumnFamilyHandle* versions() const { return handles[2]; }
     rocksdb::ColumnFamilyHandle* events() const { return handles[3]; }
+    rocksdb::ColumnFamilyHandle* idempotency() const { return handles[6]; }
+    rocksdb::ColumnFamilyHandle* timers() const { return handles[7]; }
     rocksdb::ColumnFamilyHandle* meta() const { return handles[8]; }
 };
 
@@ -242,19 +246,31 @@ core::result<core::list_page> rocks_store::list(const core::list_filter& filter,
     if (it->Valid() && !after_id.empty() && std::string_view(it->key().data(), it->key().size()) == after_id)
         it->Next();
     std::size_t examined = 0;
+    std::size_t page_bytes = 0;
     std::string last_examined;
     for (; it->Valid() && page.records.size() < limit && examined < max_examined; it->Next())
     {
         ++examined;
         last_examined.assign(it->key().data(), it->key().size());
-        auto decoded = decode_version(std::string_view(it->value().data(), it->value().size()));
+        const std::string_view value(it->value().data(), it->value().size());
+        // Judge the filter on the header alone; copy a body only for a record the page keeps.
+        auto head = decode_version(value, false);
+        if (!head)
+            return failure(errc::internal, "record " + last_examined + " is stored in an unreadable format");
+        if (head->deleted || (filter.type && head->type != *filter.type) ||
+            (filter.status && head->status != *filter.status) ||
+            (filter.updated_since && head->updated_at < *filter.updated_since))
+            continue;
+        auto decoded = decode_version(value);
         if (!decoded)
             return failure(errc::internal, "record " + last_examined + " is stored in an unreadable format");
-        if (decoded->deleted || (filter.type && decoded->type != *filter.type) ||
-            (filter.status && decoded->status != *filter.status) ||
-            (filter.updated_since && decoded->updated_at < *filter.updated_since))
-            continue;
+        page_bytes += decoded->body.size();
         page.records.push_back(std::move(*decoded));
+        if (page_bytes >= max_page_bytes)
+        {
+            it->Next();
+            break;
+        }
     }
     if (!it->status().ok())
         return engine_failure("listing records", it->status());
@@ -324,12 +340,32 @@ void rocks_store::flush(std::vector<queued_commit>& batch)
             ++sequence;
             write.Put(cf_->events(), sequence_key(sequence), encode_event(event, sequence));
         }
+        for (const auto& timer : request.timers_removed)
+            write.Delete(cf_->timers(), timer_key_bytes(timer.due, timer.id));
+        for (const auto& timer : request.timers_added)
+            write.Put(cf_->timers(), timer_key_bytes(timer.due, timer.id), rocksdb::Slice());
+        if (request.idempotency)
+            write.Put(cf_->idempotency(), slice(request.idempotency->key),
+                      encode_idempotency(*request.idempotency));
         version_in_batch[request.id] = request.next.version;
         entry.outcome = receipt;
         ++accepted;
     }
     if (accepted == 0)
         return;
+    if (!healthy_.load(std::memory_order_relaxed))
+    {
+        // After a failed WAL write or sync RocksDB refuses writes until it recovers; try now.
+        if (const auto resumed = db_->Resume(); !resumed.ok())
+        {
+            for (auto& entry : batch)
+                if (entry.outcome)
+                    entry.outcome =
+                        failure(errc::unavailable, "the store cannot write: " + resumed.ToString());
+            return;
+        }
+        healthy_.store(true, std::memory_order_release);
+    }
     write.Put(cf_->meta(), slice(meta_sequence_key), encode_u64(sequence));
 
     rocksdb::WriteOptions options;
@@ -339,6 +375,7 @@ void rocks_store::flush(std::vector<queued_commit>& batch)
     const auto elapsed = std::chrono::steady_clock::now() - started;
     if (!s.ok())
     {
+        healthy_.store(false, std::memory_order_release);
         for (auto& entry : batch)
             if (entry.outcome)
                 entry.outcome = engine_failure("committing a batch", s);
@@ -347,6 +384,87 @@ void rocks_store::flush(std::vector<queued_commit>& batch)
     last_sequence_.store(sequence, std::memory_order_release);
     if (observer_.on_batch_written)
         observer_.on_batch_written(accepted, std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed));
+}
+
+core::result<std::vector<core::timer_key>> rocks_store::timers_due(core::unix_millis up_to, std::size_t limit)
+{
+    std::vector<core::timer_key> out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_->timers()));
+    for (it->SeekToFirst(); it->Valid() && out.size() < limit; it->Next())
+    {
+        const auto parts = parse_timer_key(std::string_view(it->key().data(), it->key().size()));
+        if (!parts)
+            return failure(errc::internal, "a scheduled transition is stored in an unreadable format");
+        if (parts->due > up_to)
+            break;
+        out.push_back({parts->due, std::string(parts->id)});
+    }
+    if (!it->status().ok())
+        return engine_failure("reading scheduled transitions", it->status());
+    return out;
+}
+
+core::result<std::optional<core::timer_key>> rocks_store::earliest_timer()
+{
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_->timers()));
+    it->SeekToFirst();
+    if (!it->status().ok())
+        return engine_failure("reading scheduled transitions", it->status());
+    if (!it->Valid())
+        return std::optional<core::timer_key>();
+    const auto parts = parse_timer_key(std::string_view(it->key().data(), it->key().size()));
+    if (!parts)
+        return failure(errc::internal, "a scheduled transition is stored in an unreadable format");
+    return std::optional<core::timer_key>(core::timer_key{parts->due, std::string(parts->id)});
+}
+
+core::result<void> rocks_store::remove_timer(const core::timer_key& timer)
+{
+    rocksdb::WriteOptions options;
+    options.sync = options_.durability == durability::fsync;
+    const auto s = db_->Delete(options, cf_->timers(), timer_key_bytes(timer.due, timer.id));
+    if (!s.ok())
+        return engine_failure("removing a scheduled transition of " + timer.id, s);
+    return {};
+}
+
+core::result<std::optional<core::idempotency_entry>> rocks_store::load_idempotency(std::string_view key)
+{
+    rocksdb::PinnableSlice value;
+    const auto s = db_->Get(rocksdb::ReadOptions(), cf_->idempotency(), slice(key), &value);
+    if (s.IsNotFound())
+        return std::optional<core::idempotency_entry>();
+    if (!s.ok())
+        return engine_failure("reading an idempotency key", s);
+    auto decoded = decode_idempotency(key, std::string_view(value.data(), value.size()));
+    if (!decoded)
+        return failure(errc::internal, "an idempotency entry is stored in an unreadable format");
+    return std::optional<core::idempotency_entry>(std::move(*decoded));
+}
+
+core::result<std::size_t> rocks_store::remove_idempotency_before(core::unix_millis cutoff)
+{
+    rocksdb::WriteBatch batch;
+    std::size_t removed = 0;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_->idempotency()));
+    for (it->SeekToFirst(); it->Valid(); it->Next())
+    {
+        const std::string_view key(it->key().data(), it->key().size());
+        const auto entry = decode_idempotency(key, std::string_view(it->value().data(), it->value().size()));
+        if (!entry || entry->created_at < cutoff)
+        {
+            batch.Delete(cf_->idempotency(), it->key());
+            ++removed;
+        }
+    }
+    if (!it->status().ok())
+        return engine_failure("scanning idempotency keys", it->status());
+    if (removed == 0)
+        return removed;
+    const auto s = db_->Write(rocksdb::WriteOptions(), &batch);
+    if (!s.ok())
+        return engine_failure("removing expired idempotency keys", s);
+    return removed;
 }
 
 } // namespace reqstore::store

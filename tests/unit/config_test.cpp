@@ -144,10 +144,14 @@ TEST(ConfigDefaults, LimitsAndSwitches)
     EXPECT_EQ(c.limits.drain_timeout, 10s);
 }
 
-TEST(ConfigDefaults, DeclareTheRequestType)
+TEST(ConfigDefaults, DeclareTheGenericTypeAndTheSeedTypes)
 {
     const auto c = loaded({}).config;
-    ASSERT_EQ(c.types.size(), 1u);
+    std::vector<std::string> names;
+    for (const auto& type : c.types)
+        names.push_back(type.name);
+    EXPECT_THAT(names, ::testing::UnorderedElementsAre("request", "docspring_data_request", "box_file_request",
+                                                       "autodesk_data_request", "jsonapi_request", "dsr"));
     const auto& t = c.types[0];
     EXPECT_EQ(t.name, "request");
     EXPECT_EQ(t.format, reqstore::core::id_format::prefixed);
@@ -207,7 +211,7 @@ TEST(ConfigFiles, ProductionExampleLoadsWithoutTheDevKey)
     // What the file leaves out keeps its default: the file is a merge patch.
     EXPECT_EQ(c.limits.max_body_bytes, 1048576u);
     EXPECT_EQ(c.limits.write_timeout, 30s);
-    ASSERT_EQ(c.types.size(), 1u);
+    ASSERT_EQ(c.types.size(), 6u);
     EXPECT_EQ(c.types[0].name, "request");
 }
 

@@ -8,7 +8,9 @@
 namespace reqstore::api
 {
 
-// Adds the record routes to `routes`. `service` must outlive the router.
-void add_native_routes(http::router& routes, core::record_service& service);
+class idempotency_keys;
+
+// Adds the record routes to `routes`. `service` and `idempotency` must outlive the router.
+void add_native_routes(http::router& routes, core::record_service& service, idempotency_keys& idempotency);
 
 } // namespace reqstore::api

@@ -20,11 +20,20 @@ inline constexpr std::string_view scope_write = "requests:write";
 inline constexpr std::string_view scope_webhooks = "webhooks:manage";
 inline constexpr std::string_view scope_admin = "admin";
 
+// A token bucket: `per_second` tokens flow in, at most `burst` are kept; a request takes one.
+struct rate_limit_policy
+{
+    double per_second = 0;
+    double burst = 0;
+};
+
 struct api_key
 {
     std::string id;
     std::array<unsigned char, 32> secret_sha256{};
     std::vector<std::string> scopes;
+    std::optional<rate_limit_policy> rate_limit;
+    std::optional<std::string> subject; // a data subject: the key acts for that person only
 
     // `admin` grants every scope.
     bool has_scope(std::string_view scope) const;

@@ -32,6 +32,7 @@ enum class errc
     gone,                   // 410 the record was deleted
     precondition_failed,    // 412
     payload_too_large,      // 413
+    record_too_large,       // 413 the record a write would produce exceeds limits.max_record_bytes or depth
     unsupported_media_type, // 415
     invalid_patch_path,     // 422 a JSON Patch path that does not exist in the document
     requirements_missing,   // 422

@@ -32,8 +32,21 @@ boost::json::value apply_merge_patch(const boost::json::value& target, const boo
 // {"operation": index}, except when the patch is not an array at all (no operation to name).
 // Members an operation does not define are ignored (RFC 6902 section 4). The result uses the default
 // memory resource.
-result<boost::json::value> apply_json_patch(const boost::json::value& target,
-                                            const boost::json::value& patch);
+//   errc::record_too_large   - the document would grow past `limits`: nesting deeper than max_depth
+//                              (checked for every value added, copied or moved), or "copy" operations
+//                              adding more than max_copied_bytes of serialized JSON in all (without it a
+//                              few hundred bytes of copies could double a document again and again)
+struct json_patch_limits
+{
+    unsigned max_depth = 1000;
+    std::size_t max_copied_bytes = std::size_t(-1);
+};
+result<boost::json::value> apply_json_patch(const boost::json::value& target, const boost::json::value& patch,
+                                            const json_patch_limits& limits = {});
+
+// The nesting depth of a JSON value: 0 for a scalar, 1 for an empty container, 1 + its deepest
+// child otherwise (as Boost.JSON's parse_options::max_depth counts it).
+unsigned json_depth(const boost::json::value& v);
 
 // RFC 6901: the value a pointer names, or nullptr (nothing there, or not valid pointer syntax). "" names
 // the whole document. An array index must be "0" or a number without leading zeros; "-" names nothing.

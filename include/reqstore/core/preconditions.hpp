@@ -74,7 +74,8 @@ enum class request_kind
 
 // Evaluates the preconditions in the order of RFC 9110 section 13.2.2:
 // If-Match, else If-Unmodified-Since; then If-None-Match, else (reads only) If-Modified-Since.
-// require_if_match applies to writes of an existing resource only.
+// require_if_match applies to writes of an existing resource without If-Match, once every
+// precondition that was sent has held.
 precondition_outcome evaluate_preconditions(const conditional_headers& headers, const current_state& current,
                                             request_kind kind, bool require_if_match);
 

@@ -12,6 +12,8 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -28,12 +30,24 @@ enum class body_media
     none,        // no body expected (DELETE)
 };
 
+struct write_outcome;
+
+// Asks the core to store the answer to this write with the write itself (Idempotency-Key).
+struct idempotency_hook
+{
+    std::string key;         // caller's key id + the Idempotency-Key value
+    std::string fingerprint; // of method, path and body
+    // Encodes the answer the transport will send for `outcome`; called once, before the commit.
+    std::function<std::string(const write_outcome& outcome)> render;
+};
+
 struct write_input
 {
     conditional_headers conditions;
     std::string body; // raw bytes as received; parsed only once the preconditions hold
     body_media media = body_media::none;
     std::string actor; // the key id that writes, recorded as created_by / updated_by
+    std::optional<idempotency_hook> idempotency;
 };
 
 struct write_outcome
@@ -54,6 +68,7 @@ struct service_options
 {
     bool require_if_match = false; // global default; a type may override it
     unsigned max_json_depth = 64;
+    std::size_t max_record_bytes = 2u << 20; // the serialized record a write may produce
 };
 
 class record_service
@@ -90,6 +105,23 @@ public:
 
     result<list_page> list(const list_filter& filter, std::string_view after_id, std::size_t limit);
 
+    // The stored answer of an earlier write with this idempotency key, if any (expired or not:
+    // the caller judges the age).
+    result<std::optional<idempotency_entry>> find_idempotent(std::string_view key);
+
+    // Forgets stored answers created before `cutoff`; returns how many.
+    result<std::size_t> forget_idempotent_before(unix_millis cutoff);
+
+    // Fires a scheduled transition that has fallen due: on the record's strand, if the record
+    // still expires at `timer.due` and its type allows the move, commits the move to the expiry
+    // state as `system` (with its event) and drops the timer in the same batch; otherwise just
+    // drops the timer. Returns whether a version was committed.
+    boost::asio::awaitable<result<bool>> fire_expiry(timer_key timer);
+
+    // Called (from the committing coroutine) with the due time of every timer a commit adds.
+    // Set once, before serving.
+    void on_timer_added(std::function<void(unix_millis due)> callback) { timer_added_ = std::move(callback); }
+
 private:
     enum class operation
     {
@@ -101,14 +133,32 @@ private:
 
     boost::asio::awaitable<result<write_outcome>> mutate_locked(std::string id, write_input input,
                                                                 operation op);
-    boost::asio::awaitable<result<write_outcome>> commit_create(std::string id, const request_type& type,
-                                                                boost::json::object body, std::string actor);
+    // What one committed change consists of, before the system fields are filled in.
+    struct version_change
+    {
+        std::string id;
+        const request_type* type = nullptr;
+        const stored_version* current = nullptr;             // null for a creation
+        const boost::json::object* current_record = nullptr; // null for a creation
+        boost::json::object members;                         // the record's members after the write
+        bool deleting = false;
+        std::string actor;
+        const std::optional<idempotency_hook>* idempotency = nullptr;
+        std::optional<timer_key> fired_timer; // a scheduled transition this change carries out
+    };
+
+    boost::asio::awaitable<result<write_outcome>>
+    commit_create(std::string id, const request_type& type, boost::json::object body, std::string actor,
+                  const std::optional<idempotency_hook>& idempotency);
+    boost::asio::awaitable<result<write_outcome>> commit_change(version_change change);
+    boost::asio::awaitable<result<bool>> fire_expiry_locked(timer_key timer);
     bool require_if_match_for(std::string_view type_name) const;
 
     record_store& store_;
     const type_registry& types_;
     const service_options options_;
     record_locks locks_;
+    std::function<void(unix_millis)> timer_added_; // set before serving, then constant
 };
 
 } // namespace reqstore::core

@@ -42,14 +42,36 @@ struct event_draft
     unix_millis at = 0;
 };
 
+// A scheduled transition: record `id` is due to expire at `due`.
+struct timer_key
+{
+    unix_millis due = 0;
+    std::string id;
+
+    friend bool operator==(const timer_key&, const timer_key&) = default;
+};
+
+// The stored answer to a write sent with an Idempotency-Key, replayed for repeats of it.
+struct idempotency_entry
+{
+    std::string key;         // the caller's key id and the Idempotency-Key value
+    std::string fingerprint; // of method, path and body: a repeat must match it
+    unix_millis created_at = 0;
+    std::string answer; // opaque to the core: the transport's encoding of the answer
+};
+
 // One atomic change: record `id` moves from `expected_version` (0: it must not exist) to
-// `next`, whose version is expected_version + 1, with its events.
+// `next`, whose version is expected_version + 1, with its events, the scheduled transitions it
+// adds or removes, and the idempotent answer it produced.
 struct commit_request
 {
     std::string id;
     std::uint64_t expected_version = 0;
     stored_version next;
     std::vector<event_draft> events;
+    std::vector<timer_key> timers_added;
+    std::vector<timer_key> timers_removed;
+    std::optional<idempotency_entry> idempotency;
 };
 
 struct commit_receipt
@@ -94,10 +116,27 @@ public:
 
     // Commits the request durably (per the configured durability) and atomically: the current
     // version, the history entry and the events. Completes after the write (and fsync) is done.
-    // Fails with errc::precondition_failed if the current version is not expected_version, and
-    // errc::internal or errc::unavailable if the engine failed or is closed; nothing is written then.
+    // Fails with errc::precondition_failed if the current version is not expected_version (nothing
+    // is written then), errc::unavailable if the store is closed or cannot write now (nothing is
+    // written), and errc::internal if the engine's write failed: then the outcome is unknown (the
+    // batch may still appear after a restart, whole or not at all, since it is atomic).
     // May be called from any thread; the caller resumes on its own executor.
     virtual boost::asio::awaitable<result<commit_receipt>> commit(commit_request request) = 0;
+
+    // Up to `limit` scheduled transitions due at or before `up_to`, earliest first.
+    virtual result<std::vector<timer_key>> timers_due(unix_millis up_to, std::size_t limit) = 0;
+
+    // The earliest scheduled transition, if any.
+    virtual result<std::optional<timer_key>> earliest_timer() = 0;
+
+    // Removes a scheduled transition that no longer applies (its record changed or is gone).
+    virtual result<void> remove_timer(const timer_key& timer) = 0;
+
+    // The stored answer for an idempotency key, or nullopt.
+    virtual result<std::optional<idempotency_entry>> load_idempotency(std::string_view key) = 0;
+
+    // Removes the stored answers created before `cutoff`; returns how many.
+    virtual result<std::size_t> remove_idempotency_before(unix_millis cutoff) = 0;
 };
 
 } // namespace reqstore::core

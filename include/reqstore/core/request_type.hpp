@@ -1,10 +1,12 @@
-// Request types as declared in config (`types.<name>`): id format, states and transitions.
-// The full attribute schema arrives with the type system; this is the part every write needs.
+// Request types as declared in config (`types.<name>`): id format, states and transitions,
+// attributes and their rules, state requirements, timestamps and scheduled expiry. A type is data:
+// every seed API's rules are written as one (docs/CONFIG.md).
 #pragma once
 
 #include <reqstore/core/ids.hpp>
 
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 
 #include <map>
 #include <optional>
@@ -16,6 +18,43 @@
 namespace reqstore::core
 {
 
+// The JSON shape an attribute's value must have (API.md section 4).
+enum class value_kind
+{
+    string,
+    integer,
+    number,
+    boolean,
+    object,
+    array,
+    datetime, // an RFC 3339 date-time string
+    email,    // a string shaped like local@domain.tld
+    url,      // an absolute http or https URL
+    uuid,     // 8-4-4-4-12 hexadecimal digits
+    enum_,    // one of `enum_values`
+};
+
+struct attribute_spec
+{
+    std::string name;
+    value_kind kind = value_kind::string;
+    bool required = false;                 // present and not null, from creation on
+    std::vector<std::string> enum_values;  // allowed values (kind enum_, or a string limited to them)
+    std::optional<std::size_t> max_length; // strings: characters (code points)
+    std::optional<double> min;             // numbers: inclusive bounds
+    std::optional<double> max;
+    std::optional<boost::json::value> default_value;    // set at creation when the attribute is absent
+    std::optional<std::vector<std::string>> mutable_in; // the states in which a write may change it
+    bool read_only = false; // may be given at creation; no later write may change it
+};
+
+// A state entered by the server itself once the time held in `attribute` has passed.
+struct expiry_rule
+{
+    std::string attribute;
+    std::string state;
+};
+
 struct request_type
 {
     std::string name;
@@ -25,14 +64,23 @@ struct request_type
     std::string initial;
     std::map<std::string, std::vector<std::string>, std::less<>> transitions; // from -> allowed targets
     std::set<std::string, std::less<>> final_states;
-    bool additional_attributes = false;   // keep members the type does not declare
-    std::optional<bool> require_if_match; // overrides the global setting when present
+    bool additional_attributes = false;     // keep members the type does not declare
+    std::optional<bool> require_if_match;   // overrides the global setting when present
+    std::vector<attribute_spec> attributes; // in declaration order
+    std::map<std::string, std::vector<std::string>, std::less<>>
+        requirements;                                     // `requires`: state -> members needed to enter it
+    std::optional<std::vector<std::string>> updatable_in; // absent: every non-final state
+    std::map<std::string, std::string, std::less<>> timestamps; // state -> attribute set when it is entered
+    std::optional<expiry_rule> expires;
 
     bool has_state(std::string_view state) const;
     bool is_final(std::string_view state) const { return final_states.contains(state); }
     // The states a record in `from` may move to (empty for final states).
     const std::vector<std::string>& allowed_from(std::string_view from) const;
     bool may_move(std::string_view from, std::string_view to) const;
+    const attribute_spec* attribute(std::string_view name) const;
+    // Whether attributes may change while the record is in `state` (never in a final state).
+    bool updatable_in_state(std::string_view state) const;
 };
 
 // Every declared type, immutable after startup and therefore safe to read from any thread.

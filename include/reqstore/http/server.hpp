@@ -3,6 +3,7 @@
 #pragma once
 
 #include <reqstore/auth/keys.hpp>
+#include <reqstore/auth/rate_limiter.hpp>
 #include <reqstore/core/errc.hpp>
 #include <reqstore/http/router.hpp>
 #include <reqstore/ops/metrics.hpp>
@@ -36,9 +37,9 @@ struct server_limits
 class server
 {
 public:
-    // `routes`, `keys` and `stats` must outlive the server.
+    // `routes`, `keys`, `limiter` and `stats` must outlive the server.
     server(boost::asio::io_context& io, server_limits limits, const router& routes,
-           const auth::key_registry& keys, ops::metrics& stats, bool access_log);
+           const auth::key_registry& keys, auth::rate_limiter& limiter, ops::metrics& stats, bool access_log);
     ~server();
 
     // Binds and listens. Returns the bound endpoint (the real port when `port` is 0), or a
@@ -66,6 +67,7 @@ private:
     const server_limits limits_;
     const router& routes_;
     const auth::key_registry& keys_;
+    auth::rate_limiter& limiter_;
     ops::metrics& stats_;
     const bool access_log_;
 

@@ -21,6 +21,7 @@ namespace reqstore::ops
 struct limits_config
 {
     std::size_t max_body_bytes = 0;
+    std::size_t max_record_bytes = 0;
     std::size_t max_header_bytes = 0;
     unsigned max_json_depth = 0;
     std::chrono::milliseconds idle_timeout{};

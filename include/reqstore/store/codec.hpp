@@ -32,4 +32,9 @@ std::optional<version_head> decode_version_head(std::string_view bytes) noexcept
 // {"seq","event","id","type","version","status","at"} (+ "from" on status changes).
 std::string encode_event(const core::event_draft& event, std::uint64_t sequence);
 
+// An idempotency entry as stored under its key: u8 format | be64 created_at | str fingerprint |
+// answer (the rest). The key itself is not repeated in the value.
+std::string encode_idempotency(const core::idempotency_entry& entry);
+std::optional<core::idempotency_entry> decode_idempotency(std::string_view key, std::string_view bytes);
+
 } // namespace reqstore::store

@@ -32,4 +32,14 @@ std::optional<version_key_parts> parse_version_key(std::string_view key) noexcep
 // `events` key: the big-endian global sequence number.
 std::string sequence_key(std::uint64_t sequence);
 
+// `timers` key: the big-endian due time (milliseconds since the epoch, as unsigned) followed by
+// the id, so that iteration meets the earliest timer first.
+std::string timer_key_bytes(std::int64_t due, std::string_view id);
+struct timer_key_parts
+{
+    std::int64_t due;
+    std::string_view id;
+};
+std::optional<timer_key_parts> parse_timer_key(std::string_view key) noexcept;
+
 } // namespace reqstore::store

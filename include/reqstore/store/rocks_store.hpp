@@ -67,9 +67,19 @@ public:
     core::result<core::list_page> list(const core::list_filter& filter, std::string_view after_id,
                                        std::size_t limit, std::size_t max_examined) override;
     boost::asio::awaitable<core::result<core::commit_receipt>> commit(core::commit_request request) override;
+    core::result<std::vector<core::timer_key>> timers_due(core::unix_millis up_to,
+                                                          std::size_t limit) override;
+    core::result<std::optional<core::timer_key>> earliest_timer() override;
+    core::result<void> remove_timer(const core::timer_key& timer) override;
+    core::result<std::optional<core::idempotency_entry>> load_idempotency(std::string_view key) override;
+    core::result<std::size_t> remove_idempotency_before(core::unix_millis cutoff) override;
 
     // The sequence number of the newest event (0 before the first). Thread-safe.
     std::uint64_t last_sequence() const noexcept;
+
+    // False after a write to the engine failed and until a later one succeeds (RocksDB refuses
+    // writes after a failed WAL write or sync until it has recovered). Thread-safe.
+    bool healthy() const noexcept { return healthy_.load(std::memory_order_acquire); }
 
 private:
     struct column_families;
@@ -87,6 +97,7 @@ private:
 
     // Written only on the commit thread, read anywhere.
     std::atomic<std::uint64_t> last_sequence_{0};
+    std::atomic<bool> healthy_{true};
 
     bool closed_ = false;
     std::unique_ptr<group_commit> committer_; // started by open() once the database is open

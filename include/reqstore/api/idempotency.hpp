@@ -1,0 +1,86 @@
+// Idempotency-Key (API.md section 8) on the native API: a repeated write gets the first answer
+// replayed; the same key with another request is 422; a repeat while the first is in flight is 409.
+// The answer is stored by the core in the same batch as the change it answers.
+#pragma once
+
+#include <reqstore/core/record_service.hpp>
+#include <reqstore/http/message.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <variant>
+
+namespace reqstore::api
+{
+
+// How long a stored answer is replayed.
+inline constexpr core::unix_millis idempotency_lifetime_ms = 24 * 3600 * 1000;
+
+class idempotency_keys
+{
+public:
+    // `service` must outlive this. `executor` runs the hourly sweep of expired answers.
+    idempotency_keys(boost::asio::any_io_executor executor, core::record_service& service);
+
+    // Marks the key as in flight until destroyed (the write has finished, answered or failed).
+    class claim
+    {
+    public:
+        claim(idempotency_keys& owner, std::string key) : owner_(&owner), key_(std::move(key)) {}
+        claim(claim&& other) noexcept
+            : owner_(std::exchange(other.owner_, nullptr)), key_(std::move(other.key_))
+        {
+        }
+        claim& operator=(claim&&) = delete;
+        ~claim();
+
+        const std::string& key() const noexcept { return key_; }
+
+    private:
+        idempotency_keys* owner_;
+        std::string key_;
+    };
+
+    // For a write carrying Idempotency-Key: either an answer to send now (a replay, 409, 422, or
+    // 400 for a malformed key), or a claim plus the hook the write must carry so that its answer
+    // is stored with it. Without the header: neither (monostate).
+    struct go_ahead
+    {
+        claim held;
+        core::idempotency_hook hook;
+    };
+    using decision = std::variant<std::monostate, http::response, go_ahead>;
+
+    // `render` turns the outcome of the write into the answer the handler will send.
+    decision begin(const http::request& req, std::string_view key_id,
+                   std::function<http::response(const core::write_outcome&)> render);
+
+    // Starts the hourly sweep of answers older than the lifetime; stop() ends it.
+    void start();
+    void stop();
+
+private:
+    boost::asio::awaitable<void> sweep();
+    void release(const std::string& key);
+
+    core::record_service& service_;
+    std::mutex mutex_; // guards in_flight_
+    std::unordered_set<std::string> in_flight_;
+    boost::asio::strand<boost::asio::any_io_executor> strand_;
+    boost::asio::steady_timer sweep_timer_; // only on strand_
+    bool stopping_ = false;                 // only on strand_
+};
+
+// The stored form of an answer, and back.
+std::string encode_answer(const http::response& r);
+std::optional<http::response> decode_answer(std::string_view bytes);
+
+} // namespace reqstore::api
