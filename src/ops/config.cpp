@@ -139,7 +139,7 @@ constexpr std::string_view defaults_text = R"json({
         "account_id": {"type": "uuid", "required": true, "read_only": true},
         "description": {"type": "string", "max_length": 1000},
         "schedule_interval": {"type": "enum", "enum": ["ONE_TIME", "DAY", "WEEK", "MONTH", "YEAR"], "default": "ONE_TIME"},
-        "reoccuring_interval": {"type": "integer", "min": 1},
+        "reoccuring_interval": {"type": "integer", "min": 1, "max": 1000},
         "effective_from": {"type": "datetime"},
         "effective_to": {"type": "datetime"},
         "service_groups": {"type": "array", "default": []},
@@ -203,6 +203,7 @@ constexpr std::string_view defaults_text = R"json({
         "labels": {"type": "array", "default": []},
         "data": {"type": "object", "default": {}},
         "due_date": {"type": "datetime"},
+        "portal_url": {"type": "url"},
         "attachments": {"type": "object", "default": {}},
         "submitted_at": {"type": "datetime", "read_only": true}
       },
