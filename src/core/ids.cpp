@@ -29,11 +29,6 @@ bool is_crockford(char c) noexcept
     return crockford.find(c) != std::string_view::npos;
 }
 
-bool is_lower_hex(char c) noexcept
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-}
-
 void append_base32(std::string& out, std::uint64_t value, int chars)
 {
     for (int i = chars - 1; i >= 0; --i)
@@ -114,18 +109,8 @@ bool id_fits(id_format format, std::string_view prefix, std::string_view id) noe
         return true;
     }
     case id_format::uuid:
-    {
-        if (id.size() != 36)
-            return false;
-        for (std::size_t i = 0; i < id.size(); ++i)
-        {
-            const bool dash_position = i == 8 || i == 13 || i == 18 || i == 23;
-            // Lower case only: one UUID must not name two records by its spelling.
-            if (dash_position ? id[i] != '-' : !is_lower_hex(id[i]))
-                return false;
-        }
-        return true;
-    }
+        // Lower case only: one UUID must not name two records by its spelling.
+        return is_uuid_text(id, true);
     case id_format::numeric:
     {
         if (id.empty() || id.size() > 19 || id[0] == '0')
@@ -137,6 +122,22 @@ bool id_fits(id_format format, std::string_view prefix, std::string_view id) noe
     }
     }
     return false;
+}
+
+bool is_uuid_text(std::string_view text, bool lower_case_only) noexcept
+{
+    if (text.size() != 36)
+        return false;
+    for (std::size_t i = 0; i < text.size(); ++i)
+    {
+        const char c = text[i];
+        const bool hex =
+            (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (!lower_case_only && c >= 'A' && c <= 'F');
+        const bool dash_position = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash_position ? c != '-' : !hex)
+            return false;
+    }
+    return true;
 }
 
 } // namespace reqstore::core

@@ -27,10 +27,10 @@ bool request_type::may_move(std::string_view from, std::string_view to) const
     return std::find(allowed.begin(), allowed.end(), to) != allowed.end();
 }
 
-const attribute_spec* request_type::attribute(std::string_view name) const
+const attribute_spec* request_type::attribute(std::string_view attribute_name) const
 {
     for (const auto& a : attributes)
-        if (a.name == name)
+        if (a.name == attribute_name)
             return &a;
     return nullptr;
 }

@@ -1,4 +1,5 @@
 // Value checks by attribute kind, and the whole-record validation of a write.
+#include <reqstore/core/ids.hpp>
 #include <reqstore/core/patch.hpp>
 #include <reqstore/core/time.hpp>
 #include <reqstore/core/validation.hpp>
@@ -36,24 +37,6 @@ std::size_t code_points(std::string_view s)
 {
     return static_cast<std::size_t>(std::count_if(
         s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xc0) != 0x80; }));
-}
-
-bool is_hex(char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-bool is_uuid(std::string_view s)
-{
-    if (s.size() != 36)
-        return false;
-    for (std::size_t i = 0; i < s.size(); ++i)
-    {
-        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? s[i] != '-' : !is_hex(s[i]))
-            return false;
-    }
-    return true;
 }
 
 // local@domain.tld: no spaces, one @, a dot in the domain that neither starts nor ends it.
@@ -161,7 +144,7 @@ std::optional<std::string> check_value(const attribute_spec& spec, const json::v
             return "must be an absolute http or https URL";
         break;
     case value_kind::uuid:
-        if (!is_uuid(s))
+        if (!is_uuid_text(s, false))
             return "must be a UUID such as 3c90c3cc-0d44-4b50-8888-8dd25736052a";
         break;
     default:

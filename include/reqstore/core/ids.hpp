@@ -23,4 +23,7 @@ std::string generate_id(id_format format, std::string_view prefix);
 // accepted lengths: wider than what generate_id makes, so that seed-document ids fit.
 bool id_fits(id_format format, std::string_view prefix, std::string_view id) noexcept;
 
+// Whether `text` is 8-4-4-4-12 hexadecimal digits; with `lower_case_only`, no A-F.
+bool is_uuid_text(std::string_view text, bool lower_case_only) noexcept;
+
 } // namespace reqstore::core

@@ -78,7 +78,7 @@ struct request_type
     // The states a record in `from` may move to (empty for final states).
     const std::vector<std::string>& allowed_from(std::string_view from) const;
     bool may_move(std::string_view from, std::string_view to) const;
-    const attribute_spec* attribute(std::string_view name) const;
+    const attribute_spec* attribute(std::string_view attribute_name) const;
     // Whether attributes may change while the record is in `state` (never in a final state).
     bool updatable_in_state(std::string_view state) const;
 };
