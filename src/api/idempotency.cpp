@@ -160,11 +160,15 @@ std::optional<http::response> decode_answer(std::string_view bytes)
     const auto* type = o.if_contains("content_type");
     const auto* headers = o.if_contains("headers");
     const auto* body = o.if_contains("body");
-    if (!status || !status->is_number() || !type || !type->is_string() || !headers || !headers->is_array() ||
-        !body || !body->is_string())
+    const bool status_ok =
+        status && ((status->is_int64() && status->get_int64() >= 100 && status->get_int64() <= 599) ||
+                   (status->is_uint64() && status->get_uint64() >= 100 && status->get_uint64() <= 599));
+    if (!status_ok || !type || !type->is_string() || !headers || !headers->is_array() || !body ||
+        !body->is_string())
         return std::nullopt;
     http::response r;
-    r.status = status->to_number<unsigned>();
+    r.status = static_cast<unsigned>(status->is_int64() ? status->get_int64()
+                                                        : static_cast<std::int64_t>(status->get_uint64()));
     r.content_type = std::string(type->get_string());
     for (const auto& h : headers->get_array())
     {

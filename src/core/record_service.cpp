@@ -238,7 +238,11 @@ std::optional<unix_millis> expiry_timer(const request_type& type, const json::ob
     const json::value* due = record.if_contains(type.expires->attribute);
     if (!due || !due->is_string())
         return std::nullopt;
-    return parse_rfc3339(due->get_string());
+    const auto at = parse_rfc3339(due->get_string());
+    if (!at)
+        return std::nullopt;
+    // Timers are keyed by unsigned time: a time before 1970 is simply due at once.
+    return std::max<unix_millis>(*at, 0);
 }
 
 // Section 5 step 6 for a change of an existing record: the transition, then whether the changed

@@ -7,6 +7,7 @@
 #include <boost/url/parse.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 
@@ -85,7 +86,10 @@ bool is_absolute_http_url(std::string_view text)
     const auto url = boost::urls::parse_absolute_uri(text);
     if (!url)
         return false;
-    const auto scheme = url->scheme();
+    // Schemes are case-insensitive (RFC 3986 section 3.1).
+    std::string scheme(url->scheme());
+    std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return (scheme == "http" || scheme == "https") && url->has_authority() && !url->host().empty();
 }
 
@@ -103,8 +107,9 @@ std::optional<std::string> check_value(const attribute_spec& spec, const json::v
                 return "must be an integer from -2^63 to 2^63-1";
             return check_number_bounds(spec, value.to_number<double>());
         }
+        // A whole double within the 64-bit range: -2^63 <= d < 2^63, both bounds exact in a double.
         if (value.is_double() && std::floor(value.get_double()) == value.get_double() &&
-            std::fabs(value.get_double()) < 9.2e18)
+            value.get_double() >= -9223372036854775808.0 && value.get_double() < 9223372036854775808.0)
             return check_number_bounds(spec, value.get_double());
         return "must be an integer";
     }

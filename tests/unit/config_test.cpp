@@ -137,6 +137,7 @@ TEST(ConfigDefaults, LimitsAndSwitches)
     EXPECT_EQ(c.limits.max_body_bytes, 1048576u);
     EXPECT_EQ(c.limits.max_header_bytes, 16384u);
     EXPECT_EQ(c.limits.max_json_depth, 64u);
+    EXPECT_EQ(c.limits.max_record_bytes, 2097152u);
     EXPECT_EQ(c.limits.idle_timeout, 60s);
     EXPECT_EQ(c.limits.header_timeout, 10s);
     EXPECT_EQ(c.limits.body_timeout, 30s);
@@ -150,8 +151,10 @@ TEST(ConfigDefaults, DeclareTheGenericTypeAndTheSeedTypes)
     std::vector<std::string> names;
     for (const auto& type : c.types)
         names.push_back(type.name);
-    EXPECT_THAT(names, ::testing::UnorderedElementsAre("request", "docspring_data_request", "box_file_request",
-                                                       "autodesk_data_request", "jsonapi_request", "dsr"));
+    ASSERT_EQ(c.types.size(), 6u);
+    EXPECT_THAT(names,
+                ::testing::UnorderedElementsAre("request", "docspring_data_request", "box_file_request",
+                                                "autodesk_data_request", "jsonapi_request", "dsr"));
     const auto& t = c.types[0];
     EXPECT_EQ(t.name, "request");
     EXPECT_EQ(t.format, reqstore::core::id_format::prefixed);
@@ -306,6 +309,22 @@ TEST(ConfigErrors, OutOfRangeNumbersAreNamed)
     EXPECT_THAT(file_error(R"({"limits": {"max_header_bytes": 10}})"), HasSubstr("limits.max_header_bytes"));
     EXPECT_THAT(file_error(R"({"limits": {"idle_timeout": 0}})"), HasSubstr("limits.idle_timeout"));
     EXPECT_THAT(file_error(R"({"store": {"write_buffer_mb": 1}})"), HasSubstr("store.write_buffer_mb"));
+}
+
+TEST(ConfigErrors, MaxRecordBytesOutOfRangeIsNamed)
+{
+    EXPECT_THAT(file_error(R"({"limits": {"max_record_bytes": 1023}})"),
+                HasSubstr("limits.max_record_bytes"));
+    EXPECT_THAT(file_error(R"({"limits": {"max_record_bytes": 1073741825}})"),
+                HasSubstr("limits.max_record_bytes"));
+}
+
+TEST(ConfigFile, MaxRecordBytesCanBeSet)
+{
+    temp_dir dir;
+    const auto c =
+        loaded({"--config", dir.write("c.json", R"({"limits": {"max_record_bytes": 1024}})")}).config;
+    EXPECT_EQ(c.limits.max_record_bytes, 1024u);
 }
 
 TEST(ConfigErrors, MalformedListenIsNamed)

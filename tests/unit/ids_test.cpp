@@ -259,6 +259,13 @@ TEST(IdFitsUuid, AcceptsAnyRfc9562Uuid)
     EXPECT_TRUE(id_fits(id_format::uuid, "", "c232ab00-9414-11ec-b3c8-9f6bdeced846")); // v1
 }
 
+TEST(IdFitsUuid, RejectsUpperCaseSoThatOneUuidNamesOneRecord)
+{
+    EXPECT_FALSE(id_fits(id_format::uuid, "", "F47AC10B-58CC-4372-A567-0E02B2C3D479"));
+    EXPECT_FALSE(id_fits(id_format::uuid, "", "f47ac10b-58cc-4372-a567-0e02b2c3d47F"));
+    EXPECT_FALSE(id_fits(id_format::uuid, "", "01890A5D-ac96-774b-bcce-b302099a8057"));
+}
+
 TEST(IdFitsUuid, RejectsOtherShapes)
 {
     EXPECT_FALSE(id_fits(id_format::uuid, "", "f47ac10b58cc4372a5670e02b2c3d479"));

@@ -525,6 +525,37 @@ TEST(RequireIfMatch, OtherConditionalFieldsDoNotStandInForIfMatch)
               precondition_outcome::required);
 }
 
+TEST(RequireIfMatch, IsCheckedAfterEveryPreconditionThatWasSent)
+{
+    // require_if_match is judged last: a precondition the client did send and that fails is 412, not 428.
+    EXPECT_EQ(evaluate_preconditions(if_none_match("*"), version_3, request_kind::write, true),
+              precondition_outcome::failed);
+    EXPECT_EQ(evaluate_preconditions(if_none_match(R"("3")"), version_3, request_kind::write, true),
+              precondition_outcome::failed);
+    EXPECT_EQ(evaluate_preconditions(if_unmodified_since(second_before_example), version_3,
+                                     request_kind::write, true),
+              precondition_outcome::failed);
+}
+
+TEST(RequireIfMatch, PreconditionsThatHoldStillNeedIfMatch)
+{
+    EXPECT_EQ(
+        evaluate_preconditions(if_unmodified_since(example_http_date), version_3, request_kind::write, true),
+        precondition_outcome::required);
+    EXPECT_EQ(evaluate_preconditions(if_unmodified_since("not a date"), version_3, request_kind::write, true),
+              precondition_outcome::required);
+    auto both = if_none_match(R"("2")");
+    both.if_unmodified_since = std::string(second_after_example);
+    EXPECT_EQ(evaluate_preconditions(both, version_3, request_kind::write, true),
+              precondition_outcome::required);
+}
+
+TEST(RequireIfMatch, MalformedIfNoneMatchIsReportedBeforeTheRequirement)
+{
+    EXPECT_EQ(evaluate_preconditions(if_none_match("3"), version_3, request_kind::write, true),
+              precondition_outcome::malformed_if_none_match);
+}
+
 TEST(RequireIfMatch, WriteWithMatchingIfMatchProceeds)
 {
     EXPECT_EQ(evaluate_preconditions(if_match(R"("3")"), version_3, request_kind::write, true),
