@@ -72,13 +72,21 @@ std::optional<id_and_secret> read_credentials(const credentials& presented)
     if (presented.authorization)
     {
         std::string_view value = *presented.authorization;
+        // credentials = auth-scheme [ 1*SP token68 ] (RFC 9110 section 11.4): any number of spaces.
+        const auto after_scheme = [&](std::size_t scheme_length)
+        {
+            std::string_view rest = value.substr(scheme_length);
+            while (!rest.empty() && rest.front() == ' ')
+                rest.remove_prefix(1);
+            return rest;
+        };
         if (iequals_prefix(value, "Basic "))
         {
-            const auto decoded = base64_decode(value.substr(6));
+            const auto decoded = base64_decode(after_scheme(6));
             return decoded ? split_at(*decoded, ':') : std::nullopt;
         }
         if (iequals_prefix(value, "Bearer "))
-            return split_at(value.substr(7), '.');
+            return split_at(after_scheme(7), '.');
         return std::nullopt;
     }
     if (presented.api_key)

@@ -421,6 +421,7 @@ record_service::commit_create(std::string id, const request_type& type, json::ob
     if (!errors.empty())
         co_return failure(errc::validation_failed, "the request does not fit type " + type.name,
                           {{"errors", std::move(errors)}});
+    normalize_integers(type, body);
     if (auto missing = requirements_problem(type, string_member(body, "status"), body))
         co_return std::move(*missing);
 
@@ -645,6 +646,7 @@ net::awaitable<result<write_outcome>> record_service::mutate_locked(std::string 
         if (!errors.empty())
             co_return failure(errc::validation_failed, "the request does not fit type " + type->name,
                               {{"errors", std::move(errors)}});
+        normalize_integers(*type, candidate);
 
         // A write that changes nothing commits nothing.
         if (candidate == *current_record)

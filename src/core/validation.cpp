@@ -197,4 +197,16 @@ void validate_record(const request_type& type, const json::object& record, json:
                 errors[member_pointer(member.key())] = "is not an attribute of type " + type.name;
 }
 
+void normalize_integers(const request_type& type, json::object& record)
+{
+    for (const auto& spec : type.attributes)
+    {
+        if (spec.kind != value_kind::integer)
+            continue;
+        json::value* value = record.if_contains(spec.name);
+        if (value && value->is_double())
+            *value = static_cast<std::int64_t>(value->get_double());
+    }
+}
+
 } // namespace reqstore::core

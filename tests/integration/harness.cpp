@@ -225,9 +225,30 @@ struct child
     int stdout_fd;
 };
 
-// fork + execv with stdin from /dev/null, stdout into a pipe, stderr appended to log_path.
-child spawn(const std::vector<std::string>& args, const fs::path& log_path)
+// fork + execve with stdin from /dev/null, stdout into a pipe, stderr appended to log_path, and the test's
+// environment with `env` set on top.
+child spawn(const std::vector<std::string>& args, const fs::path& log_path,
+            const std::vector<std::pair<std::string, std::string>>& env = {})
 {
+    // Built before fork: only async-signal-safe calls are allowed in the child.
+    std::vector<std::string> env_strings;
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e)
+    {
+        std::string_view entry(*e);
+        const auto name = entry.substr(0, entry.find('='));
+        bool replaced = false;
+        for (const auto& kv : env)
+            replaced = replaced || kv.first == name;
+        if (!replaced)
+            env_strings.emplace_back(entry);
+    }
+    for (const auto& kv : env)
+        env_strings.push_back(kv.first + "=" + kv.second);
+    std::vector<char*> envp;
+    for (auto& e : env_strings)
+        envp.push_back(e.data());
+    envp.push_back(nullptr);
+
     int out[2];
     if (::pipe2(out, O_CLOEXEC) != 0)
         throw std::system_error(errno, std::generic_category(), "pipe2");
@@ -258,7 +279,7 @@ child spawn(const std::vector<std::string>& args, const fs::path& log_path)
         ::signal(SIGPIPE, SIG_DFL);
         ::signal(SIGTERM, SIG_DFL);
         ::signal(SIGINT, SIG_DFL);
-        ::execv(argv[0], argv.data());
+        ::execve(argv[0], argv.data(), envp.data());
         ::_exit(127);
     }
     int saved = errno;
@@ -703,7 +724,7 @@ void server::start()
     {
         std::ofstream(log_path_, std::ios::app) << "=== harness: starting " << args[0] << " ===\n";
     }
-    auto c = spawn(args, log_path_);
+    auto c = spawn(args, log_path_, options_.env);
     pid_ = c.pid;
     stdout_fd_ = c.stdout_fd;
 

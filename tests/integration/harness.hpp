@@ -139,7 +139,20 @@ struct server_options
     std::string config;                  // JSON merge patch written to a file and passed as --config
     int threads = 0;                     // --threads when positive
     std::vector<std::string> extra_args; // appended as they are
+    // Environment variables set (or replaced) for the child on top of the test's own environment,
+    // e.g. {"LD_PRELOAD", ".../libfaketime.so.1"}; the child is still the binary itself (same pid).
+    std::vector<std::pair<std::string, std::string>> env;
 };
+
+// The environment that runs the server under libfaketime with its wall clock shifted by `offset` (e.g.
+// "+2h", "-1h"), loaded through LD_PRELOAD so that the child is the binary itself (signals reach it). The
+// monotonic clock stays real.
+inline std::vector<std::pair<std::string, std::string>> faketime_env(std::string offset)
+{
+    return {{"LD_PRELOAD", "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"},
+            {"FAKETIME", std::move(offset)},
+            {"FAKETIME_DONT_FAKE_MONOTONIC", "1"}};
+}
 
 // The reqstore binary as a child process on a fresh temporary data directory (removed by the destructor
 // unless REQSTORE_IT_KEEP is set). start() forks and execs it with `--listen 127.0.0.1:0` and waits, with
@@ -171,7 +184,11 @@ public:
     // SIGKILL and reap.
     void kill_hard();
 
+    // Replaces server_options::env for the next start()/restart(), e.g. to restart with another clock.
+    void set_env(std::vector<std::pair<std::string, std::string>> env) { options_.env = std::move(env); }
+
     bool running() const noexcept { return pid_ > 0; }
+    pid_t pid() const noexcept { return pid_; }
     std::uint16_t port() const noexcept { return port_; }
     const std::string& listening_line() const noexcept { return listening_line_; }
     const std::filesystem::path& data_dir() const noexcept { return data_dir_; }
