@@ -4,18 +4,25 @@
 #include <reqstore/api/idempotency.hpp>
 #include <reqstore/api/native_api.hpp>
 #include <reqstore/api/ops_api.hpp>
+#include <reqstore/api/webhooks_api.hpp>
 #include <reqstore/auth/rate_limiter.hpp>
 #include <reqstore/core/expiry_scheduler.hpp>
+#include <reqstore/core/feed_notifier.hpp>
 #include <reqstore/core/record_service.hpp>
+#include <reqstore/hooks/dispatcher.hpp>
+#include <reqstore/hooks/http_client.hpp>
 #include <reqstore/http/server.hpp>
 #include <reqstore/ops/config.hpp>
 #include <reqstore/ops/log.hpp>
 #include <reqstore/store/rocks_store.hpp>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -35,12 +42,34 @@ constexpr std::array<std::string_view, ops::metrics::method_count> method_labels
     "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER"};
 
 net::awaitable<void> drain_on_signal(net::signal_set& signals, http::server& server,
+                                     hooks::dispatcher& dispatcher, core::feed_notifier& feed,
                                      std::chrono::milliseconds drain_timeout, net::io_context& io)
 {
     const int signal = co_await signals.async_wait(net::use_awaitable);
     ops::log().info("draining", {{"signal", signal}});
-    co_await server.drain(drain_timeout);
+    dispatcher.stop();
+    co_await server.drain_with([&feed] { feed.wake_all(); }, drain_timeout);
     io.stop();
+}
+
+// Removes change feed entries older than the retention, hourly, but never one the webhook fan-out
+// has not read yet.
+net::awaitable<void> trim_feed(store::rocks_store& records, std::chrono::seconds retention,
+                               http::server& server)
+{
+    net::steady_timer timer(co_await net::this_coro::executor);
+    while (!server.draining())
+    {
+        const auto cursor = records.fan_out_cursor();
+        if (cursor)
+        {
+            auto removed = records.trim_events(core::now_millis() - retention.count() * 1000, *cursor + 1);
+            if (!removed)
+                ops::log().error("trimming the change feed failed", {{"error", removed.error().detail}});
+        }
+        timer.expires_after(std::chrono::minutes(60));
+        co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+    }
 }
 
 // Everything the server is made of, declared in the order it is built. Members are destroyed in
@@ -57,6 +86,10 @@ struct server_parts
     std::unique_ptr<auth::key_registry> keys;
     std::unique_ptr<auth::rate_limiter> limiter;
     std::unique_ptr<api::idempotency_keys> idempotency;
+    std::unique_ptr<core::feed_notifier> feed;
+    std::unique_ptr<hooks::network_policy> policy;
+    std::unique_ptr<hooks::http_client> client;
+    std::unique_ptr<hooks::dispatcher> dispatcher;
     http::router routes;
     std::unique_ptr<http::server> server;
     std::unique_ptr<net::signal_set> signals;
@@ -75,8 +108,11 @@ int serve(const ops::server_config& config)
     store_options.block_cache_bytes = config.block_cache_bytes;
     store_options.write_buffer_bytes = config.write_buffer_bytes;
     store::commit_observer observer{[&stats = parts.stats](std::size_t n, std::chrono::nanoseconds t)
+                                    { stats.record_commit_batch(n, t); },
+                                    [&parts](std::uint64_t sequence)
                                     {
-                                        stats.record_commit_batch(n, t);
+                                        if (parts.feed)
+                                            parts.feed->notify(sequence);
                                     }};
     auto opened = store::rocks_store::open(store_options, io.get_executor(), observer);
     if (!opened)
@@ -98,11 +134,22 @@ int serve(const ops::server_config& config)
     parts.keys = std::make_unique<auth::key_registry>(config.keys);
     parts.limiter = std::make_unique<auth::rate_limiter>(*parts.keys);
     parts.idempotency = std::make_unique<api::idempotency_keys>(io.get_executor(), *parts.service);
+    parts.feed = std::make_unique<core::feed_notifier>(parts.records->last_sequence());
+    parts.policy = std::make_unique<hooks::network_policy>(config.webhooks.allow_networks);
+    parts.client = std::make_unique<hooks::http_client>(io.get_executor(), *parts.policy,
+                                                        hooks::client_options{config.webhooks.ca_file});
+    parts.dispatcher = std::make_unique<hooks::dispatcher>(
+        io.get_executor(), *parts.records, *parts.records, *parts.feed, *parts.client, parts.stats,
+        hooks::dispatcher_options{config.webhooks.retry_schedule_seconds, config.webhooks.timeout,
+                                  config.webhooks.disable_after, config.webhooks.callback_secret,
+                                  config.webhooks.max_in_flight});
 
     api::add_operations_routes(
         parts.routes, parts.stats,
         [&parts] { return parts.server && !parts.server->draining() && parts.records->healthy(); });
     api::add_native_routes(parts.routes, *parts.service, *parts.idempotency);
+    api::add_webhook_routes(parts.routes, *parts.dispatcher);
+    api::add_feed_routes(parts.routes, *parts.records, *parts.feed);
     parts.stats.name_routes(parts.routes.patterns());
 
     const http::server_limits limits{config.limits.max_body_bytes, config.limits.max_header_bytes,
@@ -119,9 +166,19 @@ int serve(const ops::server_config& config)
     }
     parts.server->start();
     parts.expiry->start();
+    if (auto started = parts.dispatcher->start(); !started)
+    {
+        std::cerr << "reqstore: cannot start webhook delivery: " << started.error().detail << "\n";
+        (void)parts.records->close();
+        return 1;
+    }
+    if (config.events_retention.count() > 0)
+        net::co_spawn(io, trim_feed(*parts.records, config.events_retention, *parts.server), net::detached);
     parts.idempotency->start();
     parts.signals = std::make_unique<net::signal_set>(io, SIGINT, SIGTERM);
-    net::co_spawn(io, drain_on_signal(*parts.signals, *parts.server, config.limits.drain_timeout, io),
+    net::co_spawn(io,
+                  drain_on_signal(*parts.signals, *parts.server, *parts.dispatcher, *parts.feed,
+                                  config.limits.drain_timeout, io),
                   net::detached);
 
     std::string host = endpoint->address().to_string();
@@ -147,6 +204,8 @@ int serve(const ops::server_config& config)
     // coroutine still suspended finishes normally while the objects it uses are alive.
     parts.expiry->stop();
     parts.idempotency->stop();
+    parts.dispatcher->stop();
+    parts.client->close_idle();
     parts.signals->cancel();
     const auto closed = parts.records->close();
     io.restart();

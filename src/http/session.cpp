@@ -15,6 +15,8 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
@@ -100,6 +102,12 @@ struct session_access
 {
     static net::awaitable<void> run_session(server& s, tcp::socket socket);
 };
+
+namespace
+{
+net::awaitable<void> stream_answer(beast::tcp_stream& stream, response& answer, const std::string& request_id,
+                                   const server& s);
+} // namespace
 
 namespace
 {
@@ -281,6 +289,44 @@ net::awaitable<boost::system::error_code> read_header(beast::tcp_stream& stream,
     co_return boost::system::error_code();
 }
 
+// Sends a streamed answer: the header with chunked transfer coding, then whatever the answer's
+// stream writes, each write a chunk under the write timeout, then the last chunk.
+class chunk_writer final : public stream_writer
+{
+public:
+    chunk_writer(beast::tcp_stream& stream, const server& owner, std::chrono::milliseconds write_timeout)
+        : stream_(stream), owner_(owner), write_timeout_(write_timeout)
+    {
+    }
+
+    net::awaitable<bool> write(std::string_view chunk) override
+    {
+        if (broken_ || chunk.empty())
+            co_return !broken_;
+        stream_.expires_after(write_timeout_);
+        auto [ec, n] = co_await net::async_write(
+            stream_, bhttp::make_chunk(net::buffer(chunk.data(), chunk.size())), as_tuple(use_awaitable));
+        broken_ = static_cast<bool>(ec);
+        co_return !broken_;
+    }
+
+    bool stopping() const noexcept override { return owner_.draining(); }
+
+    net::awaitable<void> finish()
+    {
+        if (broken_)
+            co_return;
+        stream_.expires_after(write_timeout_);
+        co_await net::async_write(stream_, bhttp::make_chunk_last(), as_tuple(use_awaitable));
+    }
+
+private:
+    beast::tcp_stream& stream_;
+    const server& owner_;
+    std::chrono::milliseconds write_timeout_;
+    bool broken_ = false;
+};
+
 // After answering a request that will not be read to its end, stop sending and discard what
 // the client still sends for a moment, so that closing does not reset the connection before
 // the client has read the answer.
@@ -298,6 +344,34 @@ net::awaitable<void> lingering_close(beast::tcp_stream& stream)
         total += n;
     }
     stream.socket().close(ec);
+}
+
+} // namespace
+
+namespace
+{
+
+net::awaitable<void> stream_answer(beast::tcp_stream& stream, response& answer, const std::string& request_id,
+                                   const server& s)
+{
+    bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(answer.status), 11};
+    head.set(bhttp::field::server, "reqstore");
+    head.set(bhttp::field::date, http_date_now());
+    head.set("X-Request-Id", request_id);
+    if (!answer.content_type.empty())
+        head.set(bhttp::field::content_type, answer.content_type);
+    for (auto& [name, value] : answer.headers)
+        head.insert(name, value);
+    head.keep_alive(false);
+    head.chunked(true);
+    bhttp::response_serializer<bhttp::empty_body> serializer(head);
+    stream.expires_after(s.write_timeout());
+    auto [ec, n] = co_await bhttp::async_write_header(stream, serializer, as_tuple(use_awaitable));
+    if (ec)
+        co_return;
+    chunk_writer writer(stream, s, s.write_timeout());
+    co_await answer.stream(writer);
+    co_await writer.finish();
 }
 
 } // namespace
@@ -422,6 +496,20 @@ net::awaitable<void> session_access::run_session(server& s, tcp::socket socket)
         if (method_text.empty())
             method_text = "-";
 
+        if (result.answer.stream)
+        {
+            // A streamed answer (Server-Sent Events) owns the rest of the connection.
+            const unsigned status = result.answer.status;
+            s.stats_.record_request(result.route == static_cast<std::size_t>(-1) ? s.stats_.unmatched_route()
+                                                                                 : result.route,
+                                    static_cast<std::size_t>(verb), status,
+                                    std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::steady_clock::now() - started));
+            if (s.access_log_)
+                log_access(method_text, path, status, 0.0, request_id, result.key_id);
+            co_await stream_answer(stream, result.answer, request_id, s);
+            break;
+        }
         const bool keep_alive = !result.answer.close && !failed && parser.get().keep_alive() && !s.draining();
         const unsigned status = result.answer.status;
         auto answer = to_beast(result.answer, request_id, head, keep_alive);
@@ -531,7 +619,15 @@ net::awaitable<void> server::accept_loop()
 
 net::awaitable<void> server::drain(std::chrono::milliseconds deadline)
 {
+    co_await drain_with({}, deadline);
+}
+
+net::awaitable<void> server::drain_with(std::function<void()> wake_streams,
+                                        std::chrono::milliseconds deadline)
+{
     draining_.store(true, std::memory_order_release);
+    if (wake_streams)
+        wake_streams();
     net::post(acceptor_strand_,
               [this]
               {

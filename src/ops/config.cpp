@@ -1,6 +1,7 @@
 // Configuration: defaults, the merge-patched config file, flags, and validation by key.
 #include <reqstore/core/json_body.hpp>
 #include <reqstore/core/patch.hpp>
+#include <reqstore/hooks/signer.hpp>
 #include <reqstore/ops/config.hpp>
 
 #include <boost/asio/ip/address.hpp>
@@ -44,6 +45,18 @@ constexpr std::string_view defaults_text = R"json({
   "store": {
     "block_cache_mb": 32,
     "write_buffer_mb": 64
+  },
+  "webhooks": {
+    "retry_schedule": [5, 30, 120, 600, 1800, 3600, 10800, 21600, 43200, 86400],
+    "timeout": 10,
+    "allow_networks": ["127.0.0.0/8", "::1/128"],
+    "callback_secret": "whsec_cmVxc3RvcmUtZGV2ZWxvcG1lbnQtY2FsbGJhY2trZXk=",
+    "ca_file": "",
+    "disable_after": 432000,
+    "max_in_flight": 256
+  },
+  "events": {
+    "retention": 0
   },
   "auth": {
     "keys": [
@@ -326,6 +339,45 @@ std::optional<std::string> parse_listen(std::string_view text, server_config& c)
     return std::nullopt;
 }
 
+std::optional<std::string> interpret_webhooks(const json::object& w, webhooks_config& c)
+{
+    const auto& schedule = w.at("retry_schedule").get_array();
+    for (std::size_t i = 0; i < schedule.size(); ++i)
+    {
+        if (!schedule[i].is_number() || !(schedule[i].to_number<double>() > 0) ||
+            schedule[i].to_number<double>() > 30 * 86400.0)
+            return "webhooks.retry_schedule[" + std::to_string(i) + "]: must be a number of seconds above 0";
+        c.retry_schedule_seconds.push_back(schedule[i].to_number<double>());
+    }
+    const double timeout = w.at("timeout").to_number<double>();
+    if (!(timeout >= 0.001 && timeout <= 3600))
+        return "webhooks.timeout: must be a number of seconds from 0.001 to 3600";
+    c.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(timeout * 1000)));
+    const auto& networks = w.at("allow_networks").get_array();
+    for (std::size_t i = 0; i < networks.size(); ++i)
+    {
+        const auto parsed =
+            networks[i].is_string() ? hooks::cidr::parse(networks[i].get_string()) : std::nullopt;
+        if (!parsed)
+            return "webhooks.allow_networks[" + std::to_string(i) +
+                   "]: must be a network such as 127.0.0.0/8";
+        c.allow_networks.push_back(*parsed);
+    }
+    c.callback_secret = std::string(w.at("callback_secret").get_string());
+    if (!hooks::decode_secret(c.callback_secret))
+        return "webhooks.callback_secret: must be whsec_ followed by the base64 of 16 to 128 bytes";
+    c.ca_file = std::string(w.at("ca_file").get_string());
+    const double disable_after = w.at("disable_after").to_number<double>();
+    if (!(disable_after >= 1))
+        return "webhooks.disable_after: must be a number of seconds of at least 1";
+    c.disable_after = std::chrono::milliseconds(static_cast<std::int64_t>(disable_after * 1000));
+    const double in_flight = w.at("max_in_flight").to_number<double>();
+    if (in_flight < 1 || in_flight > 100000 || in_flight != std::floor(in_flight))
+        return "webhooks.max_in_flight: must be a whole number from 1 to 100000";
+    c.max_in_flight = static_cast<std::size_t>(in_flight);
+    return std::nullopt;
+}
+
 std::optional<std::string> interpret(const json::object& o, server_config& c)
 {
     if (auto err = parse_listen(o.at("listen").get_string(), c))
@@ -371,6 +423,13 @@ std::optional<std::string> interpret(const json::object& o, server_config& c)
     if (auto err = read_count(o, "store", "write_buffer_mb", 4, 1u << 20, n))
         return err;
     c.write_buffer_bytes = n << 20;
+
+    if (auto err = interpret_webhooks(o.at("webhooks").get_object(), c.webhooks))
+        return err;
+    const double retention = o.at("events").get_object().at("retention").to_number<double>();
+    if (!(retention >= 0) || retention > 3.2e9)
+        return "events.retention: must be a number of seconds, 0 to keep every entry";
+    c.events_retention = std::chrono::seconds(static_cast<std::int64_t>(retention));
 
     const auto& auth = o.at("auth").get_object();
     for (const auto& member : auth)

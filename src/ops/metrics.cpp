@@ -76,7 +76,8 @@ metrics::route_stats::route_stats(std::string n)
 
 metrics::metrics(const std::array<std::string_view, method_count>& methods)
     : batch_sizes_({1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096}),
-      fsync_seconds_({0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1})
+      fsync_seconds_({0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1}),
+      delivery_lag_({0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 300, 3600})
 {
     for (std::size_t m = 0; m < method_count; ++m)
         method_names_[m] = methods[m];
@@ -113,6 +114,18 @@ void metrics::record_commit_batch(std::size_t commits, std::chrono::nanoseconds 
     commits_.fetch_add(commits, std::memory_order_relaxed);
     batch_sizes_.observe(static_cast<double>(commits));
     fsync_seconds_.observe(std::chrono::duration<double>(write_time).count());
+}
+
+void metrics::record_delivery_attempt(std::string_view outcome) noexcept
+{
+    for (std::size_t i = 0; i < delivery_outcomes.size(); ++i)
+        if (delivery_outcomes[i] == outcome)
+            deliveries_[i].fetch_add(1, std::memory_order_relaxed);
+}
+
+void metrics::record_delivery_lag(std::chrono::milliseconds lag) noexcept
+{
+    delivery_lag_.observe(std::chrono::duration<double>(lag).count());
 }
 
 std::string metrics::render() const
@@ -152,6 +165,23 @@ std::string metrics::render() const
     append_header(out, "reqstore_cas_conflicts_total", "counter",
                   "Writes refused with 412 Precondition Failed.");
     out.append("reqstore_cas_conflicts_total ").append(std::to_string(cas_conflicts_.load())).append("\n");
+    append_header(out, "reqstore_webhook_deliveries_total", "counter",
+                  "Webhook delivery attempts by outcome (dead: the last attempt of a delivery failed).");
+    for (std::size_t i = 0; i < delivery_outcomes.size(); ++i)
+        out.append("reqstore_webhook_deliveries_total{outcome=\"")
+            .append(delivery_outcomes[i])
+            .append("\"} ")
+            .append(std::to_string(deliveries_[i].load()))
+            .append("\n");
+    append_header(out, "reqstore_webhook_delivery_lag_seconds", "histogram",
+                  "From an event's commit to its delivery's 2xx answer.");
+    delivery_lag_.render(out, "reqstore_webhook_delivery_lag_seconds", "");
+    append_header(out, "reqstore_outbox_depth", "gauge", "Deliveries not yet settled (pending or failed).");
+    out.append("reqstore_outbox_depth ").append(std::to_string(outbox_depth_.load())).append("\n");
+    append_header(out, "reqstore_webhook_subscriptions_disabled", "gauge", "Subscriptions disabled now.");
+    out.append("reqstore_webhook_subscriptions_disabled ")
+        .append(std::to_string(disabled_subscriptions_.load()))
+        .append("\n");
     append_header(out, "reqstore_open_connections", "gauge", "Client connections open now.");
     out.append("reqstore_open_connections ").append(std::to_string(open_connections_.load())).append("\n");
     return out;

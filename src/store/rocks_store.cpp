@@ -1,7 +1,10 @@
 // RocksDB behind the core's storage interface: layout, reads, and the group-commit flush.
 #include <reqstore/store/codec.hpp>
 #include <reqstore/store/keys.hpp>
+#include <reqstore/store/outbox_codec.hpp>
 #include <reqstore/store/rocks_store.hpp>
+
+#include <boost/json/parse.hpp>
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
@@ -24,6 +27,8 @@ namespace
 constexpr std::uint64_t schema_version = 1;
 constexpr std::string_view meta_schema_key = "schema_version";
 constexpr std::string_view meta_sequence_key = "last_sequence";
+constexpr std::string_view meta_fan_out_key = "fan_out_cursor";
+constexpr std::string_view meta_delivery_id_key = "last_delivery_id";
 // A listing page stops once the bodies it holds reach this size, whatever its limit.
 constexpr std::size_t max_page_bytes = 8u << 20;
 
@@ -56,6 +61,8 @@ struct rocks_store::column_families
     rocksdb::ColumnFamilyHandle* records() const { return handles[1]; }
     rocksdb::ColumnFamilyHandle* versions() const { return handles[2]; }
     rocksdb::ColumnFamilyHandle* events() const { return handles[3]; }
+    rocksdb::ColumnFamilyHandle* deliveries() const { return handles[4]; }
+    rocksdb::ColumnFamilyHandle* webhooks() const { return handles[5]; }
     rocksdb::ColumnFamilyHandle* idempotency() const { return handles[6]; }
     rocksdb::ColumnFamilyHandle* timers() const { return handles[7]; }
     rocksdb::ColumnFamilyHandle* meta() const { return handles[8]; }
@@ -140,6 +147,10 @@ core::result<void> rocks_store::open_db()
                                            ") disagrees with the newest event (" +
                                            std::to_string(newest_event) + ")");
     last_sequence_.store(sequence);
+    s = db_->Get(rocksdb::ReadOptions(), cf_->meta(), slice(meta_delivery_id_key), &value);
+    if (!s.ok() && !s.IsNotFound())
+        return engine_failure("cannot read the delivery counter", s);
+    last_delivery_id_.store(s.ok() ? read_be64(value).value_or(0) : 0);
     return {};
 }
 
@@ -382,6 +393,8 @@ void rocks_store::flush(std::vector<queued_commit>& batch)
         return;
     }
     last_sequence_.store(sequence, std::memory_order_release);
+    if (observer_.on_sequence)
+        observer_.on_sequence(sequence);
     if (observer_.on_batch_written)
         observer_.on_batch_written(accepted, std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed));
 }
@@ -465,6 +478,233 @@ core::result<std::size_t> rocks_store::remove_idempotency_before(core::unix_mill
     if (!s.ok())
         return engine_failure("removing expired idempotency keys", s);
     return removed;
+}
+
+// ---- the outbox ---------------------------------------------------------------------------------
+//
+// `deliveries` holds three kinds of keys: 'd' + id -> the delivery; 't' + target + 0x00 + id -> ""
+// (a target's deliveries in id order, for the delivery log); 'o' + id -> "" while the delivery is
+// open (pending or failed), so a restart reads only those.
+
+namespace
+{
+
+std::string delivery_key(char kind, std::uint64_t id)
+{
+    std::string key(1, kind);
+    append_be64(key, id);
+    return key;
+}
+
+std::string target_key(std::string_view target, std::uint64_t id)
+{
+    std::string key("t");
+    key.append(target);
+    key.push_back('\0');
+    append_be64(key, id);
+    return key;
+}
+
+bool is_open(core::delivery_status s)
+{
+    return s == core::delivery_status::pending || s == core::delivery_status::failed;
+}
+
+} // namespace
+
+core::result<std::vector<core::feed_entry>> rocks_store::events_after(std::uint64_t after, std::size_t limit)
+{
+    std::vector<core::feed_entry> out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_->events()));
+    for (it->Seek(sequence_key(after + 1)); it->Valid() && out.size() < limit; it->Next())
+    {
+        const auto sequence = read_be64(std::string_view(it->key().data(), it->key().size()));
+        if (!sequence)
+            return failure(errc::internal, "a change feed key is unreadable");
+        out.push_back({*sequence, it->value().ToString()});
+    }
+    if (!it->status().ok())
+        return engine_failure("reading the change feed", it->status());
+    return out;
+}
+
+core::result<std::uint64_t> rocks_store::oldest_sequence()
+{
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_->events()));
+    it->SeekToFirst();
+    if (!it->status().ok())
+        return engine_failure("reading the change feed", it->status());
+    if (!it->Valid())
+        return std::uint64_t{0};
+    return read_be64(std::string_view(it->key().data(), it->key().size())).value_or(0);
+}
+
+core::result<std::size_t> rocks_store::trim_events(core::unix_millis cutoff, std::uint64_t below)
+{
+    rocksdb::WriteBatch batch;
+    std::size_t removed = 0;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_->events()));
+    for (it->SeekToFirst(); it->Valid(); it->Next())
+    {
+        const auto sequence = read_be64(std::string_view(it->key().data(), it->key().size())).value_or(0);
+        if (sequence >= below)
+            break;
+        boost::system::error_code ec;
+        const auto entry = boost::json::parse(std::string_view(it->value().data(), it->value().size()), ec);
+        const auto* at = !ec && entry.is_object() ? entry.get_object().if_contains("at") : nullptr;
+        const auto when = at && at->is_string() ? core::parse_rfc3339(at->get_string()) : std::nullopt;
+        if (when && *when >= cutoff)
+            break;
+        batch.Delete(cf_->events(), it->key());
+        ++removed;
+    }
+    if (!it->status().ok())
+        return engine_failure("trimming the change feed", it->status());
+    if (removed > 0)
+        if (const auto s = db_->Write(rocksdb::WriteOptions(), &batch); !s.ok())
+            return engine_failure("trimming the change feed", s);
+    return removed;
+}
+
+core::result<std::vector<core::subscription>> rocks_store::load_subscriptions()
+{
+    std::vector<core::subscription> out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_->webhooks()));
+    for (it->SeekToFirst(); it->Valid(); it->Next())
+    {
+        auto s = decode_subscription(std::string_view(it->value().data(), it->value().size()));
+        if (!s)
+            return failure(errc::internal, "subscription " + it->key().ToString() + " is unreadable");
+        out.push_back(std::move(*s));
+    }
+    if (!it->status().ok())
+        return engine_failure("reading subscriptions", it->status());
+    return out;
+}
+
+core::result<void> rocks_store::save_subscription(const core::subscription& sub)
+{
+    rocksdb::WriteOptions options;
+    options.sync = options_.durability == durability::fsync;
+    if (const auto s = db_->Put(options, cf_->webhooks(), slice(sub.id), encode_subscription(sub)); !s.ok())
+        return engine_failure("saving subscription " + sub.id, s);
+    return {};
+}
+
+core::result<void> rocks_store::delete_subscription(std::string_view id)
+{
+    rocksdb::WriteOptions options;
+    options.sync = options_.durability == durability::fsync;
+    if (const auto s = db_->Delete(options, cf_->webhooks(), slice(id)); !s.ok())
+        return engine_failure("deleting subscription " + std::string(id), s);
+    return {};
+}
+
+core::result<std::uint64_t> rocks_store::fan_out_cursor()
+{
+    std::string value;
+    const auto s = db_->Get(rocksdb::ReadOptions(), cf_->meta(), slice(meta_fan_out_key), &value);
+    if (s.IsNotFound())
+        return std::uint64_t{0};
+    if (!s.ok())
+        return engine_failure("reading the fan-out cursor", s);
+    return read_be64(value).value_or(0);
+}
+
+core::result<void> rocks_store::fan_out(std::uint64_t cursor, std::vector<core::delivery>& deliveries)
+{
+    rocksdb::WriteBatch batch;
+    std::uint64_t id = last_delivery_id_.load(std::memory_order_relaxed);
+    for (auto& d : deliveries)
+    {
+        d.id = ++id;
+        batch.Put(cf_->deliveries(), delivery_key('d', d.id), encode_delivery(d));
+        batch.Put(cf_->deliveries(), target_key(d.target, d.id), rocksdb::Slice());
+        if (is_open(d.status))
+            batch.Put(cf_->deliveries(), delivery_key('o', d.id), rocksdb::Slice());
+    }
+    batch.Put(cf_->meta(), slice(meta_fan_out_key), encode_u64(cursor));
+    batch.Put(cf_->meta(), slice(meta_delivery_id_key), encode_u64(id));
+    rocksdb::WriteOptions options;
+    options.sync = options_.durability == durability::fsync;
+    if (const auto s = db_->Write(options, &batch); !s.ok())
+        return engine_failure("writing new deliveries", s);
+    last_delivery_id_.store(id, std::memory_order_relaxed);
+    return {};
+}
+
+core::result<void> rocks_store::save_delivery(const core::delivery& d)
+{
+    rocksdb::WriteBatch batch;
+    batch.Put(cf_->deliveries(), delivery_key('d', d.id), encode_delivery(d));
+    if (is_open(d.status))
+        batch.Put(cf_->deliveries(), delivery_key('o', d.id), rocksdb::Slice());
+    else
+        batch.Delete(cf_->deliveries(), delivery_key('o', d.id));
+    // Not synced: losing the newest state of a delivery after a power loss means sending it once
+    // more, which at-least-once delivery allows.
+    if (const auto s = db_->Write(rocksdb::WriteOptions(), &batch); !s.ok())
+        return engine_failure("saving delivery " + std::to_string(d.id), s);
+    return {};
+}
+
+core::result<std::optional<core::delivery>> rocks_store::load_delivery(std::uint64_t id)
+{
+    rocksdb::PinnableSlice value;
+    const auto s = db_->Get(rocksdb::ReadOptions(), cf_->deliveries(), delivery_key('d', id), &value);
+    if (s.IsNotFound())
+        return std::optional<core::delivery>();
+    if (!s.ok())
+        return engine_failure("reading delivery " + std::to_string(id), s);
+    auto d = decode_delivery(std::string_view(value.data(), value.size()));
+    if (!d)
+        return failure(errc::internal, "delivery " + std::to_string(id) + " is unreadable");
+    return std::optional<core::delivery>(std::move(*d));
+}
+
+core::result<std::vector<core::delivery>> rocks_store::open_deliveries()
+{
+    std::vector<core::delivery> out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_->deliveries()));
+    for (it->Seek(rocksdb::Slice("o", 1)); it->Valid() && it->key().starts_with(rocksdb::Slice("o", 1));
+         it->Next())
+    {
+        const auto id = read_be64(std::string_view(it->key().data() + 1, it->key().size() - 1));
+        if (!id)
+            return failure(errc::internal, "an open-delivery key is unreadable");
+        auto d = load_delivery(*id);
+        if (!d)
+            return d.error();
+        if (*d)
+            out.push_back(std::move(**d));
+    }
+    if (!it->status().ok())
+        return engine_failure("reading open deliveries", it->status());
+    return out;
+}
+
+core::result<std::vector<core::delivery>> rocks_store::deliveries_to(std::string_view target,
+                                                                     const core::delivery_filter& filter)
+{
+    std::vector<core::delivery> out;
+    const std::string prefix = target_key(target, 0).substr(0, 1 + target.size() + 1);
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_->deliveries()));
+    for (it->Seek(target_key(target, filter.after_id + 1));
+         it->Valid() && it->key().starts_with(prefix) && out.size() < filter.limit; it->Next())
+    {
+        const auto id =
+            read_be64(std::string_view(it->key().data() + prefix.size(), it->key().size() - prefix.size()));
+        if (!id)
+            return failure(errc::internal, "a delivery index key is unreadable");
+        auto d = load_delivery(*id);
+        if (!d)
+            return d.error();
+        if (*d && (!filter.status || (*d)->status == *filter.status))
+            out.push_back(std::move(**d));
+    }
+    if (!it->status().ok())
+        return engine_failure("listing deliveries", it->status());
+    return out;
 }
 
 } // namespace reqstore::store

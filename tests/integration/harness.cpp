@@ -702,22 +702,27 @@ void server::start()
         ::close(stdout_fd_);
         stdout_fd_ = -1;
     }
-    std::vector<std::string> args{REQSTORE_BINARY, "--listen", "127.0.0.1:0", "--data-dir",
-                                  data_dir_.string()};
-    if (!options_.durability.empty())
+    std::vector<std::string> args{options_.binary.empty() ? REQSTORE_BINARY : options_.binary, "--listen",
+                                  "127.0.0.1:0"};
+    if (options_.binary.empty())
     {
-        args.push_back("--durability");
-        args.push_back(options_.durability);
-    }
-    if (!options_.config.empty())
-    {
-        args.push_back("--config");
-        args.push_back(config_path_.string());
-    }
-    if (options_.threads > 0)
-    {
-        args.push_back("--threads");
-        args.push_back(std::to_string(options_.threads));
+        args.push_back("--data-dir");
+        args.push_back(data_dir_.string());
+        if (!options_.durability.empty())
+        {
+            args.push_back("--durability");
+            args.push_back(options_.durability);
+        }
+        if (!options_.config.empty())
+        {
+            args.push_back("--config");
+            args.push_back(config_path_.string());
+        }
+        if (options_.threads > 0)
+        {
+            args.push_back("--threads");
+            args.push_back(std::to_string(options_.threads));
+        }
     }
     args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
 

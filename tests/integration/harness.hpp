@@ -142,6 +142,9 @@ struct server_options
     // Environment variables set (or replaced) for the child on top of the test's own environment,
     // e.g. {"LD_PRELOAD", ".../libfaketime.so.1"}; the child is still the binary itself (same pid).
     std::vector<std::pair<std::string, std::string>> env;
+    // Another program to run instead of reqstore (e.g. REQSTORE_SINK_BINARY): it gets only
+    // `--listen 127.0.0.1:0` and extra_args, none of reqstore's options above.
+    std::string binary;
 };
 
 // The environment that runs the server under libfaketime with its wall clock shifted by `offset` (e.g.

@@ -2,6 +2,9 @@
 // session's translation unit, so that the API and surfaces compile without Beast.
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
+
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -60,6 +63,17 @@ private:
     std::string request_id_;
 };
 
+// Writes the body of a streamed answer (Server-Sent Events), chunk by chunk.
+class stream_writer
+{
+public:
+    virtual ~stream_writer() = default;
+    // Sends one chunk; false once the client is gone or a write timed out (then stop writing).
+    virtual boost::asio::awaitable<bool> write(std::string_view chunk) = 0;
+    // True once the server drains: a stream should end soon.
+    virtual bool stopping() const noexcept = 0;
+};
+
 struct response
 {
     unsigned status = 200;
@@ -67,6 +81,9 @@ struct response
     std::vector<std::pair<std::string, std::string>> headers;
     std::string body;
     bool close = false; // end the connection after this answer
+    // When set, the answer is streamed: the status and headers are sent with chunked transfer
+    // coding, then `stream` writes the body; the connection closes when it returns.
+    std::function<boost::asio::awaitable<void>(stream_writer&)> stream;
 
     void set(std::string name, std::string value) { headers.emplace_back(std::move(name), std::move(value)); }
 };

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -53,8 +54,13 @@ public:
     // closes idle connections at once, and completes when every connection is closed or when
     // `deadline` has passed (the rest are then closed).
     boost::asio::awaitable<void> drain(std::chrono::milliseconds deadline);
+    // The same, calling `wake_streams` once draining is set, so that streamed answers waiting for
+    // news notice it and end.
+    boost::asio::awaitable<void> drain_with(std::function<void()> wake_streams,
+                                            std::chrono::milliseconds deadline);
 
     bool draining() const noexcept { return draining_.load(std::memory_order_acquire); }
+    std::chrono::milliseconds write_timeout() const noexcept { return limits_.write_timeout; }
 
     struct connection; // one open connection, as the drain sees it (defined in session.cpp)
 

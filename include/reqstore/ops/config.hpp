@@ -5,6 +5,7 @@
 
 #include <reqstore/auth/keys.hpp>
 #include <reqstore/core/request_type.hpp>
+#include <reqstore/hooks/network_policy.hpp>
 
 #include <boost/json/object.hpp>
 
@@ -31,6 +32,17 @@ struct limits_config
     std::chrono::milliseconds drain_timeout{};
 };
 
+struct webhooks_config
+{
+    std::vector<double> retry_schedule_seconds;
+    std::chrono::milliseconds timeout{};
+    std::vector<hooks::cidr> allow_networks;
+    std::string callback_secret;
+    std::string ca_file;
+    std::chrono::milliseconds disable_after{};
+    std::size_t max_in_flight = 0;
+};
+
 struct server_config
 {
     std::string listen_host;
@@ -43,6 +55,8 @@ struct server_config
     std::size_t block_cache_bytes = 0;
     std::size_t write_buffer_bytes = 0;
     limits_config limits;
+    webhooks_config webhooks;
+    std::chrono::seconds events_retention{0}; // 0: keep every change feed entry
     std::vector<core::request_type> types;
     std::vector<auth::api_key> keys;
     boost::json::object effective; // the merged configuration, for --print-config

@@ -57,6 +57,19 @@ public:
         return open_connections_.load(std::memory_order_relaxed);
     }
 
+    // Webhook deliveries: every attempt's outcome ("succeeded", "failed", "refused", "dead" when
+    // the last attempt failed), commit-to-2xx lag, open deliveries and disabled subscriptions.
+    void record_delivery_attempt(std::string_view outcome) noexcept;
+    void record_delivery_lag(std::chrono::milliseconds lag) noexcept;
+    void set_outbox_depth(std::int64_t open) noexcept
+    {
+        outbox_depth_.store(open, std::memory_order_relaxed);
+    }
+    void set_disabled_subscriptions(std::int64_t n) noexcept
+    {
+        disabled_subscriptions_.store(n, std::memory_order_relaxed);
+    }
+
     std::string render() const;
 
 private:
@@ -77,6 +90,12 @@ private:
     std::atomic<std::uint64_t> batches_{0};
     std::atomic<std::uint64_t> cas_conflicts_{0};
     std::atomic<std::int64_t> open_connections_{0};
+    static constexpr std::array<std::string_view, 4> delivery_outcomes{"succeeded", "failed", "refused",
+                                                                       "dead"};
+    std::array<std::atomic<std::uint64_t>, 4> deliveries_{};
+    histogram delivery_lag_;
+    std::atomic<std::int64_t> outbox_depth_{0};
+    std::atomic<std::int64_t> disabled_subscriptions_{0};
 };
 
 } // namespace reqstore::ops

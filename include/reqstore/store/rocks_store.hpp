@@ -2,6 +2,7 @@
 // group commit with one synced write per batch, and the gap-free global sequence of events.
 #pragma once
 
+#include <reqstore/core/outbox.hpp>
 #include <reqstore/core/record_store.hpp>
 #include <reqstore/store/group_commit.hpp>
 
@@ -41,9 +42,11 @@ struct store_options
 struct commit_observer
 {
     std::function<void(std::size_t batch_size, std::chrono::nanoseconds write_time)> on_batch_written;
+    // The newest sequence number after a batch that committed events.
+    std::function<void(std::uint64_t last_sequence)> on_sequence;
 };
 
-class rocks_store final : public core::record_store
+class rocks_store final : public core::record_store, public core::outbox_store
 {
 public:
     // Opens (creating if needed) the database in options.data_dir. Fails with a message naming
@@ -74,6 +77,20 @@ public:
     core::result<std::optional<core::idempotency_entry>> load_idempotency(std::string_view key) override;
     core::result<std::size_t> remove_idempotency_before(core::unix_millis cutoff) override;
 
+    core::result<std::vector<core::feed_entry>> events_after(std::uint64_t after, std::size_t limit) override;
+    core::result<std::uint64_t> oldest_sequence() override;
+    core::result<std::size_t> trim_events(core::unix_millis cutoff, std::uint64_t below) override;
+    core::result<std::vector<core::subscription>> load_subscriptions() override;
+    core::result<void> save_subscription(const core::subscription& s) override;
+    core::result<void> delete_subscription(std::string_view id) override;
+    core::result<std::uint64_t> fan_out_cursor() override;
+    core::result<void> fan_out(std::uint64_t cursor, std::vector<core::delivery>& deliveries) override;
+    core::result<void> save_delivery(const core::delivery& d) override;
+    core::result<std::optional<core::delivery>> load_delivery(std::uint64_t id) override;
+    core::result<std::vector<core::delivery>> open_deliveries() override;
+    core::result<std::vector<core::delivery>> deliveries_to(std::string_view target,
+                                                            const core::delivery_filter& filter) override;
+
     // The sequence number of the newest event (0 before the first). Thread-safe.
     std::uint64_t last_sequence() const noexcept;
 
@@ -98,6 +115,7 @@ private:
     // Written only on the commit thread, read anywhere.
     std::atomic<std::uint64_t> last_sequence_{0};
     std::atomic<bool> healthy_{true};
+    std::atomic<std::uint64_t> last_delivery_id_{0}; // written by fan_out (one caller at a time)
 
     bool closed_ = false;
     std::unique_ptr<group_commit> committer_; // started by open() once the database is open

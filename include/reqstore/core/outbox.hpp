@@ -1,0 +1,118 @@
+// The outbox: webhook subscriptions, deliveries of events to their targets, and the change feed,
+// as the core sees them, and the storage interface they live behind (implemented in store/).
+#pragma once
+
+#include <reqstore/core/errc.hpp>
+#include <reqstore/core/time.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace reqstore::core
+{
+
+struct subscription
+{
+    std::string id;                  // "whk_" + 20 Crockford base32 characters
+    std::string url;                 // absolute http or https URL
+    std::vector<std::string> events; // event names, or "*" for every event
+    std::vector<std::string> types;  // request types; empty means every type
+    std::string secret;              // "whsec_..." (shown once, at creation)
+    bool enabled = true;
+    unix_millis created_at = 0;
+    unix_millis updated_at = 0;
+    std::optional<unix_millis> failing_since; // first failed attempt since the last success
+    std::optional<std::string> disabled_reason;
+
+    bool wants(std::string_view event, std::string_view type) const;
+};
+
+enum class delivery_status
+{
+    pending,   // not attempted yet, or waiting for an earlier delivery of its lane
+    failed,    // attempted and failed; another attempt is scheduled
+    succeeded, // a 2xx arrived
+    dead,      // every attempt failed; only a retry by API sends it again
+};
+
+std::string_view to_string(delivery_status s) noexcept;
+std::optional<delivery_status> delivery_status_from(std::string_view s) noexcept;
+
+struct delivery_attempt
+{
+    unix_millis at = 0;
+    unsigned status = 0; // 0 when no HTTP answer arrived
+    std::int64_t latency_us = 0;
+    std::string error; // empty on an HTTP answer
+};
+
+// One event on its way to one target.
+struct delivery
+{
+    std::uint64_t id = 0;       // assigned by the store when the delivery is first written
+    std::string target;         // a subscription id, or "cb_" + record id for a record's callback_url
+    std::string lane;           // deliveries of one lane go one at a time, in sequence order
+    std::uint64_t sequence = 0; // the event's place in the change feed (0 for webhook.disabled)
+    std::string event;          // request.created, ..., webhook.disabled
+    std::string record_id;      // the record (or, for webhook.disabled, the subscription)
+    std::string record_type;
+    std::uint64_t version = 0;
+    std::string url;
+    std::string webhook_id; // the same on every attempt
+    std::string payload;    // the body to send when it is not built from a record version
+                            // at send time (webhook.disabled); empty otherwise
+    delivery_status status = delivery_status::pending;
+    std::vector<delivery_attempt> attempts;
+    unix_millis created_at = 0;
+    unix_millis committed_at = 0; // when the event was committed (delivery lag is measured from it)
+    unix_millis next_attempt_at = 0;
+};
+
+struct delivery_filter
+{
+    std::optional<delivery_status> status;
+    std::uint64_t after_id = 0;
+    std::size_t limit = 100;
+};
+
+// One entry of the change feed: its sequence number and stored JSON text.
+struct feed_entry
+{
+    std::uint64_t sequence = 0;
+    std::string json;
+};
+
+class outbox_store
+{
+public:
+    virtual ~outbox_store() = default;
+
+    // Change feed: up to `limit` entries after `after`, in sequence order.
+    virtual result<std::vector<feed_entry>> events_after(std::uint64_t after, std::size_t limit) = 0;
+    // The oldest retained sequence number (0 when the feed is empty).
+    virtual result<std::uint64_t> oldest_sequence() = 0;
+    // Removes feed entries committed before `cutoff` with sequence numbers below `below`.
+    virtual result<std::size_t> trim_events(unix_millis cutoff, std::uint64_t below) = 0;
+
+    virtual result<std::vector<subscription>> load_subscriptions() = 0;
+    virtual result<void> save_subscription(const subscription& s) = 0;
+    virtual result<void> delete_subscription(std::string_view id) = 0;
+
+    // The sequence number up to which events have been fanned out to deliveries.
+    virtual result<std::uint64_t> fan_out_cursor() = 0;
+    // Writes the new deliveries (giving each its id) and moves the cursor, atomically.
+    virtual result<void> fan_out(std::uint64_t cursor, std::vector<delivery>& deliveries) = 0;
+    // Writes a delivery's new state.
+    virtual result<void> save_delivery(const delivery& d) = 0;
+    virtual result<std::optional<delivery>> load_delivery(std::uint64_t id) = 0;
+    // Every delivery not yet settled (pending or failed), in id order.
+    virtual result<std::vector<delivery>> open_deliveries() = 0;
+    // The deliveries to `target` after filter.after_id, in id order.
+    virtual result<std::vector<delivery>> deliveries_to(std::string_view target,
+                                                        const delivery_filter& filter) = 0;
+};
+
+} // namespace reqstore::core

@@ -1,0 +1,122 @@
+// The webhook dispatcher: fans every committed event out to the record's callback_url (status
+// changes only) and to every enabled subscription that asks for it, as durable deliveries; then
+// sends them, signed, one at a time per (target, record) lane in sequence order, retrying with
+// full-jitter backoff until they succeed or die. Everything it knows is in the store, so a restart
+// resumes where it stopped.
+#pragma once
+
+#include <reqstore/core/feed_notifier.hpp>
+#include <reqstore/core/outbox.hpp>
+#include <reqstore/core/record_store.hpp>
+#include <reqstore/hooks/http_client.hpp>
+#include <reqstore/ops/metrics.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace reqstore::hooks
+{
+
+struct dispatcher_options
+{
+    std::vector<double> retry_schedule_seconds{5, 30, 120, 600, 1800, 3600, 10800, 21600, 43200, 86400};
+    std::chrono::milliseconds timeout{10'000};                 // one attempt
+    std::chrono::milliseconds disable_after{5 * 86'400'000LL}; // a subscription failing this long is disabled
+    std::string callback_secret;                               // signs deliveries to callback_url targets
+    std::size_t max_in_flight = 256;                           // attempts under way at once
+};
+
+// A subscription as the API creates or changes it.
+struct subscription_fields
+{
+    std::optional<std::string> url;
+    std::optional<std::vector<std::string>> events;
+    std::optional<std::vector<std::string>> types;
+    std::optional<std::string> secret;
+    std::optional<bool> enabled;
+};
+
+class dispatcher
+{
+public:
+    // Everything passed by reference must outlive the dispatcher.
+    dispatcher(boost::asio::any_io_executor executor, core::outbox_store& outbox, core::record_store& records,
+               core::feed_notifier& feed, http_client& client, ops::metrics& stats,
+               dispatcher_options options);
+
+    // Loads subscriptions and open deliveries, then starts fanning out and sending.
+    core::result<void> start();
+    // Stops starting attempts; attempts under way finish or time out.
+    void stop();
+
+    // Subscriptions (API). Each runs on the dispatcher's strand.
+    boost::asio::awaitable<core::result<core::subscription>> create_subscription(subscription_fields fields);
+    boost::asio::awaitable<core::result<std::vector<core::subscription>>> list_subscriptions();
+    boost::asio::awaitable<core::result<core::subscription>> get_subscription(std::string id);
+    boost::asio::awaitable<core::result<core::subscription>> update_subscription(std::string id,
+                                                                                 subscription_fields fields);
+    boost::asio::awaitable<core::result<void>> delete_subscription(std::string id);
+
+    // Deliveries (API).
+    boost::asio::awaitable<core::result<std::vector<core::delivery>>>
+    deliveries_of(std::string subscription_id, core::delivery_filter filter);
+    // Queues a failed or dead delivery again (errc::not_found, or errc::bad_request if it is not
+    // failed or dead).
+    boost::asio::awaitable<core::result<core::delivery>> retry(std::uint64_t delivery_id);
+    // Queues again every failed or dead delivery of the subscription created at or after `since`;
+    // returns how many.
+    boost::asio::awaitable<core::result<std::size_t>> recover(std::string subscription_id,
+                                                              core::unix_millis since);
+
+private:
+    struct lane_state
+    {
+        std::deque<core::delivery> queue; // open deliveries, head first, in sequence order
+        bool sending = false;
+        bool scheduled = false;
+    };
+
+    boost::asio::awaitable<void> fan_out_loop();
+    boost::asio::awaitable<void> send_loop();
+    boost::asio::awaitable<void> deliver_head(std::string lane);
+    boost::asio::awaitable<void> run_on_strand_void(std::function<void()> fn);
+
+    core::result<void> fan_out_batch(std::vector<core::feed_entry> entries);
+    void enqueue(core::delivery d);
+    void schedule(const std::string& lane, core::unix_millis due);
+    void settle_head(const std::string& lane);
+    void disable(core::subscription& s, std::string reason);
+    bool lane_blocked(const lane_state& lane) const;
+    const std::string& secret_for(const core::delivery& d) const;
+
+    core::outbox_store& outbox_;
+    core::record_store& records_;
+    core::feed_notifier& feed_;
+    http_client& client_;
+    ops::metrics& stats_;
+    const dispatcher_options options_;
+
+    boost::asio::strand<boost::asio::any_io_executor> strand_;
+    // Everything below only on strand_.
+    boost::asio::steady_timer wake_;
+    std::map<std::string, core::subscription> subscriptions_;
+    std::unordered_map<std::string, lane_state> lanes_;
+    std::multimap<core::unix_millis, std::string> due_; // when each scheduled lane's head is due
+    std::uint64_t cursor_ = 0;
+    std::size_t in_flight_ = 0;
+    std::size_t open_ = 0; // open deliveries (the outbox depth)
+    bool stopping_ = false;
+};
+
+} // namespace reqstore::hooks

@@ -1,0 +1,720 @@
+// Fan-out of committed events to deliveries, and their sending: one lane per (target, record),
+// one attempt at a time per lane, retries with full jitter, subscriptions disabled on 410 or after
+// failing too long. All state lives on the dispatcher's strand.
+#include <reqstore/core/ids.hpp>
+#include <reqstore/core/json_body.hpp>
+#include <reqstore/core/validation.hpp>
+#include <reqstore/hooks/dispatcher.hpp>
+#include <reqstore/hooks/signer.hpp>
+#include <reqstore/ops/log.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <random>
+
+namespace reqstore::hooks
+{
+namespace net = boost::asio;
+namespace json = boost::json;
+using core::errc;
+using core::failure;
+
+namespace
+{
+
+constexpr std::size_t fan_out_batch_size = 512;
+constexpr std::string_view callback_prefix = "cb_";
+
+std::string lane_of(std::string_view target, std::string_view record)
+{
+    std::string lane(target);
+    lane.push_back('\0');
+    lane.append(record);
+    return lane;
+}
+
+std::string text_of(const json::object& o, std::string_view name)
+{
+    const auto* v = o.if_contains(name);
+    return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+double uniform(double high)
+{
+    thread_local std::mt19937_64 engine{std::random_device{}()};
+    return std::uniform_real_distribution<double>(0.0, high)(engine);
+}
+
+// The body of a request event's delivery (API.md section 6).
+std::string request_payload(const json::object& event, const json::value& record)
+{
+    json::object data{{"id", text_of(event, "id")},
+                      {"type", text_of(event, "type")},
+                      {"from", event.contains("from") ? event.at("from") : json::value(nullptr)},
+                      {"to", text_of(event, "status")},
+                      {"version", event.contains("version") ? event.at("version") : json::value(0)},
+                      {"request", record}};
+    return json::serialize(json::object{
+        {"type", text_of(event, "event")}, {"timestamp", text_of(event, "at")}, {"data", std::move(data)}});
+}
+
+// A subscription's answer to the API never holds its secret.
+void check_subscription_fields(const subscription_fields& f, bool creating, json::object& errors)
+{
+    if (creating && !f.url)
+        errors["/url"] = "is required";
+    if (f.url && !core::is_absolute_http_url(*f.url))
+        errors["/url"] = "must be an absolute http or https URL";
+    if (creating && !f.events)
+        errors["/events"] = "is required: a list of event names, or [\"*\"]";
+    if (f.events)
+    {
+        static const std::set<std::string_view> known{"*",
+                                                      "request.created",
+                                                      "request.updated",
+                                                      "request.status_changed",
+                                                      "request.deleted",
+                                                      "webhook.disabled"};
+        if (f.events->empty())
+            errors["/events"] = "must name at least one event";
+        for (std::size_t i = 0; i < f.events->size(); ++i)
+            if (!known.contains((*f.events)[i]))
+                errors["/events/" + std::to_string(i)] = "\"" + (*f.events)[i] + "\" is not an event";
+    }
+    if (f.secret && !decode_secret(*f.secret))
+        errors["/secret"] = "must be whsec_ followed by the base64 of 16 to 128 bytes";
+}
+
+} // namespace
+
+dispatcher::dispatcher(net::any_io_executor executor, core::outbox_store& outbox, core::record_store& records,
+                       core::feed_notifier& feed, http_client& client, ops::metrics& stats,
+                       dispatcher_options options)
+    : outbox_(outbox), records_(records), feed_(feed), client_(client), stats_(stats),
+      options_(std::move(options)), strand_(net::make_strand(executor)), wake_(strand_)
+{
+}
+
+core::result<void> dispatcher::start()
+{
+    auto subscriptions = outbox_.load_subscriptions();
+    if (!subscriptions)
+        return subscriptions.error();
+    std::int64_t disabled = 0;
+    for (auto& s : *subscriptions)
+    {
+        disabled += s.enabled ? 0 : 1;
+        subscriptions_.emplace(s.id, std::move(s));
+    }
+    stats_.set_disabled_subscriptions(disabled);
+    auto cursor = outbox_.fan_out_cursor();
+    if (!cursor)
+        return cursor.error();
+    cursor_ = *cursor;
+    auto open = outbox_.open_deliveries();
+    if (!open)
+        return open.error();
+    // Open deliveries come back in id order, which is fan-out order: each lane's queue is rebuilt
+    // in sequence order.
+    for (auto& d : *open)
+        enqueue(std::move(d));
+    net::co_spawn(strand_, fan_out_loop(), net::detached);
+    net::co_spawn(strand_, send_loop(), net::detached);
+    return {};
+}
+
+void dispatcher::stop()
+{
+    net::post(strand_,
+              [this]
+              {
+                  stopping_ = true;
+                  wake_.cancel();
+              });
+    feed_.wake_all();
+}
+
+// ---- fan-out -----------------------------------------------------------------------------------
+
+net::awaitable<void> dispatcher::fan_out_loop()
+{
+    while (!stopping_)
+    {
+        auto entries = outbox_.events_after(cursor_, fan_out_batch_size);
+        if (!entries || entries->empty())
+        {
+            if (!entries)
+                ops::log().error("reading the change feed for webhooks failed",
+                                 {{"error", entries.error().detail}});
+            co_await feed_.wait_beyond(cursor_, std::chrono::seconds(entries ? 30 : 1));
+            continue;
+        }
+        if (auto done = fan_out_batch(std::move(*entries)); !done)
+        {
+            ops::log().error("fanning out events to deliveries failed", {{"error", done.error().detail}});
+            net::steady_timer pause(strand_, std::chrono::seconds(1));
+            co_await pause.async_wait(net::as_tuple(net::use_awaitable));
+        }
+    }
+}
+
+core::result<void> dispatcher::fan_out_batch(std::vector<core::feed_entry> entries)
+{
+    std::vector<core::delivery> created;
+    const core::unix_millis now = core::now_millis();
+    for (const auto& entry : entries)
+    {
+        boost::system::error_code ec;
+        const json::value parsed = json::parse(entry.json, ec);
+        if (ec || !parsed.is_object())
+            return failure(errc::internal,
+                           "change feed entry " + std::to_string(entry.sequence) + " is unreadable");
+        const json::object& event = parsed.get_object();
+        const std::string name = text_of(event, "event");
+        const std::string record_id = text_of(event, "id");
+        const std::string type = text_of(event, "type");
+        const auto version = event.contains("version") && event.at("version").is_number()
+                                 ? event.at("version").to_number<std::uint64_t>()
+                                 : 0;
+        const bool to_callback = name == "request.status_changed";
+        std::vector<std::pair<std::string, std::string>> targets; // target, url
+        for (const auto& [id, s] : subscriptions_)
+            if (s.enabled && s.wants(name, type))
+                targets.emplace_back(id, s.url);
+        json::value record;
+        if (!targets.empty() || to_callback)
+        {
+            auto stored = records_.load_version(record_id, version);
+            if (!stored)
+                return stored.error();
+            if (*stored)
+            {
+                auto body = core::parse_json_body((*stored)->body, 1024);
+                if (body)
+                    record = std::move(*body);
+            }
+        }
+        if (to_callback && record.is_object())
+            if (const auto* url = record.get_object().if_contains("callback_url"); url && url->is_string())
+                targets.emplace_back(std::string(callback_prefix) + record_id,
+                                     std::string(url->get_string()));
+        if (targets.empty())
+            continue;
+        const std::string payload = request_payload(event, record);
+        const auto committed = core::parse_rfc3339(text_of(event, "at")).value_or(now);
+        for (auto& [target, url] : targets)
+        {
+            core::delivery d;
+            d.target = target;
+            d.lane = lane_of(target, record_id);
+            d.sequence = entry.sequence;
+            d.event = name;
+            d.record_id = record_id;
+            d.record_type = type;
+            d.version = version;
+            d.url = std::move(url);
+            d.webhook_id = "evt_" + std::to_string(entry.sequence);
+            d.payload = payload;
+            d.created_at = now;
+            d.committed_at = committed;
+            d.next_attempt_at = now;
+            created.push_back(std::move(d));
+        }
+    }
+    const std::uint64_t new_cursor = entries.back().sequence;
+    if (auto written = outbox_.fan_out(new_cursor, created); !written)
+        return written.error();
+    cursor_ = new_cursor;
+    for (auto& d : created)
+        enqueue(std::move(d));
+    return {};
+}
+
+// ---- lanes and scheduling ----------------------------------------------------------------------
+
+void dispatcher::enqueue(core::delivery d)
+{
+    ++open_;
+    stats_.set_outbox_depth(static_cast<std::int64_t>(open_));
+    const std::string lane = d.lane;
+    const core::unix_millis due = d.next_attempt_at;
+    auto& state = lanes_[lane];
+    // Keep sequence order even when a retried delivery rejoins its lane.
+    const auto at = std::find_if(state.queue.begin(), state.queue.end(),
+                                 [&](const core::delivery& q) { return q.sequence > d.sequence; });
+    const bool becomes_head = at == state.queue.begin() && !state.sending;
+    state.queue.insert(at, std::move(d));
+    if (becomes_head || (state.queue.size() == 1 && !state.sending))
+        schedule(lane, due);
+}
+
+bool dispatcher::lane_blocked(const lane_state& lane) const
+{
+    if (lane.queue.empty())
+        return true;
+    const auto& target = lane.queue.front().target;
+    if (target.starts_with(callback_prefix) || lane.queue.front().event == "webhook.disabled")
+    {
+        if (target.starts_with(callback_prefix))
+            return false;
+    }
+    const auto it = subscriptions_.find(target);
+    return it == subscriptions_.end() || !it->second.enabled;
+}
+
+void dispatcher::schedule(const std::string& lane, core::unix_millis due)
+{
+    auto& state = lanes_[lane];
+    if (state.scheduled || state.sending)
+        return;
+    state.scheduled = true;
+    due_.emplace(due, lane);
+    wake_.cancel(); // the send loop recomputes its sleep
+}
+
+net::awaitable<void> dispatcher::send_loop()
+{
+    while (!stopping_)
+    {
+        const core::unix_millis now = core::now_millis();
+        while (!due_.empty() && due_.begin()->first <= now && in_flight_ < options_.max_in_flight)
+        {
+            std::string lane = due_.begin()->second;
+            due_.erase(due_.begin());
+            auto& state = lanes_[lane];
+            state.scheduled = false;
+            if (lane_blocked(state))
+                continue; // a disabled or deleted subscription: resumed when it is enabled again
+            state.sending = true;
+            ++in_flight_;
+            net::co_spawn(strand_, deliver_head(std::move(lane)), net::detached);
+        }
+        auto sleep = std::chrono::milliseconds(30'000);
+        if (!due_.empty() && in_flight_ < options_.max_in_flight)
+            sleep = std::chrono::milliseconds(std::max<core::unix_millis>(0, due_.begin()->first - now));
+        wake_.expires_after(sleep);
+        co_await wake_.async_wait(net::as_tuple(net::use_awaitable));
+    }
+}
+
+const std::string& dispatcher::secret_for(const core::delivery& d) const
+{
+    static const std::string none;
+    if (d.target.starts_with(callback_prefix))
+        return options_.callback_secret;
+    const auto it = subscriptions_.find(d.target);
+    return it == subscriptions_.end() ? none : it->second.secret;
+}
+
+net::awaitable<void> dispatcher::deliver_head(std::string lane)
+{
+    core::delivery d = lanes_[lane].queue.front();
+    post_request request;
+    request.url = d.url;
+    request.body = d.payload;
+    request.timeout = options_.timeout;
+    const auto timestamp = core::now_millis() / 1000;
+    request.headers = {{"webhook-id", d.webhook_id}, {"webhook-timestamp", std::to_string(timestamp)}};
+    if (const auto key = decode_secret(secret_for(d)))
+        request.headers.emplace_back("webhook-signature", sign(*key, d.webhook_id, timestamp, d.payload));
+
+    const post_result result = co_await client_.post(std::move(request));
+    // Back on the strand (the coroutine's executor): lanes and subscriptions may have changed.
+    --in_flight_;
+    core::delivery_attempt attempt;
+    attempt.at = core::now_millis();
+    attempt.status = result.status;
+    attempt.latency_us = result.latency.count();
+    const bool ok =
+        result.what == post_result::outcome::responded && result.status >= 200 && result.status < 300;
+    if (result.what != post_result::outcome::responded)
+        attempt.error = result.error;
+    else if (!ok)
+        attempt.error = "answered " + std::to_string(result.status);
+    d.attempts.push_back(attempt);
+
+    auto sub = subscriptions_.find(d.target);
+    if (ok)
+    {
+        d.status = core::delivery_status::succeeded;
+        stats_.record_delivery_attempt("succeeded");
+        stats_.record_delivery_lag(
+            std::chrono::milliseconds(std::max<core::unix_millis>(0, attempt.at - d.committed_at)));
+        if (sub != subscriptions_.end() && sub->second.failing_since)
+        {
+            sub->second.failing_since.reset();
+            (void)outbox_.save_subscription(sub->second);
+        }
+    }
+    else
+    {
+        stats_.record_delivery_attempt(result.what == post_result::outcome::refused ? "refused" : "failed");
+        if (sub != subscriptions_.end())
+        {
+            auto& s = sub->second;
+            if (!s.failing_since)
+            {
+                s.failing_since = attempt.at;
+                (void)outbox_.save_subscription(s);
+            }
+            if (result.what == post_result::outcome::responded && result.status == 410)
+                disable(s, "the target answered 410 Gone");
+            else if (attempt.at - *s.failing_since >= options_.disable_after.count())
+                disable(s, "every delivery has failed since " + core::format_rfc3339(*s.failing_since));
+        }
+        if (d.attempts.size() > options_.retry_schedule_seconds.size())
+        {
+            d.status = core::delivery_status::dead;
+            stats_.record_delivery_attempt("dead");
+        }
+        else
+        {
+            d.status = core::delivery_status::failed;
+            const double cap = options_.retry_schedule_seconds[d.attempts.size() - 1];
+            d.next_attempt_at = attempt.at + static_cast<core::unix_millis>(uniform(cap) * 1000.0);
+        }
+    }
+    if (auto saved = outbox_.save_delivery(d); !saved)
+        ops::log().error("saving a delivery's state failed",
+                         {{"delivery", d.id}, {"error", saved.error().detail}});
+    ops::log().info("delivery attempt", {{"delivery", d.id},
+                                         {"event", d.event},
+                                         {"record", d.record_id},
+                                         {"target", d.target},
+                                         {"status", attempt.status},
+                                         {"outcome", core::to_string(d.status)},
+                                         {"latency_us", attempt.latency_us},
+                                         {"error", attempt.error}});
+
+    auto& state = lanes_[lane];
+    state.sending = false;
+    if (!state.queue.empty() && state.queue.front().id == d.id)
+        state.queue.front() = d;
+    if (d.status == core::delivery_status::failed)
+        schedule(lane, d.next_attempt_at);
+    else
+        settle_head(lane);
+    wake_.cancel();
+}
+
+void dispatcher::settle_head(const std::string& lane)
+{
+    auto it = lanes_.find(lane);
+    if (it == lanes_.end())
+        return;
+    auto& state = it->second;
+    if (!state.queue.empty())
+    {
+        state.queue.pop_front();
+        --open_;
+        stats_.set_outbox_depth(static_cast<std::int64_t>(open_));
+    }
+    if (state.queue.empty())
+    {
+        if (!state.scheduled && !state.sending)
+            lanes_.erase(it);
+        return;
+    }
+    // The next delivery of the lane waits no longer than its own schedule says.
+    schedule(lane, std::max(core::now_millis(), state.queue.front().next_attempt_at));
+}
+
+void dispatcher::disable(core::subscription& s, std::string reason)
+{
+    if (!s.enabled)
+        return;
+    s.enabled = false;
+    s.disabled_reason = reason;
+    s.updated_at = core::now_millis();
+    (void)outbox_.save_subscription(s);
+    ops::log().warn("webhook subscription disabled",
+                    {{"subscription", s.id}, {"url", s.url}, {"reason", reason}});
+    std::int64_t disabled = 0;
+    for (const auto& [id, other] : subscriptions_)
+        disabled += other.enabled ? 0 : 1;
+    stats_.set_disabled_subscriptions(disabled);
+
+    // Announced to every other subscription that asks for webhook.disabled.
+    const core::unix_millis now = core::now_millis();
+    const std::string payload = json::serialize(
+        json::object{{"type", "webhook.disabled"},
+                     {"timestamp", core::format_rfc3339(now)},
+                     {"data", json::object{{"id", s.id}, {"url", s.url}, {"reason", reason}}}});
+    std::vector<core::delivery> created;
+    for (const auto& [id, other] : subscriptions_)
+    {
+        if (id == s.id || !other.enabled ||
+            std::none_of(other.events.begin(), other.events.end(),
+                         [](const std::string& e) { return e == "*" || e == "webhook.disabled"; }))
+            continue;
+        core::delivery d;
+        d.target = id;
+        d.lane = lane_of(id, s.id);
+        d.event = "webhook.disabled";
+        d.record_id = s.id;
+        d.url = other.url;
+        d.webhook_id = "evt_disabled_" + s.id + "_" + std::to_string(now);
+        d.payload = payload;
+        d.created_at = now;
+        d.committed_at = now;
+        d.next_attempt_at = now;
+        created.push_back(std::move(d));
+    }
+    if (created.empty())
+        return;
+    if (auto written = outbox_.fan_out(cursor_, created); !written)
+    {
+        ops::log().error("announcing a disabled subscription failed", {{"error", written.error().detail}});
+        return;
+    }
+    for (auto& d : created)
+        enqueue(std::move(d));
+}
+
+// ---- the API's operations, each run on the strand ----------------------------------------------
+
+namespace
+{
+
+// `fn` is a parameter, so it lives in this coroutine's frame for as long as the call runs. (A
+// capturing lambda that is itself the coroutine would not: its captures die with the closure.)
+template <class T>
+net::awaitable<T> call(std::function<T()> fn)
+{
+    co_return fn();
+}
+
+template <class T>
+net::awaitable<T> on_strand(net::strand<net::any_io_executor>& strand, std::function<T()> fn)
+{
+    co_return co_await net::co_spawn(strand, call<T>(std::move(fn)), net::use_awaitable);
+}
+
+} // namespace
+
+net::awaitable<core::result<core::subscription>> dispatcher::create_subscription(subscription_fields fields)
+{
+    // Named, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
+    std::function<core::result<core::subscription>()> op =
+        [this, fields = std::move(fields)]() -> core::result<core::subscription>
+    {
+        json::object errors;
+        check_subscription_fields(fields, true, errors);
+        if (!errors.empty())
+            return failure(errc::validation_failed, "the subscription is not valid",
+                           {{"errors", std::move(errors)}});
+        core::subscription s;
+        s.id = core::generate_id(core::id_format::prefixed, "whk_");
+        s.url = *fields.url;
+        s.events = *fields.events;
+        s.types = fields.types.value_or(std::vector<std::string>{});
+        s.secret = fields.secret.value_or(generate_secret());
+        s.enabled = fields.enabled.value_or(true);
+        s.created_at = s.updated_at = core::now_millis();
+        if (auto saved = outbox_.save_subscription(s); !saved)
+            return saved.error();
+        subscriptions_.emplace(s.id, s);
+        return s;
+    };
+    co_return co_await on_strand<core::result<core::subscription>>(strand_, std::move(op));
+}
+
+net::awaitable<core::result<std::vector<core::subscription>>> dispatcher::list_subscriptions()
+{
+    // Named, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
+    std::function<core::result<std::vector<core::subscription>>()> op =
+        [this]() -> core::result<std::vector<core::subscription>>
+    {
+        std::vector<core::subscription> out;
+        for (const auto& [id, s] : subscriptions_)
+            out.push_back(s);
+        return out;
+    };
+    co_return co_await on_strand<core::result<std::vector<core::subscription>>>(strand_, std::move(op));
+}
+
+net::awaitable<core::result<core::subscription>> dispatcher::get_subscription(std::string id)
+{
+    // Named, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
+    std::function<core::result<core::subscription>()> op =
+        [this, id = std::move(id)]() -> core::result<core::subscription>
+    {
+        const auto it = subscriptions_.find(id);
+        if (it == subscriptions_.end())
+            return failure(errc::not_found, "no webhook subscription " + id);
+        return it->second;
+    };
+    co_return co_await on_strand<core::result<core::subscription>>(strand_, std::move(op));
+}
+
+net::awaitable<core::result<core::subscription>> dispatcher::update_subscription(std::string id,
+                                                                                 subscription_fields fields)
+{
+    // Named, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
+    std::function<core::result<core::subscription>()> op =
+        [this, id = std::move(id), fields = std::move(fields)]() -> core::result<core::subscription>
+    {
+        const auto it = subscriptions_.find(id);
+        if (it == subscriptions_.end())
+            return failure(errc::not_found, "no webhook subscription " + id);
+        json::object errors;
+        check_subscription_fields(fields, false, errors);
+        if (!errors.empty())
+            return failure(errc::validation_failed, "the subscription is not valid",
+                           {{"errors", std::move(errors)}});
+        core::subscription s = it->second;
+        const bool enabling = fields.enabled && *fields.enabled && !s.enabled;
+        if (fields.url)
+            s.url = *fields.url;
+        if (fields.events)
+            s.events = *fields.events;
+        if (fields.types)
+            s.types = *fields.types;
+        if (fields.enabled)
+            s.enabled = *fields.enabled;
+        if (enabling)
+        {
+            s.failing_since.reset();
+            s.disabled_reason.reset();
+        }
+        s.updated_at = core::now_millis();
+        if (auto saved = outbox_.save_subscription(s); !saved)
+            return saved.error();
+        it->second = s;
+        std::int64_t disabled = 0;
+        for (const auto& [other_id, other] : subscriptions_)
+            disabled += other.enabled ? 0 : 1;
+        stats_.set_disabled_subscriptions(disabled);
+        if (enabling)
+            for (auto& [lane, state] : lanes_)
+                if (!state.queue.empty() && state.queue.front().target == id)
+                    schedule(lane, core::now_millis());
+        return s;
+    };
+    co_return co_await on_strand<core::result<core::subscription>>(strand_, std::move(op));
+}
+
+net::awaitable<core::result<void>> dispatcher::delete_subscription(std::string id)
+{
+    // Named, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
+    std::function<core::result<void>()> op = [this, id = std::move(id)]() -> core::result<void>
+    {
+        const auto it = subscriptions_.find(id);
+        if (it == subscriptions_.end())
+            return failure(errc::not_found, "no webhook subscription " + id);
+        if (auto removed = outbox_.delete_subscription(id); !removed)
+            return removed.error();
+        subscriptions_.erase(it);
+        // Its open deliveries end here, marked dead so that they are not resumed after a restart.
+        for (auto lane = lanes_.begin(); lane != lanes_.end();)
+        {
+            auto& state = lane->second;
+            if (state.queue.empty() || state.queue.front().target != id || state.sending)
+            {
+                ++lane;
+                continue;
+            }
+            for (auto& d : state.queue)
+            {
+                d.status = core::delivery_status::dead;
+                d.attempts.push_back({core::now_millis(), 0, 0, "the subscription was deleted"});
+                (void)outbox_.save_delivery(d);
+                --open_;
+            }
+            state.queue.clear();
+            lane = state.scheduled ? std::next(lane) : lanes_.erase(lane);
+        }
+        stats_.set_outbox_depth(static_cast<std::int64_t>(open_));
+        return {};
+    };
+    co_return co_await on_strand<core::result<void>>(strand_, std::move(op));
+}
+
+net::awaitable<core::result<std::vector<core::delivery>>>
+dispatcher::deliveries_of(std::string subscription_id, core::delivery_filter filter)
+{
+    // Named, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
+    std::function<core::result<std::vector<core::delivery>>()> op =
+        [this, id = std::move(subscription_id), filter]() -> core::result<std::vector<core::delivery>>
+    {
+        if (!subscriptions_.contains(id))
+            return failure(errc::not_found, "no webhook subscription " + id);
+        return outbox_.deliveries_to(id, filter);
+    };
+    co_return co_await on_strand<core::result<std::vector<core::delivery>>>(strand_, std::move(op));
+}
+
+net::awaitable<core::result<core::delivery>> dispatcher::retry(std::uint64_t delivery_id)
+{
+    // Named, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
+    std::function<core::result<core::delivery>()> op = [this, delivery_id]() -> core::result<core::delivery>
+    {
+        auto loaded = outbox_.load_delivery(delivery_id);
+        if (!loaded)
+            return loaded.error();
+        if (!*loaded)
+            return failure(errc::not_found, "no delivery " + std::to_string(delivery_id));
+        core::delivery d = std::move(**loaded);
+        if (d.status != core::delivery_status::dead && d.status != core::delivery_status::failed)
+            return failure(errc::bad_request, "delivery " + std::to_string(delivery_id) + " is " +
+                                                  std::string(core::to_string(d.status)) +
+                                                  "; only failed or dead deliveries are retried");
+        auto& state = lanes_[d.lane];
+        const bool queued = std::any_of(state.queue.begin(), state.queue.end(),
+                                        [&](const core::delivery& q) { return q.id == d.id; });
+        d.next_attempt_at = core::now_millis();
+        if (queued)
+        {
+            // A failed delivery waiting for its next attempt: bring the attempt forward.
+            for (auto& q : state.queue)
+                if (q.id == d.id)
+                    q.next_attempt_at = d.next_attempt_at;
+            if (state.scheduled)
+                for (auto it = due_.begin(); it != due_.end(); ++it)
+                    if (it->second == d.lane)
+                    {
+                        due_.erase(it);
+                        state.scheduled = false;
+                        break;
+                    }
+            schedule(d.lane, d.next_attempt_at);
+            return d;
+        }
+        d.status = core::delivery_status::pending;
+        if (auto saved = outbox_.save_delivery(d); !saved)
+            return saved.error();
+        enqueue(d);
+        return d;
+    };
+    co_return co_await on_strand<core::result<core::delivery>>(strand_, std::move(op));
+}
+
+net::awaitable<core::result<std::size_t>> dispatcher::recover(std::string subscription_id,
+                                                              core::unix_millis since)
+{
+    std::vector<std::uint64_t> to_retry;
+    {
+        auto listed =
+            co_await deliveries_of(subscription_id, core::delivery_filter{std::nullopt, 0, SIZE_MAX});
+        if (!listed)
+            co_return listed.error();
+        for (const auto& d : *listed)
+            if ((d.status == core::delivery_status::failed || d.status == core::delivery_status::dead) &&
+                d.created_at >= since)
+                to_retry.push_back(d.id);
+    }
+    for (auto id : to_retry)
+        if (auto queued = co_await retry(id); !queued)
+            co_return queued.error();
+    co_return to_retry.size();
+}
+
+} // namespace reqstore::hooks
