@@ -125,7 +125,18 @@ core::result<void> dispatcher::start()
     // Open deliveries come back in id order, which is fan-out order: each lane's queue is rebuilt
     // in sequence order.
     for (auto& d : *open)
+    {
+        if (!d.target.starts_with(callback_prefix) && !subscriptions_.contains(d.target))
+        {
+            // Its subscription was deleted while the delivery was open (and the server stopped
+            // before it could mark it): it ends here.
+            d.status = core::delivery_status::dead;
+            d.attempts.push_back({core::now_millis(), 0, 0, "the subscription was deleted"});
+            (void)outbox_.save_delivery(d);
+            continue;
+        }
         enqueue(std::move(d));
+    }
     net::co_spawn(strand_, fan_out_loop(), net::detached);
     net::co_spawn(strand_, send_loop(), net::detached);
     return {};
@@ -261,11 +272,8 @@ bool dispatcher::lane_blocked(const lane_state& lane) const
     if (lane.queue.empty())
         return true;
     const auto& target = lane.queue.front().target;
-    if (target.starts_with(callback_prefix) || lane.queue.front().event == "webhook.disabled")
-    {
-        if (target.starts_with(callback_prefix))
-            return false;
-    }
+    if (target.starts_with(callback_prefix))
+        return false;
     const auto it = subscriptions_.find(target);
     return it == subscriptions_.end() || !it->second.enabled;
 }
@@ -396,34 +404,37 @@ net::awaitable<void> dispatcher::deliver_head(std::string lane)
 
     auto& state = lanes_[lane];
     state.sending = false;
-    if (!state.queue.empty() && state.queue.front().id == d.id)
-        state.queue.front() = d;
-    if (d.status == core::delivery_status::failed)
-        schedule(lane, d.next_attempt_at);
-    else
-        settle_head(lane);
+    // Found by id: a retried delivery may have joined the lane ahead of this one meanwhile.
+    const auto sent = std::find_if(state.queue.begin(), state.queue.end(),
+                                   [&](const core::delivery& q) { return q.id == d.id; });
+    if (sent != state.queue.end())
+    {
+        if (d.status == core::delivery_status::failed)
+            *sent = d;
+        else
+        {
+            state.queue.erase(sent);
+            --open_;
+            stats_.set_outbox_depth(static_cast<std::int64_t>(open_));
+        }
+    }
+    resume_lane(lane);
     wake_.cancel();
 }
 
-void dispatcher::settle_head(const std::string& lane)
+void dispatcher::resume_lane(const std::string& lane)
 {
     auto it = lanes_.find(lane);
     if (it == lanes_.end())
         return;
     auto& state = it->second;
-    if (!state.queue.empty())
-    {
-        state.queue.pop_front();
-        --open_;
-        stats_.set_outbox_depth(static_cast<std::int64_t>(open_));
-    }
     if (state.queue.empty())
     {
         if (!state.scheduled && !state.sending)
             lanes_.erase(it);
         return;
     }
-    // The next delivery of the lane waits no longer than its own schedule says.
+    // The lane's head waits no longer than its own schedule says.
     schedule(lane, std::max(core::now_millis(), state.queue.front().next_attempt_at));
 }
 

@@ -90,12 +90,11 @@ private:
     boost::asio::awaitable<void> fan_out_loop();
     boost::asio::awaitable<void> send_loop();
     boost::asio::awaitable<void> deliver_head(std::string lane);
-    boost::asio::awaitable<void> run_on_strand_void(std::function<void()> fn);
 
     core::result<void> fan_out_batch(std::vector<core::feed_entry> entries);
     void enqueue(core::delivery d);
     void schedule(const std::string& lane, core::unix_millis due);
-    void settle_head(const std::string& lane);
+    void resume_lane(const std::string& lane);
     void disable(core::subscription& s, std::string reason);
     bool lane_blocked(const lane_state& lane) const;
     const std::string& secret_for(const core::delivery& d) const;
