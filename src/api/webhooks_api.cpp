@@ -13,6 +13,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "request_parsing.hpp"
+
 namespace reqstore::api
 {
 namespace net = boost::asio;
@@ -26,15 +28,6 @@ namespace
 {
 
 constexpr std::string_view delivery_prefix = "dlv_";
-
-response json_answer(unsigned status, std::string body)
-{
-    response r;
-    r.status = status;
-    r.content_type = "application/json";
-    r.body = std::move(body);
-    return r;
-}
 
 response problem(const failure& f, const http::request& req)
 {
@@ -165,33 +158,6 @@ core::result<hooks::subscription_fields> subscription_fields_of(const http::requ
     return f;
 }
 
-// Decoded query parameters; unknown names are refused, as on the record routes.
-core::result<std::vector<std::pair<std::string, std::string>>>
-query_of(const http::request& req, std::initializer_list<std::string_view> allowed)
-{
-    std::vector<std::pair<std::string, std::string>> out;
-    if (req.query().empty())
-        return out;
-    const std::string query(req.query()); // Boost.URL 1.81 reads this up to a NUL
-    std::optional<boost::urls::params_encoded_view> params;
-    try
-    {
-        params.emplace(std::string_view(query));
-    }
-    catch (const boost::system::system_error&)
-    {
-        return failure(errc::bad_request, "the query string cannot be parsed");
-    }
-    for (const boost::urls::param_pct_view p : *params)
-    {
-        std::string key = p.key.decode();
-        if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
-            return failure(errc::bad_request, "unknown query parameter \"" + key + "\"");
-        out.emplace_back(std::move(key), p.has_value ? p.value.decode() : std::string());
-    }
-    return out;
-}
-
 std::optional<std::uint64_t> whole_number(std::string_view text, std::uint64_t max)
 {
     std::uint64_t n = 0;
@@ -260,7 +226,7 @@ net::awaitable<response> delete_subscription(hooks::dispatcher& d, handler_conte
 
 net::awaitable<response> list_deliveries(hooks::dispatcher& d, handler_context& ctx)
 {
-    auto params = query_of(ctx.req, {"status", "limit", "cursor"});
+    auto params = query_parameters(ctx.req, {"status", "limit", "cursor"});
     if (!params)
         co_return problem(params.error(), ctx.req);
     core::delivery_filter filter;
@@ -360,7 +326,7 @@ core::result<std::uint64_t> start_after(core::outbox_store& outbox, std::optiona
 net::awaitable<response> read_feed(core::outbox_store& outbox, core::feed_notifier& feed,
                                    handler_context& ctx)
 {
-    auto params = query_of(ctx.req, {"after", "limit", "wait"});
+    auto params = query_parameters(ctx.req, {"after", "limit", "wait"});
     if (!params)
         co_return problem(params.error(), ctx.req);
     std::optional<std::uint64_t> after;
@@ -440,7 +406,7 @@ net::awaitable<void> stream_feed(core::outbox_store& outbox, core::feed_notifier
 net::awaitable<response> open_stream(core::outbox_store& outbox, core::feed_notifier& feed,
                                      handler_context& ctx)
 {
-    auto params = query_of(ctx.req, {"after"});
+    auto params = query_parameters(ctx.req, {"after"});
     if (!params)
         co_return problem(params.error(), ctx.req);
     std::optional<std::uint64_t> after;

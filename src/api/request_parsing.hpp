@@ -1,0 +1,29 @@
+// Internal to the api module: what every handler needs to read a request and write an answer.
+#pragma once
+
+#include <reqstore/core/errc.hpp>
+#include <reqstore/http/message.hpp>
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace reqstore::api
+{
+
+// A JSON answer with the given status and body.
+http::response json_answer(unsigned status, std::string body);
+
+// A query parameter's value as an integer within [min, max], or a 400 naming it.
+core::result<std::uint64_t> integer_parameter(std::string_view name, std::string_view value,
+                                              std::uint64_t min, std::uint64_t max);
+
+// The decoded query parameters; each name at most once and from `allowed` (400 otherwise, so
+// that a misspelt parameter is not silently ignored).
+core::result<std::vector<std::pair<std::string, std::string>>>
+query_parameters(const http::request& req, std::initializer_list<std::string_view> allowed);
+
+} // namespace reqstore::api
