@@ -309,16 +309,19 @@ constexpr auto keep_alive_interval = std::chrono::seconds(15);
 
 // Where a reader starts: after `after`, or at the oldest retained entry; 410 if `after` is older
 // than what is retained.
-core::result<std::uint64_t> start_after(core::outbox_store& outbox, std::optional<std::uint64_t> after)
+core::result<std::uint64_t> start_after(core::outbox_store& outbox, const core::feed_notifier& feed,
+                                        std::optional<std::uint64_t> after)
 {
-    auto oldest = outbox.oldest_sequence();
-    if (!oldest)
-        return oldest.error();
+    auto stored = outbox.oldest_sequence();
+    if (!stored)
+        return stored.error();
+    // An empty feed (nothing committed yet, or everything trimmed) next holds last + 1.
+    const std::uint64_t oldest = *stored != 0 ? *stored : feed.last_sequence() + 1;
     if (!after)
-        return *oldest == 0 ? 0 : *oldest - 1;
-    if (*oldest > 1 && *after + 1 < *oldest)
+        return oldest - 1;
+    if (*after < oldest - 1)
         return failure(errc::gone, "the feed no longer holds entries after " + std::to_string(*after) +
-                                       "; the oldest retained is " + std::to_string(*oldest) +
+                                       "; the oldest retained is " + std::to_string(oldest) +
                                        ": list the records again");
     return *after;
 }
@@ -348,7 +351,7 @@ net::awaitable<response> read_feed(core::outbox_store& outbox, core::feed_notifi
         else
             wait_seconds = *n;
     }
-    auto start = start_after(outbox, after);
+    auto start = start_after(outbox, feed, after);
     if (!start)
         co_return problem(start.error(), ctx.req);
     auto entries = outbox.events_after(*start, limit);
@@ -422,7 +425,7 @@ net::awaitable<response> open_stream(core::outbox_store& outbox, core::feed_noti
         if (!after)
             co_return problem({errc::bad_request, "after must be a sequence number"}, ctx.req);
     }
-    auto start = start_after(outbox, after);
+    auto start = start_after(outbox, feed, after);
     if (!start)
         co_return problem(start.error(), ctx.req);
     response r;

@@ -27,8 +27,9 @@ rate_decision rate_limiter::take(const api_key& key)
     if (it == buckets_.end())
         return {};
     bucket& b = *it->second;
-    const auto now = std::chrono::steady_clock::now();
     std::lock_guard lock(b.mutex);
+    // Read under the lock: a time taken before it could be older than refilled_at.
+    const auto now = std::chrono::steady_clock::now();
     const double elapsed = std::chrono::duration<double>(now - b.refilled_at).count();
     b.tokens = std::min(b.policy.burst, b.tokens + elapsed * b.policy.per_second);
     b.refilled_at = now;

@@ -1,5 +1,6 @@
 // The loop that fires scheduled transitions when they fall due.
 #include <reqstore/core/expiry_scheduler.hpp>
+#include <reqstore/ops/log.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -75,10 +76,14 @@ net::awaitable<void> expiry_scheduler::run()
                     co_return;
                 auto fired = co_await service_.fire_expiry(timer);
                 if (!fired)
-                    sleep_ms = retry_after_failure_ms; // the timer stays; it is tried again
+                {
+                    ops::log().error("a scheduled transition failed; it is tried again",
+                                     {{"id", timer.id}, {"error", fired.error().detail}});
+                    sleep_ms = retry_after_failure_ms; // the timer stays
+                }
             }
-            if (due->size() == timers_per_round)
-                continue; // more may be due already
+            if (due->size() == timers_per_round && sleep_ms != retry_after_failure_ms)
+                continue; // more may be due already (after a failure, pause before the next round)
             auto next = store_.earliest_timer();
             if (!next)
                 sleep_ms = retry_after_failure_ms;

@@ -33,6 +33,15 @@ void feed_notifier::wake_all()
         net::post(timer->get_executor(), [timer] { timer->cancel(); });
 }
 
+void feed_notifier::close()
+{
+    {
+        std::lock_guard lock(mutex_);
+        closed_ = true;
+    }
+    wake_all();
+}
+
 net::awaitable<std::uint64_t> feed_notifier::wait_beyond(std::uint64_t after,
                                                          std::chrono::milliseconds timeout)
 {
@@ -41,7 +50,7 @@ net::awaitable<std::uint64_t> feed_notifier::wait_beyond(std::uint64_t after,
         std::lock_guard lock(mutex_);
         // Checked under the lock that notify()'s wake-up takes: a sequence committed after this
         // check finds the timer registered.
-        if (last_.load(std::memory_order_acquire) > after)
+        if (closed_ || last_.load(std::memory_order_acquire) > after)
             co_return last_.load(std::memory_order_acquire);
         waiters_.push_back(timer);
     }

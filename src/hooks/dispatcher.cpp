@@ -16,6 +16,8 @@
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
 
 #include <algorithm>
 #include <random>
@@ -45,6 +47,19 @@ std::string text_of(const json::object& o, std::string_view name)
 {
     const auto* v = o.if_contains(name);
     return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+// A URL as it may be shown to others: without user info and query, which may carry credentials.
+std::string without_credentials(const std::string& url)
+{
+    const auto parsed = boost::urls::parse_absolute_uri(url);
+    if (!parsed)
+        return {};
+    boost::urls::url copy(*parsed);
+    copy.remove_userinfo();
+    copy.remove_query();
+    copy.remove_fragment();
+    return std::string(copy.buffer());
 }
 
 double uniform(double high)
@@ -144,12 +159,9 @@ core::result<void> dispatcher::start()
 
 void dispatcher::stop()
 {
-    net::post(strand_,
-              [this]
-              {
-                  stopping_ = true;
-                  wake_.cancel();
-              });
+    // Set here, not on the strand: the fan-out loop may be spinning there on a closed feed.
+    stopping_.store(true);
+    net::post(strand_, [this] { wake_.cancel(); });
     feed_.wake_all();
 }
 
@@ -300,7 +312,14 @@ net::awaitable<void> dispatcher::send_loop()
             auto& state = lanes_[lane];
             state.scheduled = false;
             if (lane_blocked(state))
-                continue; // a disabled or deleted subscription: resumed when it is enabled again
+            {
+                // A disabled subscription's lane resumes when it is enabled again; a deleted
+                // one's deliveries end here.
+                if (!state.queue.empty() && !state.queue.front().target.starts_with(callback_prefix) &&
+                    !subscriptions_.contains(state.queue.front().target))
+                    end_orphaned_lane(lane);
+                continue;
+            }
             state.sending = true;
             ++in_flight_;
             net::co_spawn(strand_, deliver_head(std::move(lane)), net::detached);
@@ -325,6 +344,10 @@ const std::string& dispatcher::secret_for(const core::delivery& d) const
 net::awaitable<void> dispatcher::deliver_head(std::string lane)
 {
     core::delivery d = lanes_[lane].queue.front();
+    // A subscription's deliveries go to its URL as it is now, so that one PATCHed to a new
+    // receiver takes its waiting and recovered deliveries along.
+    if (const auto sub = subscriptions_.find(d.target); sub != subscriptions_.end())
+        d.url = sub->second.url;
     post_request request;
     request.url = d.url;
     request.body = d.payload;
@@ -337,6 +360,8 @@ net::awaitable<void> dispatcher::deliver_head(std::string lane)
     const post_result result = co_await client_.post(std::move(request));
     // Back on the strand (the coroutine's executor): lanes and subscriptions may have changed.
     --in_flight_;
+    if (stopping_)
+        co_return; // shutting down: the delivery stays open in the store and is sent after a restart
     core::delivery_attempt attempt;
     attempt.at = core::now_millis();
     attempt.status = result.status;
@@ -402,6 +427,7 @@ net::awaitable<void> dispatcher::deliver_head(std::string lane)
                                          {"latency_us", attempt.latency_us},
                                          {"error", attempt.error}});
 
+    const bool orphaned = !d.target.starts_with(callback_prefix) && !subscriptions_.contains(d.target);
     auto& state = lanes_[lane];
     state.sending = false;
     // Found by id: a retried delivery may have joined the lane ahead of this one meanwhile.
@@ -418,8 +444,29 @@ net::awaitable<void> dispatcher::deliver_head(std::string lane)
             stats_.set_outbox_depth(static_cast<std::int64_t>(open_));
         }
     }
-    resume_lane(lane);
+    if (orphaned)
+        end_orphaned_lane(lane); // the subscription was deleted while this attempt was under way
+    else
+        resume_lane(lane);
     wake_.cancel();
+}
+
+void dispatcher::end_orphaned_lane(const std::string& lane)
+{
+    auto it = lanes_.find(lane);
+    if (it == lanes_.end() || it->second.sending)
+        return;
+    for (auto& d : it->second.queue)
+    {
+        d.status = core::delivery_status::dead;
+        d.attempts.push_back({core::now_millis(), 0, 0, "the subscription was deleted"});
+        (void)outbox_.save_delivery(d);
+        --open_;
+    }
+    stats_.set_outbox_depth(static_cast<std::int64_t>(open_));
+    it->second.queue.clear();
+    if (!it->second.scheduled)
+        lanes_.erase(it);
 }
 
 void dispatcher::resume_lane(const std::string& lane)
@@ -447,7 +494,7 @@ void dispatcher::disable(core::subscription& s, std::string reason)
     s.updated_at = core::now_millis();
     (void)outbox_.save_subscription(s);
     ops::log().warn("webhook subscription disabled",
-                    {{"subscription", s.id}, {"url", s.url}, {"reason", reason}});
+                    {{"subscription", s.id}, {"url", without_credentials(s.url)}, {"reason", reason}});
     std::int64_t disabled = 0;
     for (const auto& [id, other] : subscriptions_)
         disabled += other.enabled ? 0 : 1;
@@ -455,10 +502,10 @@ void dispatcher::disable(core::subscription& s, std::string reason)
 
     // Announced to every other subscription that asks for webhook.disabled.
     const core::unix_millis now = core::now_millis();
-    const std::string payload = json::serialize(
-        json::object{{"type", "webhook.disabled"},
-                     {"timestamp", core::format_rfc3339(now)},
-                     {"data", json::object{{"id", s.id}, {"url", s.url}, {"reason", reason}}}});
+    const std::string payload = json::serialize(json::object{
+        {"type", "webhook.disabled"},
+        {"timestamp", core::format_rfc3339(now)},
+        {"data", json::object{{"id", s.id}, {"url", without_credentials(s.url)}, {"reason", reason}}}});
     std::vector<core::delivery> created;
     for (const auto& [id, other] : subscriptions_)
     {
@@ -674,6 +721,9 @@ net::awaitable<core::result<core::delivery>> dispatcher::retry(std::uint64_t del
         if (!*loaded)
             return failure(errc::not_found, "no delivery " + std::to_string(delivery_id));
         core::delivery d = std::move(**loaded);
+        if (!d.target.starts_with(callback_prefix) && !subscriptions_.contains(d.target))
+            return failure(errc::not_found,
+                           "the subscription of delivery " + std::to_string(delivery_id) + " was deleted");
         if (d.status != core::delivery_status::dead && d.status != core::delivery_status::failed)
             return failure(errc::bad_request, "delivery " + std::to_string(delivery_id) + " is " +
                                                   std::string(core::to_string(d.status)) +

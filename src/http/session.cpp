@@ -106,7 +106,7 @@ struct session_access
 namespace
 {
 net::awaitable<void> stream_answer(beast::tcp_stream& stream, response& answer, const std::string& request_id,
-                                   const server& s);
+                                   const server& s, bool head_only);
 } // namespace
 
 namespace
@@ -352,7 +352,7 @@ namespace
 {
 
 net::awaitable<void> stream_answer(beast::tcp_stream& stream, response& answer, const std::string& request_id,
-                                   const server& s)
+                                   const server& s, bool head_only)
 {
     bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(answer.status), 11};
     head.set(bhttp::field::server, "reqstore");
@@ -369,6 +369,8 @@ net::awaitable<void> stream_answer(beast::tcp_stream& stream, response& answer, 
     auto [ec, n] = co_await bhttp::async_write_header(stream, serializer, as_tuple(use_awaitable));
     if (ec)
         co_return;
+    if (head_only)
+        co_return; // HEAD: the header of the stream, without its body
     chunk_writer writer(stream, s, s.write_timeout());
     co_await answer.stream(writer);
     co_await writer.finish();
@@ -507,7 +509,7 @@ net::awaitable<void> session_access::run_session(server& s, tcp::socket socket)
                                         std::chrono::steady_clock::now() - started));
             if (s.access_log_)
                 log_access(method_text, path, status, 0.0, request_id, result.key_id);
-            co_await stream_answer(stream, result.answer, request_id, s);
+            co_await stream_answer(stream, result.answer, request_id, s, head);
             break;
         }
         const bool keep_alive = !result.answer.close && !failed && parser.get().keep_alive() && !s.draining();

@@ -334,8 +334,8 @@ TEST(ParseTypesErrors, MinAboveMax)
 
 TEST(ParseTypes, MinEqualToMaxIsAccepted)
 {
-    const auto* n =
-        parsed(R"({"attributes": {"n": {"type": "integer", "min": 2, "max": 2}}})").attribute("n");
+    const auto type = parsed(R"({"attributes": {"n": {"type": "integer", "min": 2, "max": 2}}})");
+    const auto* n = type.attribute("n");
     ASSERT_NE(n, nullptr);
     EXPECT_EQ(n->min, std::optional<double>(2));
     EXPECT_EQ(n->max, std::optional<double>(2));

@@ -23,8 +23,11 @@ public:
     // Records that everything up to `sequence` is committed and wakes every waiter. Thread-safe.
     void notify(std::uint64_t sequence);
 
-    // Wakes every waiter without a new sequence (shutdown). Thread-safe.
+    // Wakes every waiter without a new sequence. Thread-safe.
     void wake_all();
+
+    // Shutdown: wakes every waiter, and every later wait_beyond() returns at once. Thread-safe.
+    void close();
 
     std::uint64_t last_sequence() const noexcept { return last_.load(std::memory_order_acquire); }
 
@@ -34,8 +37,9 @@ public:
 
 private:
     std::atomic<std::uint64_t> last_;
-    std::mutex mutex_; // guards waiters_
+    std::mutex mutex_; // guards waiters_ and closed_
     std::vector<std::shared_ptr<boost::asio::steady_timer>> waiters_;
+    bool closed_ = false;
 };
 
 } // namespace reqstore::core

@@ -16,6 +16,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <map>
@@ -95,6 +96,7 @@ private:
     void enqueue(core::delivery d);
     void schedule(const std::string& lane, core::unix_millis due);
     void resume_lane(const std::string& lane);
+    void end_orphaned_lane(const std::string& lane);
     void disable(core::subscription& s, std::string reason);
     bool lane_blocked(const lane_state& lane) const;
     const std::string& secret_for(const core::delivery& d) const;
@@ -114,8 +116,8 @@ private:
     std::multimap<core::unix_millis, std::string> due_; // when each scheduled lane's head is due
     std::uint64_t cursor_ = 0;
     std::size_t in_flight_ = 0;
-    std::size_t open_ = 0; // open deliveries (the outbox depth)
-    bool stopping_ = false;
+    std::size_t open_ = 0;              // open deliveries (the outbox depth)
+    std::atomic<bool> stopping_{false}; // set by stop() from any thread
 };
 
 } // namespace reqstore::hooks
