@@ -710,50 +710,55 @@ dispatcher::deliveries_of(std::string subscription_id, core::delivery_filter fil
     co_return co_await on_strand<core::result<std::vector<core::delivery>>>(strand_, std::move(op));
 }
 
+core::result<core::delivery> dispatcher::requeue(std::uint64_t delivery_id)
+{
+    auto loaded = outbox_.load_delivery(delivery_id);
+    if (!loaded)
+        return loaded.error();
+    if (!*loaded)
+        return failure(errc::not_found, "no delivery " + std::to_string(delivery_id));
+    core::delivery d = std::move(**loaded);
+    if (!d.target.starts_with(callback_prefix) && !subscriptions_.contains(d.target))
+        return failure(errc::not_found,
+                       "the subscription of delivery " + std::to_string(delivery_id) + " was deleted");
+    if (d.status != core::delivery_status::dead && d.status != core::delivery_status::failed)
+        return failure(errc::bad_request, "delivery " + std::to_string(delivery_id) + " is " +
+                                              std::string(core::to_string(d.status)) +
+                                              "; only failed or dead deliveries are retried");
+    auto& state = lanes_[d.lane];
+    const bool queued = std::any_of(state.queue.begin(), state.queue.end(),
+                                    [&](const core::delivery& q) { return q.id == d.id; });
+    d.next_attempt_at = core::now_millis();
+    if (queued)
+    {
+        // A failed delivery waiting for its next attempt: bring the attempt forward.
+        for (auto& q : state.queue)
+            if (q.id == d.id)
+                q.next_attempt_at = d.next_attempt_at;
+        if (state.scheduled)
+            for (auto it = due_.begin(); it != due_.end(); ++it)
+                if (it->second == d.lane)
+                {
+                    due_.erase(it);
+                    state.scheduled = false;
+                    break;
+                }
+        schedule(d.lane, d.next_attempt_at);
+        return d;
+    }
+    d.status = core::delivery_status::pending;
+    if (auto saved = outbox_.save_delivery(d); !saved)
+        return saved.error();
+    enqueue(d);
+    return d;
+}
+
 net::awaitable<core::result<core::delivery>> dispatcher::retry(std::uint64_t delivery_id)
 {
     // Named, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
-    std::function<core::result<core::delivery>()> op = [this, delivery_id]() -> core::result<core::delivery>
+    std::function<core::result<core::delivery>()> op = [this, delivery_id]
     {
-        auto loaded = outbox_.load_delivery(delivery_id);
-        if (!loaded)
-            return loaded.error();
-        if (!*loaded)
-            return failure(errc::not_found, "no delivery " + std::to_string(delivery_id));
-        core::delivery d = std::move(**loaded);
-        if (!d.target.starts_with(callback_prefix) && !subscriptions_.contains(d.target))
-            return failure(errc::not_found,
-                           "the subscription of delivery " + std::to_string(delivery_id) + " was deleted");
-        if (d.status != core::delivery_status::dead && d.status != core::delivery_status::failed)
-            return failure(errc::bad_request, "delivery " + std::to_string(delivery_id) + " is " +
-                                                  std::string(core::to_string(d.status)) +
-                                                  "; only failed or dead deliveries are retried");
-        auto& state = lanes_[d.lane];
-        const bool queued = std::any_of(state.queue.begin(), state.queue.end(),
-                                        [&](const core::delivery& q) { return q.id == d.id; });
-        d.next_attempt_at = core::now_millis();
-        if (queued)
-        {
-            // A failed delivery waiting for its next attempt: bring the attempt forward.
-            for (auto& q : state.queue)
-                if (q.id == d.id)
-                    q.next_attempt_at = d.next_attempt_at;
-            if (state.scheduled)
-                for (auto it = due_.begin(); it != due_.end(); ++it)
-                    if (it->second == d.lane)
-                    {
-                        due_.erase(it);
-                        state.scheduled = false;
-                        break;
-                    }
-            schedule(d.lane, d.next_attempt_at);
-            return d;
-        }
-        d.status = core::delivery_status::pending;
-        if (auto saved = outbox_.save_delivery(d); !saved)
-            return saved.error();
-        enqueue(d);
-        return d;
+        return requeue(delivery_id);
     };
     co_return co_await on_strand<core::result<core::delivery>>(strand_, std::move(op));
 }
@@ -761,21 +766,33 @@ net::awaitable<core::result<core::delivery>> dispatcher::retry(std::uint64_t del
 net::awaitable<core::result<std::size_t>> dispatcher::recover(std::string subscription_id,
                                                               core::unix_millis since)
 {
-    std::vector<std::uint64_t> to_retry;
+    // One operation on the strand: no delivery can settle between being listed and requeued.
+    std::function<core::result<std::size_t>()> op = [this, id = std::move(subscription_id),
+                                                     since]() -> core::result<std::size_t>
     {
-        auto listed =
-            co_await deliveries_of(subscription_id, core::delivery_filter{std::nullopt, 0, SIZE_MAX});
-        if (!listed)
-            co_return listed.error();
-        for (const auto& d : *listed)
-            if ((d.status == core::delivery_status::failed || d.status == core::delivery_status::dead) &&
-                d.created_at >= since)
-                to_retry.push_back(d.id);
-    }
-    for (auto id : to_retry)
-        if (auto queued = co_await retry(id); !queued)
-            co_return queued.error();
-    co_return to_retry.size();
+        if (!subscriptions_.contains(id))
+            return failure(errc::not_found, "no webhook subscription " + id);
+        std::size_t queued = 0;
+        core::delivery_filter page{std::nullopt, 0, 1000};
+        for (;;)
+        {
+            auto listed = outbox_.deliveries_to(id, page);
+            if (!listed)
+                return listed.error();
+            for (const auto& d : *listed)
+                if ((d.status == core::delivery_status::failed || d.status == core::delivery_status::dead) &&
+                    d.created_at >= since)
+                {
+                    if (auto requeued = requeue(d.id); !requeued)
+                        return requeued.error();
+                    ++queued;
+                }
+            if (listed->size() < page.limit)
+                return queued;
+            page.after_id = listed->back().id;
+        }
+    };
+    co_return co_await on_strand<core::result<std::size_t>>(strand_, std::move(op));
 }
 
 } // namespace reqstore::hooks

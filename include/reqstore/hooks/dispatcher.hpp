@@ -96,6 +96,8 @@ private:
     void enqueue(core::delivery d);
     void schedule(const std::string& lane, core::unix_millis due);
     void resume_lane(const std::string& lane);
+    // Queues a failed or dead delivery again (the body of retry(), on the strand).
+    core::result<core::delivery> requeue(std::uint64_t delivery_id);
     void end_orphaned_lane(const std::string& lane);
     void disable(core::subscription& s, std::string reason);
     bool lane_blocked(const lane_state& lane) const;
