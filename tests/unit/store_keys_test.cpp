@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "bytes.hpp"
+
 namespace
 {
 
@@ -33,33 +35,8 @@ using reqstore::store::version_key_end;
 
 constexpr std::uint64_t max_u64 = std::numeric_limits<std::uint64_t>::max();
 
-// RocksDB's default comparator: unsigned bytes, then length.
-bool bytewise_less(std::string_view a, std::string_view b)
-{
-    const int c = std::memcmp(a.data(), b.data(), std::min(a.size(), b.size()));
-    return c != 0 ? c < 0 : a.size() < b.size();
-}
-
-// Bytes as lower-case hex, a space between fields where `widths` says (e.g. {1, 1, 8}).
-std::string hex(std::string_view bytes, const std::vector<std::size_t>& widths = {})
-{
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    std::size_t field = 0, in_field = 0;
-    for (unsigned char c : bytes)
-    {
-        if (field < widths.size() && in_field == widths[field])
-        {
-            out.push_back(' ');
-            ++field;
-            in_field = 0;
-        }
-        out.push_back(digits[c >> 4]);
-        out.push_back(digits[c & 15]);
-        ++in_field;
-    }
-    return out;
-}
+using reqstore::test::bytewise_less;
+using reqstore::test::hex;
 
 stored_version sample_version(bool with_body = true)
 {

@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "bytes.hpp"
+
 namespace
 {
 
@@ -23,33 +25,8 @@ using reqstore::store::encode_idempotency;
 using reqstore::store::parse_timer_key;
 using reqstore::store::timer_key_bytes;
 
-// RocksDB's default comparator: unsigned bytes, then length.
-bool bytewise_less(std::string_view a, std::string_view b)
-{
-    const int c = std::memcmp(a.data(), b.data(), std::min(a.size(), b.size()));
-    return c != 0 ? c < 0 : a.size() < b.size();
-}
-
-// Bytes as lower-case hex, a space between fields where `widths` says.
-std::string hex(std::string_view bytes, const std::vector<std::size_t>& widths = {})
-{
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    std::size_t field = 0, in_field = 0;
-    for (unsigned char c : bytes)
-    {
-        if (field < widths.size() && in_field == widths[field])
-        {
-            out.push_back(' ');
-            ++field;
-            in_field = 0;
-        }
-        out.push_back(digits[c >> 4]);
-        out.push_back(digits[c & 15]);
-        ++in_field;
-    }
-    return out;
-}
+using reqstore::test::bytewise_less;
+using reqstore::test::hex;
 
 // A heap copy of exactly `bytes.size()` bytes, so that a read past its end is a read of memory the decoder
 // does not own (reported by a sanitizer build).
