@@ -38,9 +38,6 @@ public:
                                                  boost::asio::use_awaitable);
     }
 
-    // The number of stripes (strands) the ids are spread over.
-    std::size_t stripes() const noexcept { return stripes_.size(); }
-
 private:
     struct stripe
     {

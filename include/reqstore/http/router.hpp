@@ -57,7 +57,6 @@ public:
     // nullopt when no pattern matches the path. A GET binding also serves HEAD.
     std::optional<match> find(method m, std::string_view path) const;
 
-    const std::string& pattern(std::size_t route) const { return routes_[route].pattern; }
     std::vector<std::string> patterns() const;
 
 private:
