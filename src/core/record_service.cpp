@@ -1,5 +1,6 @@
 // The write path of one record, in the contract's order: existence, preconditions, body,
 // validation, state rules, then one atomic commit of the version and its events.
+#include <reqstore/core/dsr_rules.hpp>
 #include <reqstore/core/json_body.hpp>
 #include <reqstore/core/patch.hpp>
 #include <reqstore/core/record_service.hpp>
@@ -55,7 +56,8 @@ failure precondition_failure(const stored_version& current)
             std::move(ext)};
 }
 
-// Maps a precondition outcome other than proceed/not_modified to its failure.
+} // namespace
+
 failure precondition_problem(precondition_outcome outcome, const stored_version* current)
 {
     switch (outcome)
@@ -74,6 +76,9 @@ failure precondition_problem(precondition_outcome outcome, const stored_version*
                 "the request's preconditions do not hold: the record does not exist"};
     }
 }
+
+namespace
+{
 
 current_state state_of(const stored_version& v)
 {
@@ -264,14 +269,19 @@ std::optional<failure> state_rule_problem(const request_type& type, const std::s
     std::erase(changed, "status");
     if (!changed.empty() && !type.updatable_in_state(from))
     {
+        const std::string why =
+            type.is_final(from)
+                ? "a request in the final state " + from + " cannot be changed"
+                : "a request of type " + type.name + " in state " + from + " cannot be updated";
         json::array members;
+        json::object errors;
         for (const auto& name : changed)
+        {
             members.emplace_back(name);
-        return failure(errc::not_updatable_in_state,
-                       type.is_final(from)
-                           ? "a request in the final state " + from + " cannot be changed"
-                           : "a request of type " + type.name + " in state " + from + " cannot be updated",
-                       {{"state", from}, {"members", std::move(members)}});
+            errors[member_pointer(name)] = "cannot change in state " + from;
+        }
+        return failure(errc::not_updatable_in_state, why,
+                       {{"state", from}, {"members", std::move(members)}, {"errors", std::move(errors)}});
     }
     for (const auto& name : changed)
     {
@@ -282,8 +292,13 @@ std::optional<failure> state_rule_problem(const request_type& type, const std::s
             json::array states;
             for (const auto& state : *spec->mutable_in)
                 states.emplace_back(state);
-            return failure(errc::not_updatable_in_state, name + " cannot change while the request is " + from,
-                           {{"state", from}, {"member", name}, {"mutable_in", std::move(states)}});
+            std::string why = name + " cannot change while the request is " + from;
+            json::object errors{{member_pointer(name), why}};
+            return failure(errc::not_updatable_in_state, std::move(why),
+                           {{"state", from},
+                            {"member", name},
+                            {"mutable_in", std::move(states)},
+                            {"errors", std::move(errors)}});
         }
     }
     return std::nullopt;
@@ -303,10 +318,40 @@ std::optional<failure> requirements_problem(const request_type& type, const std:
         if (!v || v->is_null())
             errors[member_pointer(name)] = "is required to enter state " + state;
     }
+    if (!type.dsr_types.empty())
+    {
+        const auto& names = it->second;
+        dsr_requirements(type, record, std::find(names.begin(), names.end(), "data") != names.end(),
+                         std::find(names.begin(), names.end(), "attachments") != names.end(), state, errors);
+    }
     if (errors.empty())
         return std::nullopt;
     return failure(errc::requirements_missing, "the request lacks what state " + state + " requires",
                    {{"errors", std::move(errors)}});
+}
+
+// For a write that wants every problem at once: what steps 6 would also refuse, as entries of a
+// validation failure's `errors` (the transition under /status, a member that may not change under
+// its pointer, and the requirements of the state entered).
+void add_state_problems(const request_type& type, const std::string& from, const json::object& before,
+                        const json::object& after, json::object& errors)
+{
+    const auto merge = [&errors](const failure& problem)
+    {
+        if (const auto* found = problem.extensions.if_contains("errors"); found && found->is_object())
+            for (const auto& entry : found->get_object())
+                errors.emplace(entry.key(), entry.value());
+    };
+    if (auto problem = state_rule_problem(type, from, before, after))
+    {
+        if (problem->code == errc::invalid_transition)
+            errors.emplace(member_pointer("status"), problem->detail);
+        merge(*problem);
+    }
+    const std::string to = string_member(after, "status");
+    if (to != from)
+        if (auto missing = requirements_problem(type, to, after))
+            merge(*missing);
 }
 
 } // namespace
@@ -417,6 +462,8 @@ record_service::commit_create(std::string id, const request_type& type, json::ob
     for (const auto& spec : type.attributes)
         if (spec.default_value && !body.contains(spec.name))
             body[spec.name] = *spec.default_value;
+    std::vector<attachment_blob> uploads;
+    accept_uploads(type, body, nullptr, uploads, errors);
     validate_record(type, body, errors);
     if (!errors.empty())
         co_return failure(errc::validation_failed, "the request does not fit type " + type.name,
@@ -431,6 +478,7 @@ record_service::commit_create(std::string id, const request_type& type, json::ob
     change.members = std::move(body);
     change.actor = std::move(actor);
     change.idempotency = &idempotency;
+    change.uploads = std::move(uploads);
     co_return co_await commit_change(std::move(change));
 }
 
@@ -473,6 +521,7 @@ net::awaitable<result<write_outcome>> record_service::commit_change(version_chan
     request.id = change.id;
     request.expected_version = change.current ? change.current->version : 0;
     request.next = make_version(record, version, now, change.deleting, change.actor, std::move(changed));
+    request.attachments = std::move(change.uploads);
     if (!change.current)
         request.events.push_back(make_event("request.created", change.id, request.next));
     else if (change.deleting)
@@ -569,6 +618,18 @@ net::awaitable<result<write_outcome>> record_service::mutate_locked(std::string 
                                          input.idempotency);
     }
     stored_version& current = **loaded;
+    // Parsed before the preconditions only when a surface must look at it first: a 412 on the
+    // native API stays a cheap answer.
+    std::optional<json::object> current_record;
+    if (input.admit)
+    {
+        auto parsed = parse_stored(current);
+        if (!parsed)
+            co_return parsed.error();
+        if (auto refused = input.admit(*parsed))
+            co_return std::move(*refused);
+        current_record = std::move(*parsed);
+    }
     if (current.deleted)
         co_return gone(id);
 
@@ -579,15 +640,20 @@ net::awaitable<result<write_outcome>> record_service::mutate_locked(std::string 
         co_return precondition_problem(outcome, &current);
 
     // Step 4: the body.
-    auto current_record = parse_stored(current);
     if (!current_record)
-        co_return current_record.error();
+    {
+        auto parsed = parse_stored(current);
+        if (!parsed)
+            co_return parsed.error();
+        current_record = std::move(*parsed);
+    }
     const request_type* type = types_.find(current.type);
     if (!type)
         co_return failure(errc::internal,
                           "record " + id + " has type " + current.type + ", which is not declared");
 
     json::object candidate;
+    std::vector<attachment_blob> uploads;
     if (op == operation::remove)
     {
         candidate = *current_record;
@@ -642,10 +708,15 @@ net::awaitable<result<write_outcome>> record_service::mutate_locked(std::string 
         if (!errors.empty())
             co_return failure(errc::read_only_field, "read-only members cannot be changed",
                               {{"errors", std::move(errors)}});
+        accept_uploads(*type, candidate, &*current_record, uploads, errors);
         validate_record(*type, candidate, errors);
         if (!errors.empty())
+        {
+            if (input.every_problem_at_once)
+                add_state_problems(*type, current.status, *current_record, candidate, errors);
             co_return failure(errc::validation_failed, "the request does not fit type " + type->name,
                               {{"errors", std::move(errors)}});
+        }
         normalize_integers(*type, candidate);
 
         // A write that changes nothing commits nothing.
@@ -670,6 +741,7 @@ net::awaitable<result<write_outcome>> record_service::mutate_locked(std::string 
     change.deleting = op == operation::remove;
     change.actor = std::move(input.actor);
     change.idempotency = &input.idempotency;
+    change.uploads = std::move(uploads);
     co_return co_await commit_change(std::move(change));
 }
 

@@ -43,6 +43,31 @@ bool request_type::updatable_in_state(std::string_view state) const
            std::find(updatable_in->begin(), updatable_in->end(), state) != updatable_in->end();
 }
 
+const dsr_type* request_type::dsr_type_of(const json::object& record) const
+{
+    const json::value* id = record.if_contains("type_id");
+    if (dsr_types.empty() || !id || !id->is_string())
+        return nullptr;
+    const auto it = dsr_types.find(std::string_view(id->get_string()));
+    return it == dsr_types.end() ? nullptr : &it->second;
+}
+
+const attribute_spec* dsr_type::field(std::string_view field_name) const
+{
+    for (const auto& f : data)
+        if (f.name == field_name)
+            return &f;
+    return nullptr;
+}
+
+const attachment_spec* dsr_type::slot(std::string_view slot_name) const
+{
+    for (const auto& a : attachments)
+        if (a.name == slot_name)
+            return &a;
+    return nullptr;
+}
+
 type_registry::type_registry(std::vector<request_type> types) : types_(std::move(types)) {}
 
 const request_type* type_registry::find(std::string_view name) const
@@ -289,6 +314,105 @@ std::optional<std::string> parse_state_rules(const json::object& o, const std::s
     return std::nullopt;
 }
 
+std::optional<std::string> parse_attachment(const std::string& name, const json::value& v,
+                                            const std::string& key, attachment_spec& a)
+{
+    if (!v.is_object())
+        return key + ": must be {\"required\", \"content_types\", \"max_bytes\"}";
+    a.name = name;
+    for (const auto& member : v.get_object())
+    {
+        const std::string member_key = key + "." + std::string(member.key());
+        if (member.key() == "required")
+        {
+            if (!member.value().is_bool())
+                return member_key + ": must be true or false";
+            a.required = member.value().get_bool();
+        }
+        else if (member.key() == "content_types")
+        {
+            if (!member.value().is_array())
+                return member_key + ": must be a list of media types";
+            for (std::size_t i = 0; i < member.value().get_array().size(); ++i)
+            {
+                const auto& item = member.value().get_array()[i];
+                if (!item.is_string() || item.get_string().find('/') == json::string::npos)
+                    return member_key + "[" + std::to_string(i) + "]: must be a media type such as image/png";
+                a.content_types.emplace_back(item.get_string());
+            }
+        }
+        else if (member.key() == "max_bytes")
+        {
+            const auto& n = member.value();
+            if (!n.is_number() || n.to_number<double>() < 1 ||
+                n.to_number<double>() != std::floor(n.to_number<double>()))
+                return member_key + ": must be a positive whole number";
+            a.max_bytes = static_cast<std::size_t>(n.to_number<double>());
+        }
+        else
+            return member_key + ": unknown key";
+    }
+    return std::nullopt;
+}
+
+// `dsr_types`: typeId -> {"data": {field: attribute schema}, "attachments": {slot: ...}}. The type
+// must have the attributes these shapes judge.
+std::optional<std::string> parse_dsr_types(const json::value& v, const std::string& key, request_type& t)
+{
+    if (!v.is_object() || v.get_object().empty())
+        return key + ": must be an object from DSR type id to {\"data\", \"attachments\"}";
+    for (const auto& [name, kind] :
+         {std::pair{"type_id", value_kind::string}, std::pair{"data", value_kind::object},
+          std::pair{"attachments", value_kind::object}})
+    {
+        const attribute_spec* a = t.attribute(name);
+        if (!a || a->kind != kind)
+            return key + ": a type with dsr_types needs the " +
+                   (kind == value_kind::string ? "string" : "object") + " attribute " + name;
+    }
+    for (const auto& entry : v.get_object())
+    {
+        const std::string type_key = key + "." + std::string(entry.key());
+        if (!entry.value().is_object())
+            return type_key + ": must be {\"data\": {...}, \"attachments\": {...}}";
+        dsr_type d;
+        d.name = std::string(entry.key());
+        for (const auto& member : entry.value().get_object())
+        {
+            const std::string member_key = type_key + "." + std::string(member.key());
+            if (member.key() != "data" && member.key() != "attachments")
+                return member_key + ": unknown key";
+            if (!member.value().is_object())
+                return member_key + ": must be an object from name to its schema";
+            for (const auto& item : member.value().get_object())
+            {
+                const std::string name(item.key());
+                const std::string item_key = member_key + "." + name;
+                if (name.empty())
+                    return member_key + ": a name cannot be empty";
+                if (member.key() == "data")
+                {
+                    attribute_spec a;
+                    if (auto err = parse_attribute(name, item.value(), item_key, t, a))
+                        return err;
+                    if (a.mutable_in || a.read_only || a.default_value)
+                        return item_key + ": a DSR field takes no mutable_in, read_only or default";
+                    d.data.push_back(std::move(a));
+                }
+                else
+                {
+                    attachment_spec a;
+                    if (auto err = parse_attachment(name, item.value(), item_key, a))
+                        return err;
+                    d.attachments.push_back(std::move(a));
+                }
+            }
+        }
+        t.dsr_types.emplace(d.name, std::move(d));
+    }
+    return std::nullopt;
+}
+
 std::optional<std::string> parse_one(const std::string& name, const json::value& v, request_type& t)
 {
     const std::string base = "types." + name;
@@ -308,7 +432,8 @@ std::optional<std::string> parse_one(const std::string& name, const json::value&
                                                   "requires",
                                                   "updatable_in",
                                                   "timestamps",
-                                                  "expires"};
+                                                  "expires",
+                                                  "dsr_types"};
     for (const auto& member : o)
         if (!known.contains(member.key()))
             return base + "." + std::string(member.key()) + ": unknown key";
@@ -386,7 +511,11 @@ std::optional<std::string> parse_one(const std::string& name, const json::value&
     if (const auto* attributes = o.if_contains("attributes"))
         if (auto err = parse_attributes(*attributes, base + ".attributes", t))
             return err;
-    return parse_state_rules(o, base, t);
+    if (auto err = parse_state_rules(o, base, t))
+        return err;
+    if (const auto* dsr = o.if_contains("dsr_types"))
+        return parse_dsr_types(*dsr, base + ".dsr_types", t);
+    return std::nullopt;
 }
 
 } // namespace

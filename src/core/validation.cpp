@@ -1,4 +1,5 @@
 // Value checks by attribute kind, and the whole-record validation of a write.
+#include <reqstore/core/dsr_rules.hpp>
 #include <reqstore/core/ids.hpp>
 #include <reqstore/core/patch.hpp>
 #include <reqstore/core/time.hpp>
@@ -31,13 +32,6 @@ std::string format_number(double v)
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.15g", v);
     return buf;
-}
-
-// Code points in a UTF-8 string (the parser has already checked it is valid UTF-8).
-std::size_t code_points(std::string_view s)
-{
-    return static_cast<std::size_t>(std::count_if(
-        s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xc0) != 0x80; }));
 }
 
 // local@domain.tld: no spaces, one @, a dot in the domain that neither starts nor ends it.
@@ -75,6 +69,12 @@ std::optional<std::string> check_enum(const attribute_spec& spec, std::string_vi
 }
 
 } // namespace
+
+std::size_t code_points(std::string_view s)
+{
+    return static_cast<std::size_t>(std::count_if(
+        s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xc0) != 0x80; }));
+}
 
 std::string member_pointer(std::string_view member)
 {
@@ -191,22 +191,37 @@ void validate_record(const request_type& type, const json::object& record, json:
             errors[member_pointer(spec.name)] = *problem;
     }
 
+    validate_dsr(type, record, errors);
+
     if (!type.additional_attributes)
         for (const auto& member : record)
             if (!is_common_member(member.key()) && !type.attribute(member.key()))
                 errors[member_pointer(member.key())] = "is not an attribute of type " + type.name;
 }
 
-void normalize_integers(const request_type& type, json::object& record)
+namespace
 {
-    for (const auto& spec : type.attributes)
+
+void normalize_integers_of(const std::vector<attribute_spec>& specs, json::object& members)
+{
+    for (const auto& spec : specs)
     {
         if (spec.kind != value_kind::integer)
             continue;
-        json::value* value = record.if_contains(spec.name);
+        json::value* value = members.if_contains(spec.name);
         if (value && value->is_double())
             *value = static_cast<std::int64_t>(value->get_double());
     }
+}
+
+} // namespace
+
+void normalize_integers(const request_type& type, json::object& record)
+{
+    normalize_integers_of(type.attributes, record);
+    if (const dsr_type* dsr = type.dsr_type_of(record))
+        if (json::value* data = record.if_contains("data"); data && data->is_object())
+            normalize_integers_of(dsr->data, data->get_object());
 }
 
 } // namespace reqstore::core

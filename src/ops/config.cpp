@@ -64,6 +64,12 @@ constexpr std::string_view defaults_text = R"json({
         "id": "dev",
         "secret_sha256": "298754db2dbab6ec62605ceb0379eb7ee376580359449efe0caa3aa06cd56736",
         "scopes": ["requests:read", "requests:write", "webhooks:manage", "admin"]
+      },
+      {
+        "id": "dev-subject",
+        "secret_sha256": "f7172dc66663bda26124cb1bfb00de7bf75a183a4a75c5bea9efbb38cc93c80e",
+        "scopes": [],
+        "subject": "subject-1"
       }
     ]
   },
@@ -221,7 +227,27 @@ constexpr std::string_view defaults_text = R"json({
         "submitted_at": {"type": "datetime", "read_only": true}
       },
       "requires": {
-        "submitted": ["owner"]
+        "submitted": ["owner", "data", "attachments"]
+      },
+      "dsr_types": {
+        "access": {
+          "data": {
+            "email": {"type": "email", "required": true},
+            "full_name": {"type": "string", "required": true, "max_length": 200},
+            "reason": {"type": "string", "max_length": 2000}
+          },
+          "attachments": {
+            "id_document": {"required": true, "content_types": ["image/png", "image/jpeg", "application/pdf"],
+                            "max_bytes": 524288}
+          }
+        },
+        "erasure": {
+          "data": {
+            "email": {"type": "email", "required": true},
+            "scope": {"type": "enum", "enum": ["all", "marketing"], "required": true}
+          },
+          "attachments": {}
+        }
       }
     }
   }
@@ -448,7 +474,8 @@ std::optional<std::string> interpret(const json::object& o, server_config& c)
 bool dev_key_configured(const server_config& c)
 {
     return std::any_of(c.keys.begin(), c.keys.end(),
-                       [](const auth::api_key& key) { return key.secret_is("dev-secret"); });
+                       [](const auth::api_key& key)
+                       { return key.secret_is("dev-secret") || key.secret_is("dev-subject-secret"); });
 }
 
 } // namespace
@@ -562,7 +589,8 @@ std::variant<config_outcome, config_error> load_config(int argc, const char* con
         return config_error{(config_file ? *config_file + ": " : std::string()) + *err};
     if (!is_loopback_host(c.listen_host) && dev_key_configured(c))
         return config_error{"refusing to listen on " + c.listen_host +
-                            " while a key with the published development secret (dev-secret) is configured: "
+                            " while a key with a published development secret (dev-secret, "
+                            "dev-subject-secret) is configured: "
                             "set auth.keys in your config file to your own keys (see "
                             "config/production.example.json and docs/CONFIG.md)"};
     c.effective = std::move(merged.get_object());

@@ -71,4 +71,14 @@ std::optional<timer_key_parts> parse_timer_key(std::string_view key) noexcept
     return timer_key_parts{static_cast<std::int64_t>(*due), key.substr(8)};
 }
 
+std::string attachment_key(std::string_view id, std::string_view sha256)
+{
+    std::string key;
+    key.reserve(id.size() + 1 + sha256.size());
+    key.append(id);
+    key.push_back('\0');
+    key.append(sha256);
+    return key;
+}
+
 } // namespace reqstore::store

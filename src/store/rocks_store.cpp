@@ -54,8 +54,9 @@ std::string encode_u64(std::uint64_t v)
 // The handles of every column family, owned by the store and destroyed before the database.
 struct rocks_store::column_families
 {
-    static constexpr std::array<const char*, 8> names{"records",  "versions",    "events", "deliveries",
-                                                      "webhooks", "idempotency", "timers", "meta"};
+    static constexpr std::array<const char*, 9> names{"records",    "versions", "events",
+                                                      "deliveries", "webhooks", "idempotency",
+                                                      "timers",     "meta",     "attachments"};
     std::vector<rocksdb::ColumnFamilyHandle*> handles; // [0] is "default", then `names` in order
 
     rocksdb::ColumnFamilyHandle* records() const { return handles[1]; }
@@ -66,6 +67,7 @@ struct rocks_store::column_families
     rocksdb::ColumnFamilyHandle* idempotency() const { return handles[6]; }
     rocksdb::ColumnFamilyHandle* timers() const { return handles[7]; }
     rocksdb::ColumnFamilyHandle* meta() const { return handles[8]; }
+    rocksdb::ColumnFamilyHandle* attachments() const { return handles[9]; }
 };
 
 rocks_store::rocks_store(const store_options& options, net::any_io_executor executor,
@@ -358,6 +360,8 @@ void rocks_store::flush(std::vector<queued_commit>& batch)
         if (request.idempotency)
             write.Put(cf_->idempotency(), slice(request.idempotency->key),
                       encode_idempotency(*request.idempotency));
+        for (const auto& blob : request.attachments)
+            write.Put(cf_->attachments(), attachment_key(request.id, blob.sha256), slice(blob.bytes));
         version_in_batch[request.id] = request.next.version;
         entry.outcome = receipt;
         ++accepted;
@@ -453,6 +457,18 @@ core::result<std::optional<core::idempotency_entry>> rocks_store::load_idempoten
     if (!decoded)
         return failure(errc::internal, "an idempotency entry is stored in an unreadable format");
     return std::optional<core::idempotency_entry>(std::move(*decoded));
+}
+
+core::result<std::optional<std::string>> rocks_store::load_attachment(std::string_view id,
+                                                                      std::string_view sha256)
+{
+    std::string value;
+    const auto s = db_->Get(rocksdb::ReadOptions(), cf_->attachments(), attachment_key(id, sha256), &value);
+    if (s.IsNotFound())
+        return std::optional<std::string>();
+    if (!s.ok())
+        return engine_failure("reading an attachment", s);
+    return std::optional<std::string>(std::move(value));
 }
 
 core::result<std::size_t> rocks_store::remove_idempotency_before(core::unix_millis cutoff)

@@ -169,14 +169,18 @@ TEST(ConfigDefaults, DeclareTheGenericTypeAndTheSeedTypes)
     EXPECT_TRUE(t.additional_attributes);
 }
 
-TEST(ConfigDefaults, HaveOnlyTheDevKeyWithEveryScope)
+TEST(ConfigDefaults, HaveTheDevKeyWithEveryScopeAndADevSubjectKeyWithNone)
 {
     const auto c = loaded({}).config;
-    EXPECT_EQ(key_ids(c), std::vector<std::string>{"dev"});
-    ASSERT_EQ(c.keys.size(), 1u);
+    EXPECT_EQ(key_ids(c), (std::vector<std::string>{"dev", "dev-subject"}));
+    ASSERT_EQ(c.keys.size(), 2u);
     EXPECT_TRUE(c.keys[0].secret_is("dev-secret"));
     EXPECT_EQ(c.keys[0].scopes,
               (std::vector<std::string>{"requests:read", "requests:write", "webhooks:manage", "admin"}));
+    EXPECT_FALSE(c.keys[0].subject);
+    EXPECT_TRUE(c.keys[1].secret_is("dev-subject-secret"));
+    EXPECT_TRUE(c.keys[1].scopes.empty());
+    EXPECT_EQ(c.keys[1].subject, std::optional<std::string>("subject-1"));
 }
 
 TEST(ConfigDefaults, EffectiveConfigurationIsTheDefaultText)
@@ -431,6 +435,15 @@ TEST(ConfigDevKey, DevKeyUnderAnotherIdIsStillRefused)
     EXPECT_THAT(file_error(R"({"listen": "0.0.0.0:8080", "auth": {"keys": [{"id": "mine",
                 "secret_sha256": "298754db2dbab6ec62605ceb0379eb7ee376580359449efe0caa3aa06cd56736",
                 "scopes": ["requests:read"]}]}})"),
+                HasSubstr("development secret"));
+}
+
+TEST(ConfigDevKey, DevSubjectKeyAloneIsStillRefused)
+{
+    // f7172dc6... is the SHA-256 of the published dev-subject-secret.
+    EXPECT_THAT(file_error(R"({"listen": "0.0.0.0:8080", "auth": {"keys": [{"id": "dev-subject",
+                "secret_sha256": "f7172dc66663bda26124cb1bfb00de7bf75a183a4a75c5bea9efbb38cc93c80e",
+                "scopes": [], "subject": "subject-1"}]}})"),
                 HasSubstr("development secret"));
 }
 

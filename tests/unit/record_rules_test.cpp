@@ -9,19 +9,13 @@
 #include <reqstore/core/time.hpp>
 #include <reqstore/store/rocks_store.hpp>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <future>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -31,7 +25,7 @@
 #include <thread>
 #include <vector>
 
-#include "temp_dir.hpp"
+#include "service_harness.hpp"
 
 namespace reqstore::core
 {
@@ -45,7 +39,6 @@ void PrintTo(const timer_key& t, std::ostream* os)
 namespace
 {
 
-namespace net = boost::asio;
 namespace json = boost::json;
 using reqstore::core::body_media;
 using reqstore::core::errc;
@@ -54,22 +47,17 @@ using reqstore::core::format_rfc3339;
 using reqstore::core::idempotency_entry;
 using reqstore::core::idempotency_hook;
 using reqstore::core::parse_rfc3339;
-using reqstore::core::parse_types;
-using reqstore::core::record_service;
-using reqstore::core::request_type;
 using reqstore::core::result;
 using reqstore::core::service_options;
 using reqstore::core::stored_version;
 using reqstore::core::timer_key;
-using reqstore::core::type_registry;
 using reqstore::core::unix_millis;
 using reqstore::core::write_input;
 using reqstore::core::write_outcome;
-using reqstore::store::rocks_store;
-using reqstore::test::temp_dir;
-
-// Every asynchronous wait in this file ends by then: a bug fails the test instead of hanging it.
-constexpr auto deadline = std::chrono::seconds(30);
+using reqstore::test::deadline;
+using reqstore::test::describe;
+using reqstore::test::refused;
+using reqstore::test::service_harness;
 
 // The type every test here uses. A ticket is written in draft, opened, closed and archived; it expires
 // (moves to "expired") once the time in expires_at has passed.
@@ -104,58 +92,23 @@ constexpr unix_millis past_millis = 1577836800000; // 2020-01-01T00:00:00Z
 constexpr std::string_view future = "2999-01-01T00:00:00Z";
 constexpr std::string_view later_future = "2999-06-01T00:00:00Z";
 
-std::string describe(const failure& f)
+// The harness serving the ticket type, with an expiry scheduler when a test starts one.
+struct service_fixture : service_harness
 {
-    std::string out = std::string(reqstore::core::describe_failure(f.code).slug) + ": " + f.detail;
-    if (!f.extensions.empty())
-        out += " " + json::serialize(f.extensions);
-    return out;
-}
-
-// A record service over a RocksDB store in a temporary directory, with an io_context on two threads.
-struct service_fixture
-{
-    temp_dir dir;
-    net::io_context ioc{2};
-    net::executor_work_guard<net::io_context::executor_type> work{ioc.get_executor()};
-    std::vector<std::thread> threads;
-    std::unique_ptr<rocks_store> store;
-    type_registry types;
-    std::unique_ptr<record_service> service;
     std::unique_ptr<reqstore::core::expiry_scheduler> scheduler; // only when a test starts one
 
     explicit service_fixture(service_options options = {})
+        : service_harness(json::object{{"ticket", json::parse(ticket_type)}}, options)
     {
-        std::vector<request_type> parsed;
-        if (const auto error = parse_types(json::object{{"ticket", json::parse(ticket_type)}}, parsed))
-            throw std::runtime_error("the test type does not parse: " + *error);
-        types = type_registry(std::move(parsed));
-
-        reqstore::store::store_options o;
-        o.data_dir = dir.path() + "/db";
-        o.durability = reqstore::store::durability::buffered;
-        o.block_cache_bytes = 1u << 20;
-        o.write_buffer_bytes = 8u << 20;
-        auto opened = rocks_store::open(o, ioc.get_executor());
-        if (!opened)
-            throw std::runtime_error("open failed: " + opened.error().detail);
-        store = std::move(*opened);
-        service = std::make_unique<record_service>(ioc.get_executor(), *store, types, options);
-        for (int i = 0; i < 2; ++i)
-            threads.emplace_back([this] { ioc.run_for(2 * deadline); });
     }
 
-    // Lets the io_context run out of work (the scheduler's loop ends once stopped), then closes the store.
+    // Stops the scheduler and shuts the harness down while the scheduler still exists: its loop may be on the
+    // io_context until the threads are joined.
     ~service_fixture()
     {
         if (scheduler)
             scheduler->stop();
-        work.reset();
-        for (auto& t : threads)
-            t.join();
-        ioc.stop();
-        if (store)
-            (void)store->close();
+        shut_down();
     }
 
     void start_scheduler()
@@ -177,64 +130,30 @@ struct service_fixture
         return false;
     }
 
-    // Runs `op` on the io_context and waits for it, at most `deadline`.
-    template <class T>
-    T await(net::awaitable<T> op)
+    result<write_outcome> create(std::string_view body)
     {
-        auto outcome = net::co_spawn(ioc, std::move(op), net::use_future);
-        if (outcome.wait_for(deadline) != std::future_status::ready)
-            throw std::runtime_error("a service call did not complete within the deadline");
-        return outcome.get();
+        return await(service->create(input(std::string(body))));
     }
-
-    static write_input json_input(std::string_view body, body_media media = body_media::json)
-    {
-        write_input in;
-        in.body = std::string(body);
-        in.media = media;
-        in.actor = "tester";
-        return in;
-    }
-
-    result<write_outcome> create(std::string_view body) { return await(service->create(json_input(body))); }
     result<write_outcome> put(const std::string& id, std::string_view body)
     {
-        return await(service->put(id, json_input(body)));
+        return await(service->put(id, input(std::string(body))));
     }
     result<write_outcome> merge_patch(const std::string& id, std::string_view body)
     {
-        return await(service->patch(id, json_input(body, body_media::merge_patch)));
+        return await(service->patch(id, input(std::string(body), body_media::merge_patch)));
     }
     result<write_outcome> json_patch(const std::string& id, std::string_view body)
     {
-        return await(service->patch(id, json_input(body, body_media::json_patch)));
+        return await(service->patch(id, input(std::string(body), body_media::json_patch)));
     }
     result<write_outcome> remove(const std::string& id)
     {
-        return await(service->remove(id, json_input("", body_media::none)));
+        return await(service->remove(id, input("", body_media::none)));
     }
     result<bool> fire(const timer_key& timer) { return await(service->fire_expiry(timer)); }
 
-    // A write that must succeed; its outcome.
-    static write_outcome must(result<write_outcome> r)
-    {
-        if (!r)
-            throw std::runtime_error("the write failed: " + describe(r.error()));
-        return std::move(*r);
-    }
-
     // Creates a record that must be accepted; returns its id.
     std::string created(std::string_view body) { return must(create(body)).id; }
-
-    stored_version current(const std::string& id)
-    {
-        auto loaded = store->load(id);
-        if (!loaded || !*loaded)
-            throw std::runtime_error("record " + id + " cannot be loaded");
-        return std::move(**loaded);
-    }
-
-    json::object record(const std::string& id) { return json::parse(current(id).body).as_object(); }
 
     std::vector<timer_key> timers()
     {
@@ -244,17 +163,6 @@ struct service_fixture
         return *due;
     }
 };
-
-// The failure of a write that must be refused.
-failure refused(const result<write_outcome>& r)
-{
-    if (r)
-    {
-        ADD_FAILURE() << "the write was accepted: version " << r->record.version << " " << r->record.body;
-        return failure(errc::internal, "accepted");
-    }
-    return r.error();
-}
 
 // Fires `timer`: "committed" (a version moved the record), "dropped" (the timer went without a version), or
 // the failure.
@@ -329,8 +237,7 @@ TEST(RecordRules, ReadOnlyAttributeCannotChangeLater)
           std::pair{body_media::merge_patch, R"({"account": null})"},
           std::pair{body_media::json_patch, R"([{"op": "remove", "path": "/account"}])"}})
     {
-        const failure problem =
-            refused(f.await(f.service->patch(id, service_fixture::json_input(body, media))));
+        const failure problem = refused(f.await(f.service->patch(id, service_fixture::input(body, media))));
         EXPECT_EQ(problem.code, errc::read_only_field) << body << ": " << describe(problem);
         EXPECT_EQ(json::value(problem.extensions), json::parse(R"({"errors": {"/account": "is read-only"}})"))
             << body;
@@ -395,7 +302,8 @@ TEST(RecordRules, MutableInAllowsAChangeOnlyInTheListedStates)
     const failure problem = refused(f.put(id, R"({"owner": "cy"})"));
     EXPECT_EQ(problem.code, errc::not_updatable_in_state) << describe(problem);
     EXPECT_EQ(json::value(problem.extensions),
-              json::parse(R"({"state": "open", "member": "owner", "mutable_in": ["draft"]})"));
+              json::parse(R"({"state": "open", "member": "owner", "mutable_in": ["draft"],
+                              "errors": {"/owner": "owner cannot change while the request is open"}})"));
     EXPECT_EQ(f.record(id).at("owner"), "bob");
     // Other attributes still change in that state.
     EXPECT_TRUE(service_fixture::must(f.put(id, R"({"notes": "n"})")).committed);
@@ -824,7 +732,7 @@ TEST(IdempotencyHook, StoresTheRenderedAnswerWithTheCommit)
 {
     service_fixture f;
     std::atomic<int> renders{0};
-    write_input in = service_fixture::json_input(R"({"type": "ticket", "title": "a"})");
+    write_input in = service_fixture::input(R"({"type": "ticket", "title": "a"})");
     in.idempotency = idempotency_hook{"tester:k1", "fp-1",
                                       [&renders](const write_outcome& o)
                                       {
@@ -849,7 +757,7 @@ TEST(IdempotencyHook, StoresTheAnswerOfAnUpdate)
     service_fixture f;
     std::atomic<int> renders{0};
     const std::string id = f.created(R"({"type": "ticket", "title": "a"})");
-    write_input in = service_fixture::json_input(R"({"title": "b"})");
+    write_input in = service_fixture::input(R"({"title": "b"})");
     in.idempotency = hook("tester:k2", renders);
     service_fixture::must(f.await(f.service->put(id, std::move(in))));
     const auto found = f.service->find_idempotent("tester:k2");
@@ -862,7 +770,7 @@ TEST(IdempotencyHook, FailingWriteStoresNothing)
 {
     service_fixture f;
     std::atomic<int> renders{0};
-    write_input in = service_fixture::json_input(R"({"type": "ticket"})");
+    write_input in = service_fixture::input(R"({"type": "ticket"})");
     in.idempotency = hook("tester:k3", renders);
     const failure problem = refused(f.await(f.service->create(std::move(in))));
     EXPECT_EQ(problem.code, errc::validation_failed);
@@ -877,7 +785,7 @@ TEST(IdempotencyHook, WriteThatChangesNothingStoresNothing)
     service_fixture f;
     std::atomic<int> renders{0};
     const std::string id = f.created(R"({"type": "ticket", "title": "a"})");
-    write_input in = service_fixture::json_input(R"({"title": "a"})");
+    write_input in = service_fixture::input(R"({"title": "a"})");
     in.idempotency = hook("tester:k4", renders);
     EXPECT_FALSE(service_fixture::must(f.await(f.service->put(id, std::move(in)))).committed);
     EXPECT_EQ(renders.load(), 0);
@@ -890,7 +798,7 @@ TEST(IdempotencyHook, ForgettingRemovesAnswersCreatedBeforeTheCutoff)
 {
     service_fixture f;
     std::atomic<int> renders{0};
-    write_input in = service_fixture::json_input(R"({"type": "ticket", "title": "a"})");
+    write_input in = service_fixture::input(R"({"type": "ticket", "title": "a"})");
     in.idempotency = hook("tester:k5", renders);
     const auto outcome = service_fixture::must(f.await(f.service->create(std::move(in))));
     EXPECT_EQ(forgotten(f, outcome.record.updated_at), 0);

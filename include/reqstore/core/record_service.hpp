@@ -48,6 +48,15 @@ struct write_input
     body_media media = body_media::none;
     std::string actor; // the key id that writes, recorded as created_by / updated_by
     std::optional<idempotency_hook> idempotency;
+    // Whether this caller may reach the record at all, asked on the record's strand once it is
+    // loaded (deleted or not), before anything else is judged; a failure returned is the answer.
+    // A seed surface uses it to keep records of other types, accounts or subjects out of reach.
+    std::function<std::optional<failure>(const boost::json::object& record)> admit;
+    // When validation fails, also report in its `errors` what the state rules would refuse (a move
+    // not allowed, a member that may not change now, the requirements of the state entered), for a
+    // surface whose clients expect every problem of an update at once. The answer stays one
+    // validation_failed; the order of section 5 is otherwise unchanged.
+    bool every_problem_at_once = false;
 };
 
 struct write_outcome
@@ -71,12 +80,20 @@ struct service_options
     std::size_t max_record_bytes = 2u << 20; // the serialized record a write may produce
 };
 
+// The failure a write answers for a precondition outcome other than proceed and not_modified:
+// 412 (with `current_etag` when `current` is given), 428, or 400 for a malformed If-Match or
+// If-None-Match.
+failure precondition_problem(precondition_outcome outcome, const stored_version* current);
+
 class record_service
 {
 public:
     // `store` and `types` must outlive the service. The executor runs the per-record strands.
     record_service(boost::asio::any_io_executor executor, record_store& store, const type_registry& types,
                    service_options options);
+
+    const service_options& options() const noexcept { return options_; }
+    const type_registry& types() const noexcept { return types_; }
 
     // Whether a path id fits some declared type's id format (else the answer is 400 invalid-id).
     bool id_is_valid(std::string_view id) const { return types_.any_type_fits(id); }
@@ -145,6 +162,7 @@ private:
         std::string actor;
         const std::optional<idempotency_hook>* idempotency = nullptr;
         std::optional<timer_key> fired_timer; // a scheduled transition this change carries out
+        std::vector<attachment_blob> uploads; // attachment files this change adds
     };
 
     boost::asio::awaitable<result<write_outcome>>

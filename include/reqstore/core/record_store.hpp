@@ -63,6 +63,13 @@ struct idempotency_entry
 // One atomic change: record `id` moves from `expected_version` (0: it must not exist) to
 // `next`, whose version is expected_version + 1, with its events, the scheduled transitions it
 // adds or removes, and the idempotent answer it produced.
+// The bytes of one attachment file, kept beside the record under its SHA-256.
+struct attachment_blob
+{
+    std::string sha256; // lower-case hex of the bytes' SHA-256
+    std::string bytes;
+};
+
 struct commit_request
 {
     std::string id;
@@ -72,6 +79,7 @@ struct commit_request
     std::vector<timer_key> timers_added;
     std::vector<timer_key> timers_removed;
     std::optional<idempotency_entry> idempotency;
+    std::vector<attachment_blob> attachments; // files uploaded by this change
 };
 
 struct commit_receipt
@@ -137,6 +145,10 @@ public:
 
     // Removes the stored answers created before `cutoff`; returns how many.
     virtual result<std::size_t> remove_idempotency_before(unix_millis cutoff) = 0;
+
+    // The bytes of an attachment file committed for record `id`, or nullopt.
+    virtual result<std::optional<std::string>> load_attachment(std::string_view id,
+                                                               std::string_view sha256) = 0;
 };
 
 } // namespace reqstore::core

@@ -55,6 +55,28 @@ struct expiry_rule
     std::string state;
 };
 
+// One attachment slot of a data-subject request type.
+struct attachment_spec
+{
+    std::string name;
+    bool required = false; // at least one file, to enter a state whose `requires` lists "attachments"
+    std::vector<std::string> content_types; // the media types a file may have; empty: any
+    std::optional<std::size_t> max_bytes;   // the size of one file, decoded
+};
+
+// A data-subject request type (`types.<name>.dsr_types.<typeId>`), chosen by a record's `type_id`:
+// the fields of its `data` object and the attachment slots of its `attachments` object. A field's
+// `required` means required to enter a state whose `requires` lists "data".
+struct dsr_type
+{
+    std::string name;
+    std::vector<attribute_spec> data;
+    std::vector<attachment_spec> attachments;
+
+    const attribute_spec* field(std::string_view field_name) const;
+    const attachment_spec* slot(std::string_view slot_name) const;
+};
+
 struct request_type
 {
     std::string name;
@@ -72,6 +94,9 @@ struct request_type
     std::optional<std::vector<std::string>> updatable_in; // absent: every non-final state
     std::map<std::string, std::string, std::less<>> timestamps; // state -> attribute set when it is entered
     std::optional<expiry_rule> expires;
+    // Empty unless the type declares `dsr_types`; then the type has the attributes type_id (string),
+    // data (object) and attachments (object), which these shapes judge.
+    std::map<std::string, dsr_type, std::less<>> dsr_types;
 
     bool has_state(std::string_view state) const;
     bool is_final(std::string_view state) const { return final_states.contains(state); }
@@ -81,6 +106,8 @@ struct request_type
     const attribute_spec* attribute(std::string_view attribute_name) const;
     // Whether attributes may change while the record is in `state` (never in a final state).
     bool updatable_in_state(std::string_view state) const;
+    // The DSR type a record's `type_id` names (null when none, or the type has no dsr_types).
+    const dsr_type* dsr_type_of(const boost::json::object& record) const;
 };
 
 // Every declared type, immutable after startup and therefore safe to read from any thread.

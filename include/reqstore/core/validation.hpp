@@ -23,9 +23,13 @@ std::optional<std::string> check_value(const attribute_spec& spec, const boost::
 void validate_record(const request_type& type, const boost::json::object& record,
                      boost::json::object& errors);
 
-// Stores every integer attribute given as a whole double (3.0) as an integer (3), so that it
-// reads back as one. Call after validate_record found no errors.
+// Stores every integer attribute (and integer field of a DSR type's `data`) given as a whole
+// double (3.0) as an integer (3), so that it reads back as one. Call after validate_record found
+// no errors.
 void normalize_integers(const request_type& type, boost::json::object& record);
+
+// Unicode code points in a valid UTF-8 string: what `max_length` counts.
+std::size_t code_points(std::string_view s);
 
 // The JSON Pointer of a top-level member: "/" and the escaped name.
 std::string member_pointer(std::string_view member);

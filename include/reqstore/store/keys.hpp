@@ -42,4 +42,7 @@ struct timer_key_parts
 };
 std::optional<timer_key_parts> parse_timer_key(std::string_view key) noexcept;
 
+// `attachments` key: the record id, a 0x00 separator, the file's SHA-256 in hex.
+std::string attachment_key(std::string_view id, std::string_view sha256);
+
 } // namespace reqstore::store

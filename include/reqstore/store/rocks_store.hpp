@@ -76,6 +76,8 @@ public:
     core::result<void> remove_timer(const core::timer_key& timer) override;
     core::result<std::optional<core::idempotency_entry>> load_idempotency(std::string_view key) override;
     core::result<std::size_t> remove_idempotency_before(core::unix_millis cutoff) override;
+    core::result<std::optional<std::string>> load_attachment(std::string_view id,
+                                                             std::string_view sha256) override;
 
     core::result<std::vector<core::feed_entry>> events_after(std::uint64_t after, std::size_t limit) override;
     core::result<std::uint64_t> oldest_sequence() override;
