@@ -15,6 +15,8 @@
 #include <reqstore/ops/config.hpp>
 #include <reqstore/ops/log.hpp>
 #include <reqstore/store/rocks_store.hpp>
+#include <reqstore/surfaces/autodesk.hpp>
+#include <reqstore/surfaces/seed_surfaces.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -142,12 +144,14 @@ int serve(const ops::server_config& config)
         io.get_executor(), *parts.records, *parts.records, *parts.feed, *parts.client, parts.stats,
         hooks::dispatcher_options{config.webhooks.retry_schedule_seconds, config.webhooks.timeout,
                                   config.webhooks.disable_after, config.webhooks.callback_secret,
-                                  config.webhooks.max_in_flight});
+                                  config.webhooks.max_in_flight, surfaces::autodesk_callback_body});
 
     api::add_operations_routes(
         parts.routes, parts.stats,
         [&parts] { return parts.server && !parts.server->draining() && parts.records->healthy(); });
+    parts.routes.add_surface("/v1", api::native_surface());
     api::add_native_routes(parts.routes, *parts.service, *parts.idempotency);
+    surfaces::add_seed_surfaces(parts.routes, *parts.service);
     api::add_webhook_routes(parts.routes, *parts.dispatcher);
     api::add_feed_routes(parts.routes, *parts.records, *parts.feed);
     parts.stats.name_routes(parts.routes.patterns());

@@ -413,6 +413,22 @@ private:
 
 } // namespace
 
+http::surface native_surface()
+{
+    http::surface s;
+    s.name = "native";
+    s.authenticate = [](const http::request& req, const auth::key_registry& keys)
+    {
+        return keys.authenticate({req.header("authorization"), req.header("x-api-key")});
+    };
+    s.render_failure = [](const failure& f, const http::request& req)
+    {
+        return failure_answer(f, req);
+    };
+    s.www_authenticate = std::string(auth::www_authenticate);
+    return s;
+}
+
 void add_native_routes(http::router& routes, core::record_service& service, idempotency_keys& idempotency)
 {
     auto api = std::make_shared<native_api>(service, idempotency);

@@ -3,6 +3,7 @@
 
 #include <reqstore/core/errc.hpp>
 #include <reqstore/http/message.hpp>
+#include <reqstore/http/query.hpp>
 
 #include <cstdint>
 #include <initializer_list>
@@ -21,9 +22,6 @@ http::response json_answer(unsigned status, std::string body);
 core::result<std::uint64_t> integer_parameter(std::string_view name, std::string_view value,
                                               std::uint64_t min, std::uint64_t max);
 
-// The decoded query parameters; each name at most once and from `allowed` (400 otherwise, so
-// that a misspelt parameter is not silently ignored).
-core::result<std::vector<std::pair<std::string, std::string>>>
-query_parameters(const http::request& req, std::initializer_list<std::string_view> allowed);
+using http::query_parameters;
 
 } // namespace reqstore::api

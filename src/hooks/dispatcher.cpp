@@ -232,9 +232,13 @@ core::result<void> dispatcher::fan_out_batch(std::vector<core::feed_entry> entri
         if (targets.empty())
             continue;
         const std::string payload = request_payload(event, record);
+        std::optional<std::string> callback_payload;
+        if (to_callback && options_.callback_body)
+            callback_payload = options_.callback_body(event, record);
         const auto committed = core::parse_rfc3339(text_of(event, "at")).value_or(now);
         for (auto& [target, url] : targets)
         {
+            const bool is_callback = target.starts_with(callback_prefix);
             core::delivery d;
             d.target = target;
             d.lane = lane_of(target, record_id);
@@ -245,7 +249,7 @@ core::result<void> dispatcher::fan_out_batch(std::vector<core::feed_entry> entri
             d.version = version;
             d.url = std::move(url);
             d.webhook_id = "evt_" + std::to_string(entry.sequence);
-            d.payload = payload;
+            d.payload = is_callback && callback_payload ? *callback_payload : payload;
             d.created_at = now;
             d.committed_at = committed;
             d.next_attempt_at = now;

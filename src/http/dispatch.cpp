@@ -11,13 +11,16 @@ namespace net = boost::asio;
 namespace
 {
 
-net::awaitable<response> route_and_handle(const request& req, std::optional<router::match>& found,
-                                          const auth::api_key* key);
-
-bool needs_credentials(std::string_view path)
+// Paths no surface covers (health, metrics) are public and answer in the native format.
+response render_failure(const surface* s, const core::failure& f, const request& req)
 {
-    return path == "/v1" || path.starts_with("/v1/");
+    if (s && s->render_failure)
+        return s->render_failure(f, req);
+    return problem_response(f, req.path());
 }
+
+net::awaitable<response> route_and_handle(const request& req, std::optional<router::match>& found,
+                                          const auth::api_key* key, const surface* s);
 
 } // namespace
 
@@ -26,14 +29,17 @@ net::awaitable<dispatch_result> dispatch(const request& req, const router& route
 {
     dispatch_result out;
     const std::string_view path = req.path();
+    const surface* s = routes.surface_for(path);
     const auth::api_key* key = nullptr;
-    if (needs_credentials(path))
+    if (s && s->authenticate)
     {
-        auto authenticated = keys.authenticate({req.header("authorization"), req.header("x-api-key")});
+        auto authenticated = s->authenticate(req, keys);
         if (!authenticated)
         {
-            out.answer = problem_response(authenticated.error(), path);
-            out.answer.set("WWW-Authenticate", std::string(auth::www_authenticate));
+            out.answer = render_failure(s, authenticated.error(), req);
+            out.answer.set("WWW-Authenticate", s->www_authenticate.empty()
+                                                   ? std::string(auth::www_authenticate)
+                                                   : s->www_authenticate);
             co_return out;
         }
         key = *authenticated;
@@ -45,8 +51,8 @@ net::awaitable<dispatch_result> dispatch(const request& req, const router& route
     if (binding && !binding->scope.empty() && (!key || !key->has_scope(binding->scope)))
     {
         out.route = found->route;
-        out.answer = problem_response(core::errc::forbidden,
-                                      "this key lacks the scope " + std::string(binding->scope), path);
+        out.answer = render_failure(
+            s, {core::errc::forbidden, "this key lacks the scope " + std::string(binding->scope)}, req);
         co_return out;
     }
     std::optional<auth::rate_decision> rate;
@@ -56,17 +62,18 @@ net::awaitable<dispatch_result> dispatch(const request& req, const router& route
         if (!rate->allowed)
         {
             out.route = found ? found->route : out.route;
-            out.answer = problem_response(core::errc::rate_limited,
-                                          "key " + key->id + " has used its request rate; retry after " +
-                                              auth::rate_limiter::retry_after(*rate) + " s",
-                                          path);
+            out.answer = render_failure(
+                s,
+                {core::errc::rate_limited, "key " + key->id + " has used its request rate; retry after " +
+                                               auth::rate_limiter::retry_after(*rate) + " s"},
+                req);
             out.answer.set("Retry-After", auth::rate_limiter::retry_after(*rate));
             out.answer.set("RateLimit-Policy", auth::rate_limiter::policy_header(*key->rate_limit));
             out.answer.set("RateLimit", auth::rate_limiter::state_header(*rate));
             co_return out;
         }
     }
-    out.answer = co_await route_and_handle(req, found, key);
+    out.answer = co_await route_and_handle(req, found, key, s);
     if (found)
         out.route = found->route;
     if (rate)
@@ -81,11 +88,11 @@ namespace
 {
 
 net::awaitable<response> route_and_handle(const request& req, std::optional<router::match>& found,
-                                          const auth::api_key* key)
+                                          const auth::api_key* key, const surface* s)
 {
     const std::string_view path = req.path();
     if (!found)
-        co_return problem_response(core::errc::not_found, "no resource at " + std::string(path), path);
+        co_return render_failure(s, {core::errc::not_found, "no resource at " + std::string(path)}, req);
     if (req.verb() == method::options)
     {
         response r;
@@ -95,9 +102,11 @@ net::awaitable<response> route_and_handle(const request& req, std::optional<rout
     }
     if (!found->binding)
     {
-        response r = problem_response(
-            core::errc::method_not_allowed,
-            std::string(req.method_text()) + " is not allowed here; allowed: " + found->allow, path);
+        response r = render_failure(
+            s,
+            {core::errc::method_not_allowed,
+             std::string(req.method_text()) + " is not allowed here; allowed: " + found->allow},
+            req);
         r.set("Allow", found->allow);
         co_return r;
     }
@@ -111,7 +120,7 @@ net::awaitable<response> route_and_handle(const request& req, std::optional<rout
         ops::log().error("handler failed",
                          {{"request_id", req.request_id()}, {"path", path}, {"error", e.what()}});
     }
-    co_return problem_response(core::errc::internal, "", path);
+    co_return render_failure(s, {core::errc::internal, ""}, req);
 }
 
 } // namespace

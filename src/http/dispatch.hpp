@@ -1,5 +1,6 @@
 // Internal to the http module: from a parsed request to its answer, in the contract's order:
 // authentication (401), scope (403), rate limit (429), route (404/405), then the handler. The
+// path's surface decides how the caller authenticates and how these refusals are worded. The
 // scope depends on the route, so an unknown route or method is answered after the rate limit
 // without a scope check. Knows nothing of Beast.
 #pragma once

@@ -98,6 +98,30 @@ std::optional<router::match> router::find(method m, std::string_view path) const
     return std::nullopt;
 }
 
+void router::add_surface(std::string prefix, surface s)
+{
+    while (prefix.size() > 1 && prefix.back() == '/')
+        prefix.pop_back();
+    surfaces_.emplace_back(std::move(prefix), std::move(s));
+}
+
+const surface* router::surface_for(std::string_view path) const
+{
+    const surface* best = nullptr;
+    std::size_t best_length = 0;
+    for (const auto& [prefix, s] : surfaces_)
+    {
+        const bool covers = path.starts_with(prefix) &&
+                            (path.size() == prefix.size() || prefix == "/" || path[prefix.size()] == '/');
+        if (covers && (!best || prefix.size() > best_length))
+        {
+            best = &s;
+            best_length = prefix.size();
+        }
+    }
+    return best;
+}
+
 std::vector<std::string> router::patterns() const
 {
     std::vector<std::string> out;

@@ -205,23 +205,17 @@ std::string_view target_path(const bhttp::request_parser<bhttp::string_body>& pa
     return target.substr(0, target.find('?'));
 }
 
-// The answer to a request that could not be read; the connection closes after it.
-response read_failure_response(const boost::system::error_code& ec, std::string_view stage,
-                               std::string_view path)
+// Why a request could not be read; the answer closes the connection.
+core::failure read_failure(const boost::system::error_code& ec, std::string_view stage)
 {
-    response r;
     if (ec == bhttp::error::body_limit)
-        r = problem_response(core::errc::payload_too_large, "the body is larger than the limit", path);
-    else if (ec == bhttp::error::header_limit)
-        r = problem_response(core::errc::headers_too_large,
-                             "the request's header section is larger than the limit", path);
-    else if (ec == beast::error::timeout)
-        r = problem_response(core::errc::request_timeout,
-                             "the request's " + std::string(stage) + " did not arrive in time", path);
-    else
-        r = problem_response(core::errc::bad_request, "the request cannot be parsed: " + ec.message(), path);
-    r.close = true;
-    return r;
+        return {core::errc::payload_too_large, "the body is larger than the limit"};
+    if (ec == bhttp::error::header_limit)
+        return {core::errc::headers_too_large, "the request's header section is larger than the limit"};
+    if (ec == beast::error::timeout)
+        return {core::errc::request_timeout,
+                "the request's " + std::string(stage) + " did not arrive in time"};
+    return {core::errc::bad_request, "the request cannot be parsed: " + ec.message()};
 }
 
 bhttp::response<bhttp::string_body> to_beast(response& r, const std::string& request_id, bool head,
@@ -430,14 +424,14 @@ net::awaitable<void> session_access::run_session(server& s, tcp::socket socket)
         parser.header_limit(static_cast<std::uint32_t>(s.limits_.max_header_bytes));
         parser.body_limit(s.limits_.max_body_bytes);
         std::string request_id;
-        std::optional<response> failed;
+        std::optional<core::failure> failed;
 
         stream.expires_after(s.limits_.header_timeout);
         const auto header_ec = co_await read_header(stream, buffer, parser, s.limits_.max_header_bytes);
         if (header_ec == bhttp::error::end_of_stream)
             break;
         if (header_ec)
-            failed = read_failure_response(header_ec, "header section", target_path(parser));
+            failed = read_failure(header_ec, "header section");
         else
         {
             const auto id = parser.get().find("X-Request-Id");
@@ -445,10 +439,8 @@ net::awaitable<void> session_access::run_session(server& s, tcp::socket socket)
                 request_id = std::string(id->value());
             if (!transfer_encoding_acceptable(parser))
             {
-                failed =
-                    problem_response(core::errc::bad_request,
-                                     "a request's last transfer coding must be chunked", target_path(parser));
-                failed->close = true;
+                failed = core::failure(core::errc::bad_request,
+                                       "a request's last transfer coding must be chunked");
             }
         }
         if (!failed && !parser.is_done())
@@ -467,7 +459,7 @@ net::awaitable<void> session_access::run_session(server& s, tcp::socket socket)
             auto [body_ec, body_bytes] =
                 co_await bhttp::async_read(stream, buffer, parser, as_tuple(use_awaitable));
             if (body_ec)
-                failed = read_failure_response(body_ec, "body", target_path(parser));
+                failed = read_failure(body_ec, "body");
         }
         if (request_id.empty())
             request_id = generate_request_id();
@@ -480,9 +472,17 @@ net::awaitable<void> session_access::run_session(server& s, tcp::socket socket)
         method verb = method::other;
         if (failed)
         {
-            result.answer = std::move(*failed);
-            method_text = std::string(parser.get().method_string());
+            // Worded by the surface of the path, as far as it arrived, like every other refusal.
+            auto& message = parser.get();
+            method_text = std::string(message.method_string());
             path = std::string(target_path(parser));
+            const detail::native_request native{message};
+            const request req(native, to_method(message.method()), message.target(), std::string(),
+                              request_id);
+            const surface* owner = s.routes_.surface_for(req.path());
+            result.answer = owner && owner->render_failure ? owner->render_failure(*failed, req)
+                                                           : problem_response(*failed, path);
+            result.answer.close = true;
         }
         else
         {

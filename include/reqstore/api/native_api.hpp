@@ -10,6 +10,10 @@ namespace reqstore::api
 
 class idempotency_keys;
 
+// The surface of every /v1 path: the credentials of API.md section 8 (Basic, Bearer, X-API-Key)
+// and problem+json refusals.
+http::surface native_surface();
+
 // Adds the record routes to `routes`. `service` and `idempotency` must outlive the router.
 void add_native_routes(http::router& routes, core::record_service& service, idempotency_keys& idempotency);
 

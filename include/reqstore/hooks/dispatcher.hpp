@@ -15,10 +15,13 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -36,6 +39,12 @@ struct dispatcher_options
     std::chrono::milliseconds disable_after{5 * 86'400'000LL}; // a subscription failing this long is disabled
     std::string callback_secret;                               // signs deliveries to callback_url targets
     std::size_t max_in_flight = 256;                           // attempts under way at once
+    // The body sent to a record's callback_url when it is not the standard one: given the change
+    // feed entry and the record at that version, returns the body, or nullopt for the standard
+    // body. A seed surface whose original API posts its own callback shape sets it (Autodesk).
+    std::function<std::optional<std::string>(const boost::json::object& event,
+                                             const boost::json::value& record)>
+        callback_body;
 };
 
 // A subscription as the API creates or changes it.

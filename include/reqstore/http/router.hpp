@@ -1,7 +1,9 @@
 // The routing table: path patterns with `{param}` segments, the handler of each method, and
-// the scope each method needs. Matching answers 404 and 405 (with Allow) by itself.
+// the scope each method needs; and the surfaces, which decide per path prefix how callers
+// authenticate and how refusals are worded. Matching answers 404 and 405 (with Allow) by itself.
 #pragma once
 
+#include <reqstore/core/errc.hpp>
 #include <reqstore/http/message.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -16,7 +18,8 @@
 namespace reqstore::auth
 {
 struct api_key;
-}
+class key_registry;
+} // namespace reqstore::auth
 
 namespace reqstore::http
 {
@@ -39,6 +42,19 @@ struct method_binding
     handler fn;
 };
 
+// A family of routes under one path prefix (the native API, or one seed API's surface): how its
+// callers prove who they are and how its refusals are worded.
+struct surface
+{
+    std::string name; // for logs: "native", "box", ...
+    // Finds the caller's key from the request (errc::unauthorized when it cannot). Empty: the
+    // surface's routes are public.
+    std::function<core::result<const auth::api_key*>(const request&, const auth::key_registry&)> authenticate;
+    // The answer to a failure met outside a handler: 401, 403, 404, 405, 429, 500.
+    std::function<response(const core::failure&, const request&)> render_failure;
+    std::string www_authenticate; // the challenge sent with every 401
+};
+
 class router
 {
 public:
@@ -54,6 +70,12 @@ public:
         std::string allow; // the route's methods, for 405's Allow header
     };
 
+    // Puts every path at or below `prefix` ("/v1" covers "/v1" and "/v1/...", not "/v1x") under
+    // `s`; the longest matching prefix wins. Not thread-safe: add surfaces before serving.
+    void add_surface(std::string prefix, surface s);
+    // The surface of `path`, or null when no prefix covers it (public, native errors).
+    const surface* surface_for(std::string_view path) const;
+
     // nullopt when no pattern matches the path. A GET binding also serves HEAD.
     std::optional<match> find(method m, std::string_view path) const;
 
@@ -68,6 +90,7 @@ private:
     };
 
     std::vector<route_entry> routes_;
+    std::vector<std::pair<std::string, surface>> surfaces_; // prefix, surface
 };
 
 } // namespace reqstore::http
