@@ -108,7 +108,8 @@ std::string record_path(std::string_view id)
 response failure_answer(const failure& f, const http::request& req)
 {
     // The client sees a generic sentence for server-side failures; the detail goes to the log.
-    if (core::describe_failure(f.code).status >= 500)
+    // (An empty detail was logged where it arose, e.g. the dispatcher's "handler failed".)
+    if (core::describe_failure(f.code).status >= 500 && !f.detail.empty())
         ops::log().error("request failed",
                          {{"request_id", req.request_id()}, {"path", req.path()}, {"error", f.detail}});
     response r = http::problem_response(f, req.path());

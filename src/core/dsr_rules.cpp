@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <unordered_map>
 
 namespace reqstore::core
 {
@@ -79,10 +80,11 @@ std::string text_of(const json::object& o, std::string_view name)
     return v && v->is_string() ? std::string(v->get_string()) : std::string();
 }
 
-// The entry of every file a record holds, as stored.
-std::vector<json::object> stored_files(const json::object* record)
+// The entry of every file a record holds, as stored, by its SHA-256 (one lookup per kept entry,
+// however many files the record holds).
+std::unordered_map<std::string, json::object> stored_files(const json::object* record)
 {
-    std::vector<json::object> out;
+    std::unordered_map<std::string, json::object> out;
     const json::value* attachments = record ? record->if_contains("attachments") : nullptr;
     if (!attachments || !attachments->is_object())
         return out;
@@ -90,7 +92,7 @@ std::vector<json::object> stored_files(const json::object* record)
         if (slot.value().is_array())
             for (const auto& file : slot.value().get_array())
                 if (file.is_object())
-                    out.push_back(file.get_object());
+                    out.emplace(text_of(file.get_object(), "sha256"), file.get_object());
     return out;
 }
 
@@ -102,7 +104,7 @@ void accept_uploads(const request_type& type, json::object& record, const json::
     json::value* attachments = record.if_contains("attachments");
     if (type.dsr_types.empty() || !attachments || !attachments->is_object())
         return;
-    const std::vector<json::object> known = stored_files(previous);
+    const auto known = stored_files(previous);
     for (auto& slot : attachments->get_object())
     {
         if (!slot.value().is_array())
@@ -121,7 +123,8 @@ void accept_uploads(const request_type& type, json::object& record, const json::
             if (!data)
             {
                 // Kept exactly as stored: a client cannot relabel a file's size or type this way.
-                if (std::find(known.begin(), known.end(), file) == known.end())
+                const auto held = known.find(text_of(file, "sha256"));
+                if (held == known.end() || held->second != file)
                     errors[at] = "must carry its bytes in data (base64), or be a file this request already "
                                  "holds, exactly as stored";
                 continue;

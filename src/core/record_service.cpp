@@ -283,24 +283,33 @@ std::optional<failure> state_rule_problem(const request_type& type, const std::s
         return failure(errc::not_updatable_in_state, why,
                        {{"state", from}, {"members", std::move(members)}, {"errors", std::move(errors)}});
     }
+    // Every member that may not change now is named in `errors`; `member` and `mutable_in` describe
+    // the first, as the problem's detail does.
+    std::optional<failure> first;
     for (const auto& name : changed)
     {
         const attribute_spec* spec = type.attribute(name);
-        if (spec && spec->mutable_in &&
-            std::find(spec->mutable_in->begin(), spec->mutable_in->end(), from) == spec->mutable_in->end())
+        if (!spec || !spec->mutable_in ||
+            std::find(spec->mutable_in->begin(), spec->mutable_in->end(), from) != spec->mutable_in->end())
+            continue;
+        std::string why = name + " cannot change while the request is " + from;
+        if (first)
         {
-            json::array states;
-            for (const auto& state : *spec->mutable_in)
-                states.emplace_back(state);
-            std::string why = name + " cannot change while the request is " + from;
-            json::object errors{{member_pointer(name), why}};
-            return failure(errc::not_updatable_in_state, std::move(why),
-                           {{"state", from},
-                            {"member", name},
-                            {"mutable_in", std::move(states)},
-                            {"errors", std::move(errors)}});
+            first->extensions["errors"].as_object()[member_pointer(name)] = std::move(why);
+            continue;
         }
+        json::array states;
+        for (const auto& state : *spec->mutable_in)
+            states.emplace_back(state);
+        json::object errors{{member_pointer(name), why}};
+        first = failure(errc::not_updatable_in_state, std::move(why),
+                        {{"state", from},
+                         {"member", name},
+                         {"mutable_in", std::move(states)},
+                         {"errors", std::move(errors)}});
     }
+    if (first)
+        return first;
     return std::nullopt;
 }
 

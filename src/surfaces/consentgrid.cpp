@@ -7,6 +7,7 @@
 #include <reqstore/surfaces/consentgrid.hpp>
 #include <reqstore/surfaces/support.hpp>
 
+#include <algorithm>
 #include <array>
 
 namespace reqstore::surfaces
@@ -93,8 +94,9 @@ http::response refused_answer(const failure& f, std::string_view id, std::string
     json::object attachment_errors;
     const auto add = [](json::object& into, std::string_view key, const json::value& message)
     {
+        // Appended in place: a slot of many files joins its messages in linear time.
         if (auto* existing = into.if_contains(key); existing && existing->is_string() && message.is_string())
-            *existing = std::string(existing->get_string()) + "; " + std::string(message.get_string());
+            existing->get_string().append("; ").append(message.get_string());
         else
             into[key] = message;
     };
@@ -241,18 +243,11 @@ public:
         std::string by_type, by_id;
         for (const auto& [name, value] : *params)
             (name == "by.type" ? by_type : by_id) = value;
-        if (by_type.empty() != by_id.empty())
-            co_return error_answer(
-                {errc::bad_request, "by.type and by.id name the writer together: give both"}, ctx.req);
-        reach_check anyone;
-        auto changes = update_fields(ctx.req, id, service_.options().max_json_depth);
-        if (!changes)
-            co_return error_answer(
-                refusal_in_order(service_, id, dsr_type, write_conditions(ctx.req), anyone, changes.error()),
-                ctx.req);
-        std::string actor = by_type.empty() ? ctx.key->id : by_type + ":" + by_id;
-        co_return co_await update(std::move(id), std::move(*changes), std::move(actor), ctx.req,
-                                  std::move(anyone));
+        if (auto refused = writer_problem(by_type, by_id))
+            co_return error_answer(*refused, ctx.req);
+        update_request update{std::move(id), dsr_type};
+        update.actor = by_type.empty() ? ctx.key->id : by_type + ":" + by_id;
+        co_return co_await apply(std::move(update), ctx.req, false);
     }
 
     net::awaitable<http::response> get_as_subject(http::handler_context& ctx)
@@ -276,42 +271,34 @@ public:
         if (auto refused = check_id(id))
             co_return error_answer(*refused, ctx.req);
         const std::string& subject = *ctx.key->subject;
-        auto changes = update_fields(ctx.req, id, service_.options().max_json_depth);
-        if (!changes)
-            co_return error_answer(refusal_in_order(service_, id, dsr_type, write_conditions(ctx.req),
-                                                    owned_by(subject), changes.error()),
-                                   ctx.req);
-        // The owner is the session's subject; a record reachable here already has that owner.
-        changes->erase("owner");
-        if (const auto* status = changes->if_contains("status"))
-        {
-            const bool allowed = status->is_string() &&
-                                 (status->get_string() == "submitted" || status->get_string() == "canceled");
-            if (!allowed)
-            {
-                // Sending the status the request already has changes nothing and is allowed.
-                auto current = read_record(service_, id, dsr_type, owned_by(subject));
-                if (!current)
-                    co_return error_answer(current.error(), ctx.req);
-                if (!status->is_string() || status->get_string() != current->version.status)
-                    co_return error_answer({errc::forbidden, "a data subject may only set the status to "
-                                                             "submitted or canceled"},
-                                           ctx.req);
-            }
-        }
-        std::string actor = "subject:" + subject;
-        reach_check own = owned_by(subject);
-        co_return co_await update(std::move(id), std::move(*changes), std::move(actor), ctx.req,
-                                  std::move(own));
+        update_request update{std::move(id), dsr_type};
+        update.actor = "subject:" + subject;
+        update.reachable = owned_by(subject);
+        co_return co_await apply(std::move(update), ctx.req, true);
     }
 
 private:
-    net::awaitable<http::response> update(std::string id, json::object changes, std::string actor,
-                                          const http::request& req, reach_check reachable)
+    // Reads the body into `update` and hands it to the core, which reports every problem at once.
+    // On the subject route the owner is the session's subject, which a reachable record already
+    // has, so a body `owner` is dropped; and the status may only be set to submitted or canceled,
+    // judged on the record's strand (sending the status it already has changes nothing).
+    net::awaitable<http::response> apply(update_request update, const http::request& req, bool as_subject)
     {
-        update_request update{
-            id,  dsr_type, std::move(changes), std::move(actor), write_conditions(req), std::move(reachable),
-            true};
+        update.conditions = write_conditions(req);
+        update.every_problem_at_once = true;
+        auto changes = update_fields(req, update.id, service_.options().max_json_depth);
+        if (!changes)
+            co_return error_answer(refusal_in_order(service_, update.id, dsr_type, update.conditions,
+                                                    update.reachable, changes.error()),
+                                   req);
+        if (as_subject)
+        {
+            changes->erase("owner");
+            if (const auto* status = changes->if_contains("status"))
+                update.guard = subject_status_rule(*status);
+        }
+        update.fields = std::move(*changes);
+        const std::string id = update.id;
         auto updated = co_await update_record(service_, std::move(update));
         if (updated)
             co_return accepted_answer(*updated);
@@ -321,6 +308,42 @@ private:
         auto current = read_record(service_, id, dsr_type);
         const std::string status = current ? current->version.status : std::string();
         co_return refused_answer(updated.error(), id, status);
+    }
+
+    static std::function<std::optional<failure>(const json::object&)> subject_status_rule(json::value wanted)
+    {
+        return [wanted = std::move(wanted)](const json::object& current) -> std::optional<failure>
+        {
+            const bool allowed = wanted == json::value("submitted") || wanted == json::value("canceled") ||
+                                 wanted == json::value(string_member(current, "status"));
+            if (allowed)
+                return std::nullopt;
+            return failure(errc::forbidden,
+                           "a data subject may only set the status to submitted or canceled");
+        };
+    }
+
+    // by.type and by.id name the writer together. The subject route's writer is recorded as
+    // "subject:<subject>", so an operator may not name that type: it could pass for the subject.
+    static std::optional<failure> writer_problem(std::string_view by_type, std::string_view by_id)
+    {
+        if (by_type.empty() != by_id.empty())
+            return failure(errc::bad_request, "by.type and by.id name the writer together: give both");
+        if (by_type.empty())
+            return std::nullopt;
+        const auto fits = [](std::string_view s)
+        {
+            return s.size() <= 100 &&
+                   std::all_of(s.begin(), s.end(),
+                               [](unsigned char c) { return c > 0x20 && c < 0x7f && c != ':'; });
+        };
+        if (!fits(by_type) || !fits(by_id))
+            return failure(errc::bad_request,
+                           "by.type and by.id are 1 to 100 printable characters, without ':' "
+                           "or spaces");
+        if (by_type == "subject")
+            return failure(errc::bad_request, "by.type \"subject\" is the data subject's own route's writer");
+        return std::nullopt;
     }
 
     std::optional<failure> check_id(std::string_view id) const

@@ -159,25 +159,6 @@ http::response error_answer(const failure& f, const http::request& req)
         base.pointer = "/data/attributes/status";
         errors.push_back(std::move(base));
     }
-    else if (f.code == errc::not_updatable_in_state)
-    {
-        // The core names either the one member whose mutable_in refused it, or every changed one.
-        std::vector<std::string> names;
-        if (const auto* one = f.extensions.if_contains("member"); one && one->is_string())
-            names.emplace_back(one->get_string());
-        if (const auto* many = f.extensions.if_contains("members"); many && many->is_array())
-            for (const auto& name : many->get_array())
-                if (name.is_string())
-                    names.emplace_back(name.get_string());
-        for (const auto& name : names)
-        {
-            api_error e = base;
-            e.pointer = member_pointer("/data/attributes", name);
-            errors.push_back(std::move(e));
-        }
-        if (errors.empty())
-            errors.push_back(std::move(base));
-    }
     else
         errors.push_back(std::move(base));
 
@@ -523,19 +504,13 @@ json::object read_document(const json::object& document, std::string_view id, st
     return changes;
 }
 
-// The failure a precondition outcome stands for (nullopt: proceed).
-std::optional<failure> precondition_problem(core::precondition_outcome outcome,
-                                            const core::stored_version& current)
+// The failure a precondition outcome stands for (nullopt: go on, or 304 for a read).
+std::optional<failure> refused_by_preconditions(core::precondition_outcome outcome,
+                                                const core::stored_version& current)
 {
-    switch (outcome)
-    {
-    case core::precondition_outcome::proceed:
-    case core::precondition_outcome::not_modified:
-    case core::precondition_outcome::required: // the core judges require_if_match itself
+    if (outcome == core::precondition_outcome::proceed || outcome == core::precondition_outcome::not_modified)
         return std::nullopt;
-    default:
-        return core::precondition_problem(outcome, &current);
-    }
+    return core::precondition_problem(outcome, &current);
 }
 
 class jsonapi_surface
@@ -573,7 +548,7 @@ public:
             r.set("Last-Modified", core::format_http_date(loaded->version.updated_at));
             co_return r;
         }
-        if (auto problem = precondition_problem(outcome, loaded->version))
+        if (auto problem = refused_by_preconditions(outcome, loaded->version))
             co_return error_answer(*problem, ctx.req);
         co_return resource_answer(*loaded, shape);
     }
@@ -595,10 +570,10 @@ public:
         if (!current)
             co_return error_answer(current.error(), ctx.req);
         core::conditional_headers conditions = write_conditions(ctx.req);
-        const auto outcome =
-            core::evaluate_preconditions(conditions, {current->version.version, current->version.updated_at},
-                                         core::request_kind::write, false);
-        if (auto problem = precondition_problem(outcome, current->version))
+        const auto outcome = core::evaluate_preconditions(
+            conditions, {current->version.version, current->version.updated_at}, core::request_kind::write,
+            service_.require_if_match_for(jsonapi_type));
+        if (auto problem = refused_by_preconditions(outcome, current->version))
             co_return error_answer(*problem, ctx.req);
 
         if (auto problem = content_type_problem(ctx.req))

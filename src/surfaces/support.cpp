@@ -232,8 +232,10 @@ std::string client_message(const failure& f, const http::request& req)
     const auto described = core::describe_failure(f.code);
     if (described.status >= 500)
     {
-        ops::log().error("request failed",
-                         {{"request_id", req.request_id()}, {"path", req.path()}, {"error", f.detail}});
+        // An empty detail was logged where it arose (the dispatcher's "handler failed").
+        if (!f.detail.empty())
+            ops::log().error("request failed",
+                             {{"request_id", req.request_id()}, {"path", req.path()}, {"error", f.detail}});
         return f.code == errc::unavailable ? "the server cannot take this request now; try again shortly"
                                            : "the server failed to handle this request; it has been logged";
     }
@@ -297,8 +299,9 @@ failure refusal_in_order(core::record_service& service, std::string_view id, std
     auto loaded = read_record(service, id, type_name, reachable);
     if (!loaded)
         return loaded.error();
-    const auto outcome = core::evaluate_preconditions(
-        conditions, {loaded->version.version, loaded->version.updated_at}, core::request_kind::write, false);
+    const auto outcome =
+        core::evaluate_preconditions(conditions, {loaded->version.version, loaded->version.updated_at},
+                                     core::request_kind::write, service.require_if_match_for(type_name));
     if (outcome != core::precondition_outcome::proceed)
         return core::precondition_problem(outcome, &loaded->version);
     return body_refusal;
@@ -320,6 +323,8 @@ net::awaitable<core::result<loaded_record>> update_record(core::record_service& 
                              (!request.reachable || request.reachable(record));
         if (!reached)
             return no_such_record(request.id);
+        if (request.guard)
+            return request.guard(record);
         return std::nullopt;
     };
     auto written = co_await service.put(request.id, std::move(input));

@@ -532,6 +532,26 @@ TEST(AutodeskSurface, StaleIfMatchIsPreconditionFailed)
     EXPECT_EQ(text(r.object(), "description"), "v3");
 }
 
+TEST(AutodeskSurface, MissingIfMatchIs428BeforeTheBodyIsJudged)
+{
+    // With require_if_match, step 3 of the contract's order (428) comes before the media type (415).
+    server_options o;
+    o.config = R"({"require_if_match": true})";
+    server srv(o);
+    auto c = srv.connect();
+    create_seed_request(c);
+    const auto before = get_record(c, seed_id);
+    auto r = c.request(http::verb::patch, surface_path(seed_account, seed_id), R"({"description":"v2"})",
+                       {{"Content-Type", "text/plain"}});
+    EXPECT_TRUE(is_autodesk_error(r, 428, "PRECONDITION_REQUIRED"));
+    r = patch_surface(c, seed_account, seed_id, {{"description", "v2"}});
+    EXPECT_TRUE(is_autodesk_error(r, 428, "PRECONDITION_REQUIRED"));
+    EXPECT_TRUE(unchanged(c, before));
+    header_list current = json_type;
+    current.emplace_back("If-Match", etag_of(1));
+    EXPECT_EQ(patch_surface(c, seed_account, seed_id, {{"description", "v2"}}, current).status(), 200u);
+}
+
 TEST(AutodeskSurface, StateChangePostsTheDataConnectorCallbackBodyToCallbackUrl)
 {
     temp_dir dir;

@@ -474,6 +474,12 @@ TEST(ConsentGridSurface, OwnerChangeAfterSubmitIsRefused)
     EXPECT_TRUE(contains(std::string(result.at("error").as_string()), "owner")) << r;
     EXPECT_TRUE(unchanged(c, before));
     EXPECT_EQ(error_names(result, "fieldErrors"), std::set<std::string>{"owner"}) << r;
+
+    // Both members that may no longer change are named in one answer.
+    auto both = c.put(operator_path(id), R"({"owner":{"type":"user","id":"subject-2"},"typeId":"erasure",
+                                            "data":{"email":"jdoe@example.com","scope":"all"},"attachments":{}})");
+    EXPECT_TRUE(is_refusal(both, id, "submitted", {"owner", "typeId"}, {}));
+    EXPECT_TRUE(unchanged(c, before));
 }
 
 TEST(ConsentGridSurface, InvalidTransitionIsRefusedWithAMessage)
@@ -605,10 +611,16 @@ TEST(ConsentGridSurface, WriterNeedsBothByTypeAndById)
     auto c = srv.connect();
     const std::string id = create_dsr(c);
     const auto before = get_record(c, id);
-    for (std::string_view query : {"?by.type=userType", "?by.id=userId", "?by.type=userType&by.id=",
-                                   "?by.type=a&by.type=b&by.id=c", "?by.kind=userType"})
-        EXPECT_TRUE(is_error_object(c.put(operator_path(id) + std::string(query), R"({"labels":["x"]})"), 400,
-                                    "bad-request"))
+    const std::string long_id(101, 'u');
+    for (std::string query :
+         {std::string("?by.type=userType"), std::string("?by.id=userId"),
+          std::string("?by.type=userType&by.id="), std::string("?by.type=a&by.type=b&by.id=c"),
+          std::string("?by.kind=userType"),
+          // The subject route's writer cannot be impersonated, and the names stay sane.
+          std::string("?by.type=subject&by.id=subject-1"), std::string("?by.type=a:b&by.id=c"),
+          std::string("?by.type=user&by.id=a%20b"), "?by.type=user&by.id=" + long_id})
+        EXPECT_TRUE(
+            is_error_object(c.put(operator_path(id) + query, R"({"labels":["x"]})"), 400, "bad-request"))
             << query;
     EXPECT_TRUE(unchanged(c, before));
 

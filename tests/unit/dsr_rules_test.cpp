@@ -1106,3 +1106,45 @@ TEST(DsrAdmit, AdmitIsNotAskedAboutARecordThatDoesNotExist)
 }
 
 } // namespace
+
+// Every member that may no longer change is named, not only the first; and with every_problem_at_once the
+// state rules' refusals join the validation errors in one answer.
+TEST(DsrService, EveryMemberThatMayNotChangeIsNamed)
+{
+    dsr_fixture f;
+    const std::string id = f.draft("erasure");
+    f.must(f.put(id, R"({"status": "submitted", "owner": {"id": "u1"},
+                         "data": {"email": "ann@example.com", "scope": "all"}})"));
+    const failure both = refused(f.put(id, R"({"type_id": "access", "owner": {"id": "u2"}})"));
+    EXPECT_EQ(both.code, errc::validation_failed) << describe(both); // access needs other data
+    write_input together = dsr_fixture::input(R"({"type_id": "access", "owner": {"id": "u2"}})");
+    together.every_problem_at_once = true;
+    const failure all = refused(f.put(id, std::move(together)));
+    EXPECT_EQ(all.code, errc::validation_failed) << describe(all);
+    EXPECT_EQ(keys_of(all.extensions.at("errors").as_object()),
+              (std::set<std::string>{"/type_id", "/owner", "/data/scope"}))
+        << describe(all);
+
+    const failure fitting =
+        refused(f.put(id, R"({"type_id": "erasure", "owner": {"id": "u2"}, "labels": ["x"]})"));
+    EXPECT_EQ(fitting.code, errc::not_updatable_in_state) << describe(fitting);
+    EXPECT_EQ(keys_of(fitting.extensions.at("errors").as_object()), (std::set<std::string>{"/owner"}));
+    EXPECT_EQ(f.current(id).version, 2u);
+}
+
+// Regression: a kept entry was looked up in every held file, so a body of N entries against a record of K
+// files cost N x K comparisons on the record's strand. Many held files and many kept entries still work.
+TEST(DsrUploads, ManyKeptEntriesAgainstManyHeldFiles)
+{
+    const request_type t = parsed();
+    json::array files;
+    for (int i = 0; i < 2000; ++i)
+        files.push_back(upload(base64("file " + std::to_string(i))));
+    const uploads first = accepted(t, holding(std::move(files)));
+    ASSERT_EQ(first.errors, json::object());
+    ASSERT_EQ(first.blobs.size(), 2000u);
+    const uploads again = accepted(t, first.record, &first.record);
+    EXPECT_EQ(again.errors, json::object());
+    EXPECT_TRUE(again.blobs.empty());
+    EXPECT_EQ(again.record, first.record);
+}

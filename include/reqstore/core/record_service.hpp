@@ -95,6 +95,9 @@ public:
     const service_options& options() const noexcept { return options_; }
     const type_registry& types() const noexcept { return types_; }
 
+    // Whether a write to a record of this type needs If-Match (the type's setting, else the global).
+    bool require_if_match_for(std::string_view type_name) const;
+
     // Whether a path id fits some declared type's id format (else the answer is 400 invalid-id).
     bool id_is_valid(std::string_view id) const { return types_.any_type_fits(id); }
 
@@ -170,7 +173,6 @@ private:
                   const std::optional<idempotency_hook>& idempotency);
     boost::asio::awaitable<result<write_outcome>> commit_change(version_change change);
     boost::asio::awaitable<result<bool>> fire_expiry_locked(timer_key timer);
-    bool require_if_match_for(std::string_view type_name) const;
 
     record_store& store_;
     const type_registry& types_;

@@ -60,9 +60,6 @@ struct idempotency_entry
     std::string answer; // opaque to the core: the transport's encoding of the answer
 };
 
-// One atomic change: record `id` moves from `expected_version` (0: it must not exist) to
-// `next`, whose version is expected_version + 1, with its events, the scheduled transitions it
-// adds or removes, and the idempotent answer it produced.
 // The bytes of one attachment file, kept beside the record under its SHA-256.
 struct attachment_blob
 {
@@ -70,6 +67,9 @@ struct attachment_blob
     std::string bytes;
 };
 
+// One atomic change: record `id` moves from `expected_version` (0: it must not exist) to
+// `next`, whose version is expected_version + 1, with its events, the scheduled transitions it
+// adds or removes, the idempotent answer it produced, and the attachment files it uploads.
 struct commit_request
 {
     std::string id;

@@ -130,8 +130,9 @@ core::result<loaded_record> read_record(core::record_service& service, std::stri
                                         std::string_view type_name, const reach_check& reachable = {});
 
 // The answer to a body (or media type) the surface refused, in the contract's order (section 5):
-// a record that is missing, of another type or out of reach is not_found, and a failing
-// precondition is precondition_failed, before the body's own failure, which is returned otherwise.
+// a record that is missing, of another type or out of reach is not_found, and a failing or
+// missing precondition (412, 428) comes next, before the body's own failure, which is returned
+// otherwise.
 // Judged without the record's lock: it only orders refusals, and nothing is written.
 core::failure refusal_in_order(core::record_service& service, std::string_view id, std::string_view type_name,
                                const core::conditional_headers& conditions, const reach_check& reachable,
@@ -147,6 +148,9 @@ struct update_request
     core::conditional_headers conditions;
     reach_check reachable;              // empty: every record of the type is reachable
     bool every_problem_at_once = false; // see core::write_input
+    // A rule of the surface about the current record, judged on its strand once it is reached
+    // (so that no write slips in between); a failure returned is the answer. Empty: none.
+    std::function<std::optional<core::failure>(const boost::json::object& current)> guard;
 };
 
 // The core's partial update (API.md section 3, PUT): every member of `fields` replaces the
