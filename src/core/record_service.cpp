@@ -448,24 +448,25 @@ net::awaitable<result<write_outcome>> record_service::create(write_input input)
     // "absent" turns that chance into a retry instead of an overwrite.
     for (int attempt = 0;; ++attempt)
     {
-        auto created = co_await commit_create(generate_id((*type)->format, (*type)->id_prefix), **type, *body,
-                                              input.actor, input.idempotency);
+        auto staged = commit_create(generate_id((*type)->format, (*type)->id_prefix), **type, *body,
+                                    input.actor, input.idempotency, false);
+        auto created = co_await finish(std::move(staged));
         if (created || created.error().code != errc::precondition_failed || attempt == 3)
             co_return created;
     }
 }
 
-net::awaitable<result<write_outcome>>
+result<record_service::staged_write>
 record_service::commit_create(std::string id, const request_type& type, json::object body, std::string actor,
-                              const std::optional<idempotency_hook>& idempotency)
+                              const std::optional<idempotency_hook>& idempotency, bool locked)
 {
     json::object errors;
     for (const auto& member : body)
         if (member.key() != "type" && is_system_field(member.key()))
             errors[member_pointer(member.key())] = "is read-only";
     if (!errors.empty())
-        co_return failure(errc::read_only_field, "system fields are set by the server",
-                          {{"errors", std::move(errors)}});
+        return failure(errc::read_only_field, "system fields are set by the server",
+                       {{"errors", std::move(errors)}});
     if (!body.contains("status"))
         body["status"] = type.initial;
     for (const auto& spec : type.attributes)
@@ -475,11 +476,11 @@ record_service::commit_create(std::string id, const request_type& type, json::ob
     accept_uploads(type, body, nullptr, uploads, errors);
     validate_record(type, body, errors);
     if (!errors.empty())
-        co_return failure(errc::validation_failed, "the request does not fit type " + type.name,
-                          {{"errors", std::move(errors)}});
+        return failure(errc::validation_failed, "the request does not fit type " + type.name,
+                       {{"errors", std::move(errors)}});
     normalize_integers(type, body);
     if (auto missing = requirements_problem(type, string_member(body, "status"), body))
-        co_return std::move(*missing);
+        return std::move(*missing);
 
     version_change change;
     change.id = std::move(id);
@@ -488,10 +489,10 @@ record_service::commit_create(std::string id, const request_type& type, json::ob
     change.actor = std::move(actor);
     change.idempotency = &idempotency;
     change.uploads = std::move(uploads);
-    co_return co_await commit_change(std::move(change));
+    return commit_change(std::move(change), locked);
 }
 
-net::awaitable<result<write_outcome>> record_service::commit_change(version_change change)
+result<record_service::staged_write> record_service::commit_change(version_change change, bool locked)
 {
     const request_type& type = *change.type;
     json::object& members = change.members;
@@ -542,25 +543,28 @@ net::awaitable<result<write_outcome>> record_service::commit_change(version_chan
         request.events.push_back(make_event("request.updated", change.id, request.next));
 
     // Scheduled expiry follows the record: a timer exists while the record can still expire.
-    const auto due_before = change.current && !change.current->deleted
-                                ? expiry_timer(type, *change.current_record)
-                                : std::nullopt;
-    const auto due_after = change.deleting ? std::nullopt : expiry_timer(type, record);
+    // Times with a sentinel rather than std::optional: GCC 12 warns falsely (maybe-uninitialized)
+    // about comparing two optionals here. Timers are never before the epoch (expiry_timer).
+    constexpr unix_millis no_timer = -1;
+    const unix_millis due_before = change.current && !change.current->deleted
+                                       ? expiry_timer(type, *change.current_record).value_or(no_timer)
+                                       : no_timer;
+    const unix_millis due_after = change.deleting ? no_timer : expiry_timer(type, record).value_or(no_timer);
     if (due_before != due_after)
     {
-        if (due_before)
-            request.timers_removed.push_back({*due_before, change.id});
-        if (due_after)
-            request.timers_added.push_back({*due_after, change.id});
+        if (due_before != no_timer)
+            request.timers_removed.push_back({due_before, change.id});
+        if (due_after != no_timer)
+            request.timers_added.push_back({due_after, change.id});
     }
     if (change.fired_timer && std::find(request.timers_removed.begin(), request.timers_removed.end(),
                                         *change.fired_timer) == request.timers_removed.end())
         request.timers_removed.push_back(*change.fired_timer);
 
     if (request.next.body.size() > options_.max_record_bytes)
-        co_return failure(errc::record_too_large,
-                          "the record would be " + std::to_string(request.next.body.size()) +
-                              " bytes; the limit is " + std::to_string(options_.max_record_bytes));
+        return failure(errc::record_too_large,
+                       "the record would be " + std::to_string(request.next.body.size()) +
+                           " bytes; the limit is " + std::to_string(options_.max_record_bytes));
 
     write_outcome outcome{change.id, request.next, !change.current, true};
     if (change.idempotency && *change.idempotency)
@@ -568,38 +572,86 @@ net::awaitable<result<write_outcome>> record_service::commit_change(version_chan
         const idempotency_hook& hook = **change.idempotency;
         request.idempotency = idempotency_entry{hook.key, hook.fingerprint, now, hook.render(outcome)};
     }
-    const auto added = request.timers_added;
-    auto receipt = co_await store_.commit(std::move(request));
-    if (!receipt)
-        co_return receipt.error();
-    if (timer_added_)
-        for (const auto& timer : added)
+    staged_write staged{outcome, nullptr, true, change.pipelined, request.timers_added};
+    staged.durable = store_.start_commit(std::move(request));
+    if (locked)
+    {
+        std::lock_guard guard(queued_mutex_);
+        queued_[change.id] = queued_version{outcome.record, staged.durable};
+    }
+    return staged;
+}
+
+net::awaitable<result<write_outcome>> record_service::finish(result<staged_write> staged)
+{
+    if (!staged)
+        co_return staged.error();
+    if (!staged->durable)
+        co_return std::move(staged->outcome);
+    auto durable = co_await staged->durable->wait();
+    if (staged->owns)
+    {
+        std::lock_guard guard(queued_mutex_);
+        const auto it = queued_.find(staged->outcome.id);
+        if (it != queued_.end() && it->second.durable == staged->durable)
+            queued_.erase(it);
+    }
+    if (!durable)
+    {
+        // Judged against a queued version whose own commit failed: the store refused this one's
+        // compare-and-swap. Not the client's precondition: the server could not write.
+        if (staged->pipelined && durable.error().code == errc::precondition_failed)
+            co_return failure(errc::unavailable, "an earlier write to request " + staged->outcome.id +
+                                                     " failed, so this one was not written");
+        co_return durable.error();
+    }
+    if (staged->owns && timer_added_)
+        for (const auto& timer : staged->timers_added)
             timer_added_(timer.due);
-    co_return outcome;
+    co_return std::move(staged->outcome);
+}
+
+result<std::optional<stored_version>> record_service::load_for_write(const std::string& id,
+                                                                     std::shared_ptr<pending_commit>& pending)
+{
+    {
+        std::lock_guard guard(queued_mutex_);
+        if (const auto it = queued_.find(id); it != queued_.end())
+        {
+            pending = it->second.durable;
+            return std::optional<stored_version>(it->second.version);
+        }
+    }
+    pending.reset();
+    return store_.load(id);
 }
 
 net::awaitable<result<write_outcome>> record_service::put(std::string id, write_input input)
 {
-    co_return co_await locks_.run_exclusive(id, mutate_locked(id, std::move(input), operation::put));
+    auto staged = co_await locks_.run_exclusive(id, mutate_locked(id, std::move(input), operation::put));
+    co_return co_await finish(std::move(staged));
 }
 
 net::awaitable<result<write_outcome>> record_service::patch(std::string id, write_input input)
 {
     const operation op =
         input.media == body_media::json_patch ? operation::json_patch : operation::merge_patch;
-    co_return co_await locks_.run_exclusive(id, mutate_locked(id, std::move(input), op));
+    auto staged = co_await locks_.run_exclusive(id, mutate_locked(id, std::move(input), op));
+    co_return co_await finish(std::move(staged));
 }
 
 net::awaitable<result<write_outcome>> record_service::remove(std::string id, write_input input)
 {
-    co_return co_await locks_.run_exclusive(id, mutate_locked(id, std::move(input), operation::remove));
+    auto staged = co_await locks_.run_exclusive(id, mutate_locked(id, std::move(input), operation::remove));
+    co_return co_await finish(std::move(staged));
 }
 
-net::awaitable<result<write_outcome>> record_service::mutate_locked(std::string id, write_input input,
-                                                                    operation op)
+net::awaitable<result<record_service::staged_write>>
+record_service::mutate_locked(std::string id, write_input input, operation op)
 {
     // Step 2: the record exists (410 once deleted), or PUT with If-None-Match: * creates it.
-    auto loaded = store_.load(id);
+    std::shared_ptr<pending_commit> queued; // set when the newest version is not yet durable
+    auto loaded = load_for_write(id, queued);
     if (!loaded)
         co_return loaded.error();
     if (!*loaded)
@@ -623,8 +675,7 @@ net::awaitable<result<write_outcome>> record_service::mutate_locked(std::string 
         const request_type* type = *named;
         if (!id_fits(type->format, type->id_prefix, id))
             co_return failure(errc::invalid_id, "\"" + id + "\" is not a valid id for type " + type->name);
-        co_return co_await commit_create(id, *type, std::move(*body), std::move(input.actor),
-                                         input.idempotency);
+        co_return commit_create(id, *type, std::move(*body), std::move(input.actor), input.idempotency, true);
     }
     stored_version& current = **loaded;
     // Parsed before the preconditions only when a surface must look at it first: a 412 on the
@@ -728,9 +779,10 @@ net::awaitable<result<write_outcome>> record_service::mutate_locked(std::string 
         }
         normalize_integers(*type, candidate);
 
-        // A write that changes nothing commits nothing.
+        // A write that changes nothing commits nothing. It answers with the newest version, so
+        // it waits until that version is durable, as its writer does.
         if (candidate == *current_record)
-            co_return write_outcome{std::move(id), std::move(current), false, false};
+            co_return staged_write{write_outcome{std::move(id), std::move(current), false, false}, queued};
 
         // Step 6: state rules.
         if (auto problem = state_rule_problem(*type, current.status, *current_record, candidate))
@@ -751,25 +803,41 @@ net::awaitable<result<write_outcome>> record_service::mutate_locked(std::string 
     change.actor = std::move(input.actor);
     change.idempotency = &input.idempotency;
     change.uploads = std::move(uploads);
-    co_return co_await commit_change(std::move(change));
+    change.pipelined = queued != nullptr;
+    co_return commit_change(std::move(change), true);
 }
 
 net::awaitable<result<bool>> record_service::fire_expiry(timer_key timer)
 {
     std::string id = timer.id;
-    co_return co_await locks_.run_exclusive(std::move(id), fire_expiry_locked(std::move(timer)));
+    auto staged = co_await locks_.run_exclusive(std::move(id), fire_expiry_locked(std::move(timer)));
+    if (!staged)
+        co_return staged.error();
+    if (!*staged)
+        co_return false;
+    auto committed = co_await finish(std::move(**staged));
+    if (!committed)
+        co_return committed.error();
+    co_return true;
 }
 
-net::awaitable<result<bool>> record_service::fire_expiry_locked(timer_key timer)
+net::awaitable<result<std::optional<record_service::staged_write>>>
+record_service::fire_expiry_locked(timer_key timer)
 {
+    using fired = std::optional<staged_write>;
     // The timer no longer applies: remove it without a version.
-    const auto drop = [&]() -> result<bool>
+    const auto drop = [&]() -> result<fired>
     {
         auto removed = store_.remove_timer(timer);
         if (!removed)
             return removed.error();
-        return false;
+        return fired();
     };
+    // Judged on durable state only: dropping a timer is not part of any batch, so it must not
+    // follow a queued version that could still fail.
+    std::shared_ptr<pending_commit> queued;
+    if (auto newest = load_for_write(timer.id, queued); newest && queued)
+        (void)co_await queued->wait();
     auto loaded = store_.load(timer.id);
     if (!loaded)
         co_return loaded.error();
@@ -795,10 +863,10 @@ net::awaitable<result<bool>> record_service::fire_expiry_locked(timer_key timer)
     change.members["status"] = target;
     change.actor = "system";
     change.fired_timer = timer;
-    auto committed = co_await commit_change(std::move(change));
-    if (!committed)
-        co_return committed.error();
-    co_return true;
+    auto staged = commit_change(std::move(change), true);
+    if (!staged)
+        co_return staged.error();
+    co_return fired(std::move(*staged));
 }
 
 } // namespace reqstore::core

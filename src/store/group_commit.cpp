@@ -29,6 +29,14 @@ net::awaitable<core::result<core::commit_receipt>> group_commit::submit(queued_c
         net::use_awaitable, std::move(entry));
 }
 
+void group_commit::submit_then(queued_commit entry,
+                               std::function<void(core::result<core::commit_receipt>)> done)
+{
+    enqueue(std::move(entry),
+            handler_type([done = std::move(done)](core::result<core::commit_receipt> outcome)
+                         { done(std::move(outcome)); }));
+}
+
 void group_commit::enqueue(queued_commit entry, handler_type handler)
 {
     auto ex = net::get_associated_executor(handler, fallback_);
@@ -39,7 +47,10 @@ void group_commit::enqueue(queued_commit entry, handler_type handler)
         if (!stopping_)
         {
             queue_.push_back(std::move(w));
-            wake_.notify_one();
+            // A busy commit thread takes the queue when its write is done: waking it would only
+            // cost a futex call per commit.
+            if (idle_)
+                wake_.notify_one();
             return;
         }
     }
@@ -70,7 +81,9 @@ void group_commit::run()
     {
         {
             std::unique_lock lock(mutex_);
+            idle_ = true;
             wake_.wait(lock, [this] { return !queue_.empty() || stopping_; });
+            idle_ = false;
             if (queue_.empty())
                 return; // stopping, and everything queued has been written
             taken.swap(queue_);

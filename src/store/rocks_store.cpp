@@ -1,4 +1,5 @@
 // RocksDB behind the core's storage interface: layout, reads, and the group-commit flush.
+#include <reqstore/core/pending_commit.hpp>
 #include <reqstore/store/codec.hpp>
 #include <reqstore/store/keys.hpp>
 #include <reqstore/store/outbox_codec.hpp>
@@ -300,6 +301,17 @@ net::awaitable<core::result<core::commit_receipt>> rocks_store::commit(core::com
     entry.encoded_version = encode_version(request.next);
     entry.request = std::move(request);
     co_return co_await committer_->submit(std::move(entry));
+}
+
+std::shared_ptr<core::pending_commit> rocks_store::start_commit(core::commit_request request)
+{
+    auto pending = std::make_shared<core::pending_commit>();
+    queued_commit entry;
+    entry.encoded_version = encode_version(request.next);
+    entry.request = std::move(request);
+    committer_->submit_then(std::move(entry), [pending](core::result<core::commit_receipt> outcome)
+                            { pending->complete(std::move(outcome)); });
+    return pending;
 }
 
 void rocks_store::flush(std::vector<queued_commit>& batch)

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <reqstore/core/errc.hpp>
+#include <reqstore/core/pending_commit.hpp>
 #include <reqstore/core/preconditions.hpp>
 #include <reqstore/core/record_locks.hpp>
 #include <reqstore/core/record_store.hpp>
@@ -13,9 +14,12 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 namespace reqstore::core
 {
@@ -151,8 +155,26 @@ private:
         remove
     };
 
-    boost::asio::awaitable<result<write_outcome>> mutate_locked(std::string id, write_input input,
-                                                                operation op);
+    // A write judged and handed to the store under the record's lock, whose durability is awaited
+    // after the lock is released (finish), so that the record's next writer need not wait for this
+    // one's fsync.
+    struct staged_write
+    {
+        write_outcome outcome;
+        std::shared_ptr<pending_commit> durable; // null: nothing to wait for
+        bool owns = false;      // this write's own commit (else: the queued one a no-op reported)
+        bool pipelined = false; // judged against a version not yet durable
+        std::vector<timer_key> timers_added;
+    };
+
+    boost::asio::awaitable<result<staged_write>> mutate_locked(std::string id, write_input input,
+                                                               operation op);
+    // Waits for a staged write's durability and answers for it.
+    boost::asio::awaitable<result<write_outcome>> finish(result<staged_write> staged);
+    // The record's newest version for a writer holding its lock: a queued one not yet durable if
+    // any (with its pending commit in `pending`), else the store's.
+    result<std::optional<stored_version>> load_for_write(const std::string& id,
+                                                         std::shared_ptr<pending_commit>& pending);
     // What one committed change consists of, before the system fields are filled in.
     struct version_change
     {
@@ -166,19 +188,34 @@ private:
         const std::optional<idempotency_hook>* idempotency = nullptr;
         std::optional<timer_key> fired_timer; // a scheduled transition this change carries out
         std::vector<attachment_blob> uploads; // attachment files this change adds
+        bool pipelined = false;               // `current` is queued, not yet durable
     };
 
-    boost::asio::awaitable<result<write_outcome>>
-    commit_create(std::string id, const request_type& type, boost::json::object body, std::string actor,
-                  const std::optional<idempotency_hook>& idempotency);
-    boost::asio::awaitable<result<write_outcome>> commit_change(version_change change);
-    boost::asio::awaitable<result<bool>> fire_expiry_locked(timer_key timer);
+    // Judge a creation / build a version and start its commit. `locked`: under the record's lock,
+    // so the queued version is shown to the record's next writer.
+    result<staged_write> commit_create(std::string id, const request_type& type, boost::json::object body,
+                                       std::string actor, const std::optional<idempotency_hook>& idempotency,
+                                       bool locked);
+    result<staged_write> commit_change(version_change change, bool locked);
+    // nullopt: the timer no longer applies and was dropped.
+    boost::asio::awaitable<result<std::optional<staged_write>>> fire_expiry_locked(timer_key timer);
 
     record_store& store_;
     const type_registry& types_;
     const service_options options_;
     record_locks locks_;
     std::function<void(unix_millis)> timer_added_; // set before serving, then constant
+
+    // The newest queued, not yet durable version of each record being written. Written by the
+    // record's lock holder, erased by the write that queued it once it is durable (if no newer one
+    // replaced it).
+    struct queued_version
+    {
+        stored_version version;
+        std::shared_ptr<pending_commit> durable;
+    };
+    std::mutex queued_mutex_; // guards queued_
+    std::unordered_map<std::string, queued_version> queued_;
 };
 
 } // namespace reqstore::core

@@ -8,6 +8,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -100,6 +101,8 @@ struct list_page
     std::optional<std::string> last_examined_id; // set when more records may follow
 };
 
+class pending_commit;
+
 class record_store
 {
 public:
@@ -130,6 +133,12 @@ public:
     // batch may still appear after a restart, whole or not at all, since it is atomic).
     // May be called from any thread; the caller resumes on its own executor.
     virtual boost::asio::awaitable<result<commit_receipt>> commit(commit_request request) = 0;
+
+    // Queues the commit and returns at once; the pending_commit completes with the outcome commit()
+    // would have. Commits are written in the order they are started, so a record's next version
+    // may be started before this one is durable: if this one fails, that one fails its
+    // compare-and-swap. Thread-safe.
+    virtual std::shared_ptr<pending_commit> start_commit(commit_request request) = 0;
 
     // Up to `limit` scheduled transitions due at or before `up_to`, earliest first.
     virtual result<std::vector<timer_key>> timers_due(unix_millis up_to, std::size_t limit) = 0;

@@ -45,6 +45,10 @@ public:
     // Thread-safe. After stop(), completes at once with errc::unavailable.
     boost::asio::awaitable<core::result<core::commit_receipt>> submit(queued_commit entry);
 
+    // Queues `entry` at once and calls `done` with its outcome once its batch is written (or
+    // failed), on an executor of `fallback`. Thread-safe.
+    void submit_then(queued_commit entry, std::function<void(core::result<core::commit_receipt>)> done);
+
     // Writes what is queued, then ends the commit thread. Idempotent. Must not be called from
     // the commit thread.
     void stop();
@@ -70,6 +74,7 @@ private:
     std::condition_variable wake_;
     std::vector<waiting> queue_;
     bool stopping_ = false;
+    bool idle_ = false; // the commit thread waits for work
 
     std::thread thread_; // last: starts once everything above is constructed
 };

@@ -70,6 +70,7 @@ public:
     core::result<core::list_page> list(const core::list_filter& filter, std::string_view after_id,
                                        std::size_t limit, std::size_t max_examined) override;
     boost::asio::awaitable<core::result<core::commit_receipt>> commit(core::commit_request request) override;
+    std::shared_ptr<core::pending_commit> start_commit(core::commit_request request) override;
     core::result<std::vector<core::timer_key>> timers_due(core::unix_millis up_to,
                                                           std::size_t limit) override;
     core::result<std::optional<core::timer_key>> earliest_timer() override;
