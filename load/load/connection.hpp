@@ -1,0 +1,78 @@
+// One keep-alive HTTP/1.1 client connection of reqstore-load, reused for every exchange it makes.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace reqstore::load
+{
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+
+// Where and how to connect; shared by every connection, constant after construction.
+struct endpoint_info
+{
+    net::ip::tcp::resolver::results_type endpoints;
+    std::string authority;     // the Host header
+    std::string authorization; // "" or the Authorization header's value
+    std::chrono::steady_clock::duration timeout;
+};
+
+class connection
+{
+public:
+    // `executor` should be a strand of its own (Beast's basic_stream requires it once timers and
+    // threads are involved). `where` must outlive the connection. Does not connect yet.
+    connection(net::any_io_executor executor, const endpoint_info& where);
+
+    // Sets up the next request: method, target, and a JSON body ("" for none). Removes the
+    // If-Match of an earlier request; the caller may add headers after this call.
+    void prepare(http::verb method, std::string_view target, std::string_view json_body = {});
+    http::request<http::string_body>& request() noexcept { return request_; }
+    const http::request<http::string_body>& request() const noexcept { return request_; }
+
+    // The answer of the last successful exchange.
+    const http::response<http::string_body>& response() const noexcept { return response_; }
+    unsigned status() const noexcept { return response_.result_int(); }
+
+    // Sends request() and reads the answer into response(), connecting first when there is no open
+    // connection. Every step (connect, write, read) has the endpoint's timeout. Returns the error of
+    // the first step that failed (the socket is then closed, so the next exchange reconnects) or a
+    // default error_code on success. An answer that does not keep the connection alive closes it.
+    // Must be awaited on this connection's executor.
+    net::awaitable<boost::system::error_code> exchange();
+
+    // Connects when there is no open connection; as exchange() for errors.
+    net::awaitable<boost::system::error_code> ensure_connected();
+
+    net::any_io_executor get_executor() noexcept { return stream_.get_executor(); }
+    // How many TCP connections were opened so far.
+    std::uint64_t connects() const noexcept { return connects_; }
+
+private:
+    void drop() noexcept;
+
+    // Constant after construction.
+    const endpoint_info& where_;
+
+    // Only on this connection's executor.
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;
+    http::request<http::string_body> request_;
+    http::response<http::string_body> response_;
+    bool open_ = false;
+    std::uint64_t connects_ = 0;
+};
+
+} // namespace reqstore::load
