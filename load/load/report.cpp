@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "../common/json_file.hpp"
+
 namespace reqstore::load
 {
 namespace json = boost::json;
@@ -101,19 +103,7 @@ std::string to_text(const options& o, const summary& s)
 
 bool write_report(const std::string& file, const json::object& report)
 {
-    const std::filesystem::path target(file);
-    std::filesystem::path temporary = target;
-    temporary += ".tmp";
-    {
-        std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-        out << json::serialize(report) << "\n";
-        out.flush();
-        if (!out)
-            return false;
-    }
-    std::error_code ec;
-    std::filesystem::rename(temporary, target, ec);
-    return !ec;
+    return tools::write_json_file(file, report);
 }
 
 } // namespace reqstore::load

@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "../common/json_file.hpp"
 #include "ledger.hpp"
 #include "options.hpp"
 #include "receiver.hpp"
@@ -53,19 +54,7 @@ net::awaitable<void> stop_on_signal(net::signal_set& signals, http::server& serv
 // Writes through a temporary file and a rename, so that a reader never sees half a summary.
 bool write_summary(const std::string& file, const boost::json::object& summary)
 {
-    const std::filesystem::path target(file);
-    std::filesystem::path temporary = target;
-    temporary += ".tmp";
-    {
-        std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-        out << boost::json::serialize(summary) << "\n";
-        out.flush();
-        if (!out)
-            return false;
-    }
-    std::error_code ec;
-    std::filesystem::rename(temporary, target, ec);
-    return !ec;
+    return tools::write_json_file(file, summary);
 }
 
 // Everything the sink is made of, in the order it is built; the I/O context goes last.
