@@ -10,6 +10,7 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 #include <rocksdb/write_buffer_manager.h>
@@ -50,6 +51,37 @@ std::string encode_u64(std::uint64_t v)
     return out;
 }
 
+// Memtable insert hints (memtable_insert_with_hint_prefix_extractor): RocksDB remembers where it
+// last inserted a key of each prefix and starts the next insert of that prefix there instead of
+// searching the skip list from the top, which on a large memtable costs a cache miss per level.
+// Every commit inserts its record (the same key as that record's last version), its version
+// (after the record's last version) and its events (after the last event): each lands beside an
+// earlier insert of its prefix.
+
+// The prefix of a version key is its record's part: all but the 8-byte version (keys.hpp).
+class record_of_version_key final : public rocksdb::SliceTransform
+{
+public:
+    const char* Name() const override { return "reqstore.RecordOfVersionKey"; }
+    rocksdb::Slice Transform(const rocksdb::Slice& key) const override
+    {
+        return rocksdb::Slice(key.data(), key.size() - 8);
+    }
+    bool InDomain(const rocksdb::Slice& key) const override { return key.size() > 8; }
+};
+
+// Every key has the same (empty) prefix: for keys inserted in ascending order.
+class one_prefix final : public rocksdb::SliceTransform
+{
+public:
+    const char* Name() const override { return "reqstore.OnePrefix"; }
+    rocksdb::Slice Transform(const rocksdb::Slice& key) const override
+    {
+        return rocksdb::Slice(key.data(), 0);
+    }
+    bool InDomain(const rocksdb::Slice&) const override { return true; }
+};
+
 } // namespace
 
 // The handles of every column family, owned by the store and destroyed before the database.
@@ -84,8 +116,11 @@ rocks_store::open(const store_options& options, net::any_io_executor executor, c
     std::unique_ptr<rocks_store> store(new rocks_store(options, executor, std::move(observer)));
     if (auto opened = store->open_db(); !opened)
         return opened.error();
+    // Synced writes need a thread of their own; unsynced ones are cheaper written on the I/O
+    // executor than handed to one (group_commit.hpp).
     store->committer_ = std::make_unique<group_commit>(
-        executor, [s = store.get()](std::vector<queued_commit>& batch) { s->flush(batch); });
+        executor, [s = store.get()](std::vector<queued_commit>& batch) { s->flush(batch); },
+        options.durability == durability::fsync ? flush_on::commit_thread : flush_on::io_executor);
     return store;
 }
 
@@ -109,7 +144,17 @@ core::result<void> rocks_store::open_db()
     std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
     descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
     for (const char* name : column_families::names)
-        descriptors.emplace_back(name, cf_options);
+    {
+        rocksdb::ColumnFamilyOptions options = cf_options;
+        const std::string_view family(name);
+        if (family == "records")
+            options.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewNoopTransform());
+        else if (family == "versions")
+            options.memtable_insert_with_hint_prefix_extractor = std::make_shared<record_of_version_key>();
+        else if (family == "events")
+            options.memtable_insert_with_hint_prefix_extractor = std::make_shared<one_prefix>();
+        descriptors.emplace_back(name, std::move(options));
+    }
 
     rocksdb::DB* raw = nullptr;
     const auto status = rocksdb::DB::Open(db_options, options_.data_dir, descriptors, &cf_->handles, &raw);
@@ -316,8 +361,48 @@ std::shared_ptr<core::pending_commit> rocks_store::start_commit(core::commit_req
 
 void rocks_store::flush(std::vector<queued_commit>& batch)
 {
+    try
+    {
+        write_batch_of(batch);
+    }
+    catch (...)
+    {
+        // Nothing of the batch was written; which versions entered the map is unknown.
+        committed_versions_.clear();
+        throw;
+    }
+}
+
+core::result<std::uint64_t> rocks_store::committed_version(const std::string& id)
+{
+    if (const auto it = committed_versions_.find(id); it != committed_versions_.end())
+        return it->second;
+    rocksdb::PinnableSlice value;
+    const auto s = db_->Get(rocksdb::ReadOptions(), cf_->records(), slice(id), &value);
+    if (s.IsNotFound())
+        return 0;
+    if (!s.ok())
+        return engine_failure("reading record " + id + " before commit", s);
+    const auto head = decode_version_head(std::string_view(value.data(), value.size()));
+    if (!head)
+        return failure(errc::internal, "record " + id + " is stored in an unreadable format");
+    return head->version;
+}
+
+void rocks_store::write_batch_of(std::vector<queued_commit>& batch)
+{
     rocksdb::WriteBatch write;
-    std::unordered_map<std::string_view, std::uint64_t> version_in_batch;
+    // Bounded: a record not held is read from the store.
+    if (committed_versions_.size() > 100'000)
+        committed_versions_.clear();
+    // The versions of this batch enter committed_versions_ as they are accepted; if the write
+    // fails, they must leave it.
+    const auto forget_batch = [&]
+    {
+        for (const auto& entry : batch)
+            if (entry.outcome)
+                committed_versions_.erase(entry.request.id);
+    };
     std::uint64_t sequence = last_sequence_.load(std::memory_order_relaxed);
     std::size_t accepted = 0;
 
@@ -326,34 +411,16 @@ void rocks_store::flush(std::vector<queued_commit>& batch)
         const auto& request = entry.request;
         // Compare-and-swap on the current version: the per-record strands already serialize
         // writers, and this check makes the store refuse, rather than overwrite, if they ever don't.
-        std::uint64_t current = 0;
-        if (const auto it = version_in_batch.find(request.id); it != version_in_batch.end())
-            current = it->second;
-        else
+        auto current = committed_version(request.id);
+        if (!current)
         {
-            rocksdb::PinnableSlice value;
-            const auto s = db_->Get(rocksdb::ReadOptions(), cf_->records(), slice(request.id), &value);
-            if (!s.ok() && !s.IsNotFound())
-            {
-                entry.outcome = engine_failure("reading record " + request.id + " before commit", s);
-                continue;
-            }
-            if (s.ok())
-            {
-                const auto head = decode_version_head(std::string_view(value.data(), value.size()));
-                if (!head)
-                {
-                    entry.outcome = failure(errc::internal,
-                                            "record " + request.id + " is stored in an unreadable format");
-                    continue;
-                }
-                current = head->version;
-            }
+            entry.outcome = current.error();
+            continue;
         }
-        if (current != request.expected_version || request.next.version != request.expected_version + 1)
+        if (*current != request.expected_version || request.next.version != request.expected_version + 1)
         {
             entry.outcome = failure(errc::precondition_failed, "record " + request.id + " is at version " +
-                                                                   std::to_string(current) + ", not " +
+                                                                   std::to_string(*current) + ", not " +
                                                                    std::to_string(request.expected_version));
             continue;
         }
@@ -374,7 +441,7 @@ void rocks_store::flush(std::vector<queued_commit>& batch)
                       encode_idempotency(*request.idempotency));
         for (const auto& blob : request.attachments)
             write.Put(cf_->attachments(), attachment_key(request.id, blob.sha256), slice(blob.bytes));
-        version_in_batch[request.id] = request.next.version;
+        committed_versions_[request.id] = request.next.version;
         entry.outcome = receipt;
         ++accepted;
     }
@@ -385,6 +452,7 @@ void rocks_store::flush(std::vector<queued_commit>& batch)
         // After a failed WAL write or sync RocksDB refuses writes until it recovers; try now.
         if (const auto resumed = db_->Resume(); !resumed.ok())
         {
+            forget_batch();
             for (auto& entry : batch)
                 if (entry.outcome)
                     entry.outcome =
@@ -403,6 +471,7 @@ void rocks_store::flush(std::vector<queued_commit>& batch)
     if (!s.ok())
     {
         healthy_.store(false, std::memory_order_release);
+        forget_batch();
         for (auto& entry : batch)
             if (entry.outcome)
                 entry.outcome = engine_failure("committing a batch", s);

@@ -50,6 +50,7 @@ using reqstore::core::stored_version;
 using reqstore::core::unix_millis;
 using reqstore::store::commit_observer;
 using reqstore::store::durability;
+using reqstore::store::flush_on;
 using reqstore::store::group_commit;
 using reqstore::store::queued_commit;
 using reqstore::store::rocks_store;
@@ -124,11 +125,21 @@ struct recording_flush
     }
 };
 
-TEST(GroupCommit, ConcurrentCommitsShareFewFlushesAndEachGetsItsOwnOutcome)
+// The tests that hold for both writers: the commit thread and a flush posted to the I/O executor.
+class GroupCommitEither : public ::testing::TestWithParam<flush_on>
+{
+};
+
+INSTANTIATE_TEST_SUITE_P(Writers, GroupCommitEither,
+                         ::testing::Values(flush_on::commit_thread, flush_on::io_executor),
+                         [](const auto& writer)
+                         { return writer.param == flush_on::commit_thread ? "CommitThread" : "IoExecutor"; });
+
+TEST_P(GroupCommitEither, ConcurrentCommitsShareFewFlushesAndEachGetsItsOwnOutcome)
 {
     net::io_context ioc(2);
     recording_flush flush;
-    group_commit committer(ioc.get_executor(), flush.function());
+    group_commit committer(ioc.get_executor(), flush.function(), GetParam());
 
     constexpr std::size_t commits = 200;
     std::vector<std::optional<result<commit_receipt>>> outcomes(commits);
@@ -165,11 +176,11 @@ TEST(GroupCommit, ConcurrentCommitsShareFewFlushesAndEachGetsItsOwnOutcome)
     EXPECT_EQ(total, commits);
 }
 
-TEST(GroupCommit, SubmitAfterStopCompletesWithUnavailable)
+TEST_P(GroupCommitEither, SubmitAfterStopCompletesWithUnavailable)
 {
     net::io_context ioc(1);
     recording_flush flush;
-    group_commit committer(ioc.get_executor(), flush.function());
+    group_commit committer(ioc.get_executor(), flush.function(), GetParam());
 
     auto first = net::co_spawn(ioc, committer.submit(entry_for("req_a", 0)), net::use_future);
     ASSERT_TRUE(run_until_idle(ioc));
@@ -245,11 +256,11 @@ net::awaitable<bool> submit_on_strand(group_commit* committer,
     co_return strand.running_in_this_thread();
 }
 
-TEST(GroupCommit, ResumesEachCoroutineOnItsOwnExecutor)
+TEST_P(GroupCommitEither, ResumesEachCoroutineOnItsOwnExecutor)
 {
     net::io_context ioc(4);
     recording_flush flush;
-    group_commit committer(ioc.get_executor(), flush.function());
+    group_commit committer(ioc.get_executor(), flush.function(), GetParam());
 
     std::vector<std::future<bool>> resumed_on_strand;
     for (int i = 0; i < 20; ++i)
@@ -261,6 +272,78 @@ TEST(GroupCommit, ResumesEachCoroutineOnItsOwnExecutor)
     ASSERT_TRUE(run_until_idle(ioc, 4));
     for (std::size_t i = 0; i < resumed_on_strand.size(); ++i)
         EXPECT_TRUE(resumed_on_strand[i].get()) << "coroutine " << i << " resumed off its strand";
+}
+
+TEST(GroupCommit, OnTheIoExecutorTheFlushRunsOnAThreadOfThatExecutor)
+{
+    net::io_context ioc(1);
+    std::thread::id io_thread;
+    std::vector<std::thread::id> flushed_on;
+    group_commit committer(
+        ioc.get_executor(),
+        [&flushed_on](std::vector<queued_commit>& batch)
+        {
+            flushed_on.push_back(std::this_thread::get_id());
+            for (auto& entry : batch)
+                entry.outcome = commit_receipt{entry.request.expected_version};
+        },
+        flush_on::io_executor);
+
+    std::vector<std::future<result<commit_receipt>>> outcomes;
+    for (std::uint64_t i = 0; i < 10; ++i)
+        outcomes.push_back(
+            net::co_spawn(ioc, committer.submit(entry_for("req_" + std::to_string(i), i)), net::use_future));
+    std::thread runner(
+        [&]
+        {
+            io_thread = std::this_thread::get_id();
+            ioc.run_for(deadline);
+        });
+    runner.join();
+
+    for (std::size_t i = 0; i < outcomes.size(); ++i)
+    {
+        ASSERT_EQ(outcomes[i].wait_for(std::chrono::seconds(0)), std::future_status::ready) << "commit " << i;
+        EXPECT_EQ(describe(outcomes[i].get()), "first_sequence " + std::to_string(i)) << "commit " << i;
+    }
+    // All ten were queued before the context ran: one flush, posted once, wrote them.
+    ASSERT_EQ(flushed_on.size(), 1u);
+    EXPECT_EQ(flushed_on[0], io_thread);
+}
+
+TEST(GroupCommit, OnTheIoExecutorStopWritesWhatIsQueuedWhenTheExecutorNoLongerRuns)
+{
+    // The commits' coroutines run on `ioc`; the group commit posts its flushes to `stopped`, which never
+    // runs, as at shutdown once the I/O threads have returned.
+    net::io_context ioc(1);
+    net::io_context stopped(1);
+    std::atomic<std::size_t> flushed{0};
+    group_commit committer(
+        stopped.get_executor(),
+        [&flushed](std::vector<queued_commit>& batch)
+        {
+            for (auto& entry : batch)
+                entry.outcome = commit_receipt{entry.request.expected_version};
+            flushed += batch.size();
+        },
+        flush_on::io_executor);
+
+    std::vector<std::future<result<commit_receipt>>> outcomes;
+    for (std::uint64_t i = 0; i < 5; ++i)
+        outcomes.push_back(
+            net::co_spawn(ioc, committer.submit(entry_for("req_" + std::to_string(i), i)), net::use_future));
+    // Each waiting commit keeps `ioc` busy: poll runs the coroutines up to their submits and returns.
+    ioc.poll();
+    EXPECT_EQ(flushed.load(), 0u) << "a flush ran although its executor never ran";
+
+    committer.stop();
+    EXPECT_EQ(flushed.load(), 5u);
+    ASSERT_TRUE(run_until_idle(ioc)) << "the commits were not resumed";
+    for (std::size_t i = 0; i < outcomes.size(); ++i)
+    {
+        ASSERT_EQ(outcomes[i].wait_for(std::chrono::seconds(0)), std::future_status::ready) << "commit " << i;
+        EXPECT_EQ(describe(outcomes[i].get()), "first_sequence " + std::to_string(i)) << "commit " << i;
+    }
 }
 
 // --- rocks_store -----------------------------------------------------------------------------------------

@@ -1,6 +1,11 @@
-// Group commit: coroutines queue their commits; one commit thread takes everything queued since
-// its last write, hands it to the flush function as one batch (one synced write), and resumes
-// each waiting coroutine on its own executor with its own outcome.
+// Group commit: coroutines queue their commits; one writer takes everything queued since its last
+// write, hands it to the flush function as one batch (one write), and resumes each waiting
+// coroutine on its own executor with its own outcome.
+//
+// The writer is either a commit thread of its own, for synced writes (an fsync must not stop an
+// I/O thread), or a handler posted to the I/O executor, for writes that are not synced: those take
+// microseconds, and handing them to another thread cost more (a futex wake, two context switches
+// and lock handoffs per batch on a busy core) than the write itself.
 #pragma once
 
 #include <reqstore/core/record_store.hpp>
@@ -26,15 +31,23 @@ struct queued_commit
     core::result<core::commit_receipt> outcome; // set by the flush function
 };
 
+// Where batches are written.
+enum class flush_on
+{
+    commit_thread, // a thread of the group commit's own
+    io_executor,   // a handler posted to the fallback executor; one batch at a time
+};
+
 class group_commit
 {
 public:
-    // Writes the whole batch atomically and sets every entry's outcome. Runs on the commit
-    // thread only, one batch at a time.
+    // Writes the whole batch atomically and sets every entry's outcome. Runs one batch at a time,
+    // on the commit thread or on the executor (see flush_on).
     using flush_function = std::function<void(std::vector<queued_commit>& batch)>;
 
     // `fallback` executes completions whose handler has no executor of its own.
-    group_commit(boost::asio::any_io_executor fallback, flush_function flush);
+    group_commit(boost::asio::any_io_executor fallback, flush_function flush,
+                 flush_on where = flush_on::commit_thread);
     // Stops (see stop()) if still running.
     ~group_commit();
 
@@ -49,8 +62,9 @@ public:
     // failed), on an executor of `fallback`. Thread-safe.
     void submit_then(queued_commit entry, std::function<void(core::result<core::commit_receipt>)> done);
 
-    // Writes what is queued, then ends the commit thread. Idempotent. Must not be called from
-    // the commit thread.
+    // Writes what is queued, then ends the commit thread (with flush_on::io_executor: waits for a
+    // batch being written, then writes what is queued on the calling thread). Idempotent. Must not
+    // be called from the commit thread or from a flush.
     void stop();
 
 private:
@@ -63,20 +77,27 @@ private:
     };
 
     void enqueue(queued_commit entry, handler_type handler);
-    void run();
+    void run();                                    // the commit thread
+    void flush_posted();                           // the handler posted with flush_on::io_executor
+    void post_flush();                             // with mutex_ held
+    void write_batch(std::vector<waiting>& taken); // flushes and completes every waiter
 
     // Constant after construction.
     boost::asio::any_io_executor fallback_;
     flush_function flush_;
+    bool on_executor_;
 
     // Guarded by mutex_.
     std::mutex mutex_;
     std::condition_variable wake_;
     std::vector<waiting> queue_;
     bool stopping_ = false;
-    bool idle_ = false; // the commit thread waits for work
+    bool idle_ = false;               // the commit thread waits for work
+    bool flush_is_posted_ = false;    // flush_on::io_executor: a flush handler is queued
+    bool flushing_ = false;           // flush_on::io_executor: a batch is being written
+    std::condition_variable flushed_; // flushing_ became false
 
-    std::thread thread_; // last: starts once everything above is constructed
+    std::thread thread_; // flush_on::commit_thread; started once everything above is constructed
 };
 
 } // namespace reqstore::store

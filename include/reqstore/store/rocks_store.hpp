@@ -107,7 +107,10 @@ private:
     rocks_store(const store_options& options, boost::asio::any_io_executor executor,
                 commit_observer observer);
     core::result<void> open_db();
-    void flush(std::vector<queued_commit>& batch); // on the commit thread only
+    void flush(std::vector<queued_commit>& batch); // one batch at a time (group_commit)
+    void write_batch_of(std::vector<queued_commit>& batch);
+    // The version of `id` in the store, for flush's compare-and-swap.
+    core::result<std::uint64_t> committed_version(const std::string& id);
 
     // Constant after open().
     store_options options_;
@@ -119,6 +122,10 @@ private:
     std::atomic<std::uint64_t> last_sequence_{0};
     std::atomic<bool> healthy_{true};
     std::atomic<std::uint64_t> last_delivery_id_{0}; // written by fan_out (one caller at a time)
+    // Only in flush: the version each record was last committed at, for the compare-and-swap
+    // without a read of the store. Records are written by flush alone, so an entry stays true;
+    // cleared when it grows past a bound.
+    std::unordered_map<std::string, std::uint64_t> committed_versions_;
 
     bool closed_ = false;
     std::unique_ptr<group_commit> committer_; // started by open() once the database is open
