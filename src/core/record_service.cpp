@@ -367,7 +367,8 @@ void add_state_problems(const request_type& type, const std::string& from, const
 
 record_service::record_service(net::any_io_executor executor, record_store& store, const type_registry& types,
                                service_options options)
-    : store_(store), types_(types), options_(options), locks_(std::move(executor))
+    : store_(store), types_(types), options_(options), locks_(std::move(executor)),
+      newest_(options.newest_versions_bytes)
 {
 }
 
@@ -379,7 +380,13 @@ bool record_service::require_if_match_for(std::string_view type_name) const
 
 result<read_outcome> record_service::read(std::string_view id, const conditional_headers& conditions)
 {
-    auto current = store_.load(id);
+    // Only a durable version is shown to a reader; the store has it when memory does not.
+    auto current = [&]() -> result<std::optional<stored_version>>
+    {
+        if (auto held = newest_.find_durable(id))
+            return held;
+        return store_.load(id);
+    }();
     if (!current)
         return current.error();
     if (!*current)
@@ -575,10 +582,7 @@ result<record_service::staged_write> record_service::commit_change(version_chang
     staged_write staged{outcome, nullptr, true, change.pipelined, request.timers_added};
     staged.durable = store_.start_commit(std::move(request));
     if (locked)
-    {
-        std::lock_guard guard(queued_mutex_);
-        queued_[change.id] = queued_version{outcome.record, staged.durable};
-    }
+        newest_.queue(change.id, outcome.record, staged.durable);
     return staged;
 }
 
@@ -590,12 +594,7 @@ net::awaitable<result<write_outcome>> record_service::finish(result<staged_write
         co_return std::move(staged->outcome);
     auto durable = co_await staged->durable->wait();
     if (staged->owns)
-    {
-        std::lock_guard guard(queued_mutex_);
-        const auto it = queued_.find(staged->outcome.id);
-        if (it != queued_.end() && it->second.durable == staged->durable)
-            queued_.erase(it);
-    }
+        newest_.settle(staged->outcome.id, staged->durable, durable.has_value());
     if (!durable)
     {
         // Judged against a queued version whose own commit failed: the store refused this one's
@@ -614,16 +613,17 @@ net::awaitable<result<write_outcome>> record_service::finish(result<staged_write
 result<std::optional<stored_version>> record_service::load_for_write(const std::string& id,
                                                                      std::shared_ptr<pending_commit>& pending)
 {
+    if (auto held = newest_.find(id))
     {
-        std::lock_guard guard(queued_mutex_);
-        if (const auto it = queued_.find(id); it != queued_.end())
-        {
-            pending = it->second.durable;
-            return std::optional<stored_version>(it->second.version);
-        }
+        pending = std::move(held->queued);
+        return std::optional<stored_version>(std::move(held->version));
     }
     pending.reset();
-    return store_.load(id);
+    // Under the record's lock with nothing queued: the store has its newest version.
+    auto loaded = store_.load(id);
+    if (loaded && *loaded)
+        newest_.remember(id, **loaded);
+    return loaded;
 }
 
 net::awaitable<result<write_outcome>> record_service::put(std::string id, write_input input)

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <reqstore/core/errc.hpp>
+#include <reqstore/core/newest_versions.hpp>
 #include <reqstore/core/pending_commit.hpp>
 #include <reqstore/core/preconditions.hpp>
 #include <reqstore/core/record_locks.hpp>
@@ -82,6 +83,9 @@ struct service_options
     bool require_if_match = false; // global default; a type may override it
     unsigned max_json_depth = 64;
     std::size_t max_record_bytes = 2u << 20; // the serialized record a write may produce
+    // The newest versions of recently written records kept in memory (newest_versions.hpp), so
+    // that a write or a read need not look them up in the store.
+    std::size_t newest_versions_bytes = 16u << 20;
 };
 
 // The failure a write answers for a precondition outcome other than proceed and not_modified:
@@ -206,16 +210,10 @@ private:
     record_locks locks_;
     std::function<void(unix_millis)> timer_added_; // set before serving, then constant
 
-    // The newest queued, not yet durable version of each record being written. Written by the
-    // record's lock holder, erased by the write that queued it once it is durable (if no newer one
-    // replaced it).
-    struct queued_version
-    {
-        stored_version version;
-        std::shared_ptr<pending_commit> durable;
-    };
-    std::mutex queued_mutex_; // guards queued_
-    std::unordered_map<std::string, queued_version> queued_;
+    // The newest version of each record being written (queued, not yet durable) and of those
+    // written lately (durable). Queued by the record's lock holder, settled by the write that
+    // queued it once it is durable (if no newer one replaced it).
+    newest_versions newest_;
 };
 
 } // namespace reqstore::core

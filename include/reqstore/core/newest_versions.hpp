@@ -1,0 +1,92 @@
+// The newest version of the records written or read for writing lately, kept in memory so that a
+// write (and a read) need not look it up in the store. Two kinds of entries:
+// - queued: a version handed to the store and not yet durable, shown to the record's next writer
+//   (pipelining) but never to a reader; never evicted;
+// - durable: the record's current version in the store; kept within a byte budget, the least
+//   recently used evicted first.
+// Every record's writes go through one record_service under the record's lock, so an entry is the
+// record's true newest version for as long as it exists.
+#pragma once
+
+#include <reqstore/core/pending_commit.hpp>
+#include <reqstore/core/record_store.hpp>
+
+#include <cstddef>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace reqstore::core
+{
+
+class newest_versions
+{
+public:
+    // `budget_bytes` bounds the durable entries (their JSON bodies and keys, roughly); 0 keeps
+    // none, so that only queued versions are held.
+    explicit newest_versions(std::size_t budget_bytes) : budget_bytes_(budget_bytes) {}
+
+    struct found
+    {
+        stored_version version;
+        std::shared_ptr<pending_commit> queued; // null when the version is durable
+    };
+
+    // The newest version of `id`, queued or durable. Thread-safe, as is everything here.
+    std::optional<found> find(const std::string& id);
+
+    // The newest durable version of `id`, if held and no newer one is queued.
+    std::optional<stored_version> find_durable(std::string_view id);
+
+    // `version` was just handed to the store by the record's lock holder; `durable` completes
+    // once it is written.
+    void queue(const std::string& id, stored_version version, std::shared_ptr<pending_commit> durable);
+
+    // The commit `durable` ended: the entry becomes durable (ok) or is dropped (its commit failed,
+    // so the store still has the version before it). Nothing happens if a newer version replaced
+    // the entry meanwhile.
+    void settle(const std::string& id, const std::shared_ptr<pending_commit>& durable, bool ok);
+
+    // The record's lock holder read `version` from the store: hold it unless an entry exists.
+    void remember(const std::string& id, const stored_version& version);
+
+    // Bytes held by durable entries, and how many entries there are in all.
+    std::size_t durable_bytes() const;
+    std::size_t size() const;
+
+private:
+    struct entry
+    {
+        stored_version version;
+        std::shared_ptr<pending_commit> queued;
+        std::list<std::string>::iterator in_lru; // valid while durable (queued == nullptr)
+        std::size_t bytes = 0;                   // counted while durable
+    };
+    // Looked up by string_view without building a string.
+    struct id_hash
+    {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view id) const noexcept
+        {
+            return std::hash<std::string_view>{}(id);
+        }
+    };
+    using map_type = std::unordered_map<std::string, entry, id_hash, std::equal_to<>>;
+
+    void make_durable(map_type::iterator it); // with mutex_ held
+    void leave_lru(entry& e);                 // with mutex_ held
+    void evict_over_budget();                 // with mutex_ held
+
+    const std::size_t budget_bytes_;
+    mutable std::mutex mutex_; // guards everything below
+    map_type entries_;
+    std::list<std::string> lru_; // durable entries' ids, most recently used first
+    std::size_t durable_bytes_ = 0;
+};
+
+} // namespace reqstore::core
