@@ -138,8 +138,12 @@ int serve(const ops::server_config& config)
     parts.idempotency = std::make_unique<api::idempotency_keys>(io.get_executor(), *parts.service);
     parts.feed = std::make_unique<core::feed_notifier>(parts.records->last_sequence());
     parts.policy = std::make_unique<hooks::network_policy>(config.webhooks.allow_networks);
-    parts.client = std::make_unique<hooks::http_client>(io.get_executor(), *parts.policy,
-                                                        hooks::client_options{config.webhooks.ca_file});
+    hooks::client_options client_options;
+    client_options.ca_file = config.webhooks.ca_file;
+    // Every attempt under way may be to one receiver: keep a connection for each, or a burst to
+    // one receiver would close and reopen connections all the time.
+    client_options.max_idle_per_target = config.webhooks.max_in_flight;
+    parts.client = std::make_unique<hooks::http_client>(io.get_executor(), *parts.policy, client_options);
     parts.dispatcher = std::make_unique<hooks::dispatcher>(
         io.get_executor(), *parts.records, *parts.records, *parts.feed, *parts.client, parts.stats,
         hooks::dispatcher_options{config.webhooks.retry_schedule_seconds, config.webhooks.timeout,

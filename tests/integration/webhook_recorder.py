@@ -5,7 +5,8 @@
 
 It prints `listening on HOST:PORT` on stdout once it accepts connections (the harness waits for that
 line), serves plain HTTP or, with --cert/--key, HTTPS, and appends one JSON line per request to FILE:
-{"method", "path", "headers": {lower-case name: value}, "body"}. SIGTERM and SIGINT end it with 0.
+{"method", "path", "headers": {lower-case name: value}, "body", "client_port"} (the sender's port names
+the connection). SIGTERM and SIGINT end it with 0.
 """
 
 import argparse
@@ -40,6 +41,7 @@ def main() -> int:
                 "path": self.path,
                 "headers": {k.lower(): v for k, v in self.headers.items()},
                 "body": body.decode("utf-8", errors="replace"),
+                "client_port": self.client_address[1],
             }
             with lock, open(args.out, "a", encoding="utf-8") as out:
                 out.write(json.dumps(entry) + "\n")

@@ -251,6 +251,7 @@ struct recorded
     std::string path;
     json::object headers; // lower-case names
     std::string body;
+    std::int64_t client_port = 0; // the connection it came on
 
     std::string header(std::string_view name) const
     {
@@ -295,7 +296,8 @@ public:
             if (line.empty())
                 continue;
             const auto o = parse_json(line).as_object();
-            out.push_back({text(o, "method"), text(o, "path"), o.at("headers").as_object(), text(o, "body")});
+            out.push_back({text(o, "method"), text(o, "path"), o.at("headers").as_object(), text(o, "body"),
+                           o.at("client_port").to_number<std::int64_t>()});
         }
         return out;
     }

@@ -240,6 +240,41 @@ TEST(Webhooks, DeliversEveryVersionSignedInVersionOrderWithTheRecordAtThatVersio
     }
 }
 
+TEST(Webhooks, ConnectionsToAReceiverAreKeptForEveryAttemptThatCanBeUnderWay)
+{
+    // 24 records change at once, four times over: up to 24 attempts to one receiver are under way at
+    // once. Each connection is kept for reuse afterwards, so the receiver sees no more than 24
+    // connections however many deliveries they carry.
+    constexpr std::size_t in_flight = 24;
+    constexpr std::size_t rounds = 4;
+    temp_dir dir;
+    recorder rec(dir);
+    server srv(hook_server({{"max_in_flight", in_flight}}));
+    auto c = srv.connect();
+    subscribe(c, "http://127.0.0.1:" + std::to_string(rec.port()) + "/rec", {"*"}, fresh_secret());
+
+    std::vector<std::string> ids;
+    for (std::size_t i = 0; i < in_flight; ++i)
+        ids.push_back(text(create_record(c, {{"name", "n"}}), "id"));
+    for (std::size_t round = 1; round < rounds; ++round)
+    {
+        ASSERT_TRUE(eventually([&] { return rec.requests().size() >= round * in_flight; }, 20s))
+            << rec.requests().size() << " deliveries in round " << round << "\n"
+            << srv.log();
+        for (const auto& id : ids)
+            patch_record(c, id, {{"name", "n" + std::to_string(round)}});
+    }
+    ASSERT_TRUE(eventually([&] { return rec.requests().size() >= rounds * in_flight; }, 20s))
+        << rec.requests().size() << " deliveries\n"
+        << srv.log();
+
+    std::set<std::int64_t> connections;
+    for (const auto& r : rec.requests())
+        connections.insert(r.client_port);
+    EXPECT_LE(connections.size(), in_flight)
+        << rec.requests().size() << " deliveries came on " << connections.size() << " connections";
+}
+
 // ---- 2. callback_url ---------------------------------------------------------------------------
 
 TEST(Callbacks, CallbackUrlGetsOnlyStatusChangesSignedWithTheCallbackSecret)
