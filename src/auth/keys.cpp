@@ -3,10 +3,11 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <cctype>
+#include <memory>
+#include <stdexcept>
 
 namespace reqstore::auth
 {
@@ -15,10 +16,22 @@ namespace
 
 using digest = std::array<unsigned char, 32>;
 
+// Fetched once: SHA256() and EVP_sha256() look the algorithm up in OpenSSL 3's provider store on
+// every call, which cost as much as the digest itself on every authenticated request.
+const EVP_MD* sha256_algorithm()
+{
+    static const std::unique_ptr<EVP_MD, decltype(&EVP_MD_free)> fetched(
+        EVP_MD_fetch(nullptr, "SHA256", nullptr), &EVP_MD_free);
+    return fetched.get();
+}
+
 digest sha256(std::string_view data)
 {
     digest out{};
-    SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data());
+    const EVP_MD* algorithm = sha256_algorithm();
+    unsigned int length = 0;
+    if (!algorithm || EVP_Digest(data.data(), data.size(), out.data(), &length, algorithm, nullptr) != 1)
+        throw std::runtime_error("SHA-256 is not available from OpenSSL");
     return out;
 }
 

@@ -52,6 +52,7 @@ void newest_versions::queue(const std::string& id, stored_version version,
         leave_lru(e);
     e.version = std::move(version);
     e.queued = std::move(durable);
+    ++changes_;
 }
 
 void newest_versions::settle(const std::string& id, const std::shared_ptr<pending_commit>& durable, bool ok)
@@ -60,6 +61,7 @@ void newest_versions::settle(const std::string& id, const std::shared_ptr<pendin
     const auto it = entries_.find(id);
     if (it == entries_.end() || !durable || it->second.queued != durable)
         return;
+    ++changes_;
     if (!ok)
     {
         entries_.erase(it);
@@ -74,6 +76,27 @@ void newest_versions::remember(const std::string& id, const stored_version& vers
     if (budget_bytes_ == 0)
         return;
     std::lock_guard lock(mutex_);
+    hold_durable(id, version);
+}
+
+std::uint64_t newest_versions::changes() const
+{
+    std::lock_guard lock(mutex_);
+    return changes_;
+}
+
+void newest_versions::remember_read(const std::string& id, const stored_version& version,
+                                    std::uint64_t changes_before)
+{
+    if (budget_bytes_ == 0)
+        return;
+    std::lock_guard lock(mutex_);
+    if (changes_ == changes_before)
+        hold_durable(id, version);
+}
+
+void newest_versions::hold_durable(const std::string& id, const stored_version& version)
+{
     auto [it, inserted] = entries_.try_emplace(id);
     if (!inserted)
         return;
@@ -118,6 +141,7 @@ void newest_versions::evict_over_budget()
         const auto it = entries_.find(lru_.back());
         leave_lru(it->second);
         entries_.erase(it);
+        ++changes_;
     }
 }
 

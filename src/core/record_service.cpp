@@ -385,7 +385,11 @@ result<read_outcome> record_service::read(std::string_view id, const conditional
     {
         if (auto held = newest_.find_durable(id))
             return held;
-        return store_.load(id);
+        const std::uint64_t changes_before = newest_.changes();
+        auto loaded = store_.load(id);
+        if (loaded && *loaded)
+            newest_.remember_read(std::string(id), **loaded, changes_before);
+        return loaded;
     }();
     if (!current)
         return current.error();

@@ -185,11 +185,31 @@ std::string format_http_date(unix_millis t)
     const fields f = split(t);
     const std::int64_t days = (t >= 0 ? t : t - 86'399'999) / 86'400'000;
     const auto weekday = static_cast<std::size_t>(((days % 7) + 11) % 7); // 1970-01-01 was a Thursday
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", day_names[weekday].data(), f.day,
-                  month_names[static_cast<std::size_t>(f.month - 1)].data(), f.year, f.hour, f.minute,
-                  f.second);
-    return buf;
+    // "Sun, 06 Nov 1994 08:49:37 GMT", by hand: every GET answer carries one (Last-Modified), and
+    // snprintf's format parsing cost more than the rest of the answer's head.
+    if (f.year < 0 || f.year > 9999)
+    {
+        char buf[48];
+        std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", day_names[weekday].data(),
+                      f.day, month_names[static_cast<std::size_t>(f.month - 1)].data(), f.year, f.hour,
+                      f.minute, f.second);
+        return buf;
+    }
+    std::string out = "Ddd, 00 Mmm 0000 00:00:00 GMT";
+    const auto two = [&out](std::size_t at, int v)
+    {
+        out[at] = static_cast<char>('0' + v / 10);
+        out[at + 1] = static_cast<char>('0' + v % 10);
+    };
+    out.replace(0, 3, day_names[weekday]);
+    two(5, f.day);
+    out.replace(8, 3, month_names[static_cast<std::size_t>(f.month - 1)]);
+    two(12, f.year / 100);
+    two(14, f.year % 100);
+    two(17, f.hour);
+    two(20, f.minute);
+    two(23, f.second);
+    return out;
 }
 
 std::optional<unix_millis> parse_http_date(std::string_view s)

@@ -158,3 +158,58 @@ TEST(NewestVersions, WithNoBudgetOnlyQueuedVersionsAreHeld)
 }
 
 } // namespace
+
+namespace
+{
+
+TEST(NewestVersions, AReadIsHeldWhenNothingChangedWhileItWasRead)
+{
+    newest_versions held(room_for(10));
+    const auto before = held.changes();
+    held.remember_read("req_a", version_of(4), before);
+    const auto durable = held.find_durable("req_a");
+    ASSERT_TRUE(durable);
+    EXPECT_EQ(durable->version, 4u);
+}
+
+TEST(NewestVersions, AReadIsNotHeldWhenAVersionWasQueuedOrSettledMeanwhile)
+{
+    newest_versions held(room_for(10));
+    auto before = held.changes();
+    const auto commit = std::make_shared<pending_commit>();
+    held.queue("req_b", version_of(2), commit);
+    held.remember_read("req_a", version_of(4), before);
+    EXPECT_FALSE(held.find("req_a")) << "a read begun before a queue was held";
+
+    before = held.changes();
+    held.settle("req_b", commit, true);
+    held.remember_read("req_a", version_of(4), before);
+    EXPECT_FALSE(held.find("req_a")) << "a read begun before a settle was held";
+}
+
+TEST(NewestVersions, AReadIsNotHeldWhenAnEntryWasEvictedMeanwhile)
+{
+    // The reader may have read version 4 from the store while version 5 was committed, settled and
+    // evicted: holding 4 would show a reader an older version than the store's.
+    newest_versions held(room_for(1));
+    const auto commit = std::make_shared<pending_commit>();
+    held.queue("req_a", version_of(5), commit);
+    held.settle("req_a", commit, true);
+    const auto before = held.changes();
+    held.remember("req_b", version_of(1)); // evicts req_a
+    ASSERT_FALSE(held.find("req_a"));
+    held.remember_read("req_a", version_of(4), before);
+    EXPECT_FALSE(held.find("req_a"));
+}
+
+TEST(NewestVersions, AReadNeverReplacesAHeldVersion)
+{
+    newest_versions held(room_for(10));
+    held.remember("req_a", version_of(5));
+    held.remember_read("req_a", version_of(4), held.changes());
+    const auto durable = held.find_durable("req_a");
+    ASSERT_TRUE(durable);
+    EXPECT_EQ(durable->version, 5u);
+}
+
+} // namespace

@@ -12,6 +12,7 @@
 #include <reqstore/core/record_store.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <list>
 #include <memory>
@@ -55,6 +56,12 @@ public:
     // The record's lock holder read `version` from the store: hold it unless an entry exists.
     void remember(const std::string& id, const stored_version& version);
 
+    // For readers, who hold no lock: note changes(), read the store, then offer what was read.
+    // It is held only if nothing was queued, settled or dropped since: otherwise the version read
+    // may already be older than the store's (a commit written and its entry evicted meanwhile).
+    std::uint64_t changes() const;
+    void remember_read(const std::string& id, const stored_version& version, std::uint64_t changes_before);
+
     // Bytes held by durable entries, and how many entries there are in all.
     std::size_t durable_bytes() const;
     std::size_t size() const;
@@ -78,15 +85,17 @@ private:
     };
     using map_type = std::unordered_map<std::string, entry, id_hash, std::equal_to<>>;
 
-    void make_durable(map_type::iterator it); // with mutex_ held
-    void leave_lru(entry& e);                 // with mutex_ held
-    void evict_over_budget();                 // with mutex_ held
+    void hold_durable(const std::string& id, const stored_version& version); // with mutex_ held
+    void make_durable(map_type::iterator it);                                // with mutex_ held
+    void leave_lru(entry& e);                                                // with mutex_ held
+    void evict_over_budget();                                                // with mutex_ held
 
     const std::size_t budget_bytes_;
     mutable std::mutex mutex_; // guards everything below
     map_type entries_;
     std::list<std::string> lru_; // durable entries' ids, most recently used first
     std::size_t durable_bytes_ = 0;
+    std::uint64_t changes_ = 0; // queued, settled or dropped entries so far
 };
 
 } // namespace reqstore::core
