@@ -786,22 +786,25 @@ def main():
                       f"checks every CAS key after it, which for all {scaling.get('large_keys', 'of them')} "
                       "would outlast the runs."
                       if sample else "all the records of the store.")
-                   + " The whole store fits in this machine's page cache: this measures the index, the bloom "
-                   "filters and RocksDB's block cache (32 MiB by default), not the disk.")
+                   + " Each store is measured at rest: after the load, the runs wait until RocksDB has no "
+                   "compaction running or pending (the wait is given below). The whole store fits in this "
+                   "machine's page cache: this measures the index, the bloom filters and RocksDB's block cache "
+                   "(128 MiB by default), not the disk.")
         out.append("")
-        out.append("| records | load time | operation | requests/s | p50 ms | p99 ms | check |")
-        out.append("|--:|--:|---|--:|--:|--:|---|")
+        out.append("| records | load time | compactions after it | operation | requests/s | p50 ms | p99 ms | check |")
+        out.append("|--:|--:|--:|---|--:|--:|--:|---|")
         for size in ("small", "large"):
             load = scaling.get(f"{size}_load") or {}
             if load and str(load.get("exit", "0")) != "0":
                 out.append(f"| {scaling.get(f'{size}_keys', size)} | **loading failed** after "
-                           f"{load.get('seconds', '?')} s | | | | | |")
+                           f"{load.get('seconds', '?')} s | | | | | | |")
                 continue
             for op in ("read", "cas"):
                 cell = cells.get((f"scaling-{size}", "reqstore-buffered", op, many))
                 if not cell:
                     continue
                 out.append(f"| {scaling.get(f'{size}_keys', size)} | {load.get('seconds', '?')} s | "
+                           f"{load.get('compaction_wait', '?')} s | "
                            f"{'GET by id' if op == 'read' else 'CAS PUT'} | {with_spread(cell.rps(), fmt_rate)} | "
                            f"{fmt_ms(median(cell.p50()))} | {with_spread(cell.p99(), fmt_ms)} | "
                            f"{cell.check_text()} |")

@@ -159,6 +159,12 @@ int serve(const ops::server_config& config)
     api::add_webhook_routes(parts.routes, *parts.dispatcher);
     api::add_feed_routes(parts.routes, *parts.records, *parts.feed);
     parts.stats.name_routes(parts.routes.patterns());
+    parts.stats.on_render_compaction(
+        [&records = *parts.records]
+        {
+            const auto state = records.compaction();
+            return ops::metrics::compaction_gauges{state.running, state.pending_bytes};
+        });
 
     const http::server_limits limits{config.limits.max_body_bytes, config.limits.max_header_bytes,
                                      config.limits.idle_timeout,   config.limits.header_timeout,

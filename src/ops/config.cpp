@@ -43,7 +43,7 @@ constexpr std::string_view defaults_text = R"json({
     "access": true
   },
   "store": {
-    "block_cache_mb": 32,
+    "block_cache_mb": 128,
     "write_buffer_mb": 64
   },
   "webhooks": {

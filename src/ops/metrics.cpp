@@ -184,6 +184,17 @@ std::string metrics::render() const
         .append("\n");
     append_header(out, "reqstore_open_connections", "gauge", "Client connections open now.");
     out.append("reqstore_open_connections ").append(std::to_string(open_connections_.load())).append("\n");
+    if (read_compaction_)
+    {
+        const compaction_gauges c = read_compaction_();
+        append_header(out, "reqstore_store_compactions_running", "gauge", "RocksDB compactions under way.");
+        out.append("reqstore_store_compactions_running ").append(std::to_string(c.running)).append("\n");
+        append_header(out, "reqstore_store_pending_compaction_bytes", "gauge",
+                      "Bytes RocksDB estimates its compactions still have to rewrite.");
+        out.append("reqstore_store_pending_compaction_bytes ")
+            .append(std::to_string(c.pending_bytes))
+            .append("\n");
+    }
     return out;
 }
 

@@ -136,7 +136,17 @@ core::result<void> rocks_store::open_db()
     rocksdb::BlockBasedTableOptions table;
     table.block_cache = rocksdb::NewLRUCache(options_.block_cache_bytes);
     table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    // Indexes and bloom filters live in the block cache (memory stays bounded however large the
+    // store grows), partitioned so that a read loads only the partitions it needs, with the small
+    // top-level index of each file pinned and index and filter blocks in the cache's high-priority
+    // pool: with millions of records a whole-file index or filter no longer evicts the others on
+    // every read.
     table.cache_index_and_filter_blocks = true;
+    table.cache_index_and_filter_blocks_with_high_priority = true;
+    table.pin_top_level_index_and_filter = true;
+    table.pin_l0_filter_and_index_blocks_in_cache = true;
+    table.index_type = rocksdb::BlockBasedTableOptions::IndexType::kTwoLevelIndexSearch;
+    table.partition_filters = true;
     rocksdb::ColumnFamilyOptions cf_options;
     cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     cf_options.write_buffer_size = std::min<std::size_t>(options_.write_buffer_bytes / 2, 32u << 20);
@@ -371,6 +381,19 @@ void rocks_store::flush(std::vector<queued_commit>& batch)
         committed_versions_.clear();
         throw;
     }
+}
+
+rocks_store::compaction_state rocks_store::compaction() const
+{
+    compaction_state state;
+    if (!db_ || closed_)
+        return state;
+    std::uint64_t value = 0;
+    if (db_->GetIntProperty(rocksdb::DB::Properties::kNumRunningCompactions, &value))
+        state.running = value;
+    if (db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kEstimatePendingCompactionBytes, &value))
+        state.pending_bytes = value;
+    return state;
 }
 
 core::result<std::uint64_t> rocks_store::committed_version(const std::string& id)

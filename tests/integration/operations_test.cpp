@@ -82,6 +82,9 @@ TEST(Operations, MetricsExposeRequestsLatencyCommitsFsyncsConflictsAndConnection
     EXPECT_TRUE(any_sample(samples, "cas_conflicts", "", 1)) << body;
     // Open connections: c, extra1 and extra2 at least.
     EXPECT_TRUE(any_sample(samples, "open_connections", "", 3)) << body;
+    // RocksDB's background work: gauges, present from the start (a tiny store needs none).
+    EXPECT_TRUE(any_sample(samples, "reqstore_store_compactions_running")) << body;
+    EXPECT_TRUE(any_sample(samples, "reqstore_store_pending_compaction_bytes")) << body;
 }
 
 TEST(Operations, MetricsCountEveryConflict)

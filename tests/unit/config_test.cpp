@@ -115,7 +115,7 @@ TEST(ConfigDefaults, StoreInDataWithFsync)
     const auto c = loaded({}).config;
     EXPECT_EQ(c.data_dir, "./data");
     EXPECT_TRUE(c.durability_fsync);
-    EXPECT_EQ(c.block_cache_bytes, 32u << 20);
+    EXPECT_EQ(c.block_cache_bytes, 128u << 20);
     EXPECT_EQ(c.write_buffer_bytes, 64u << 20);
 }
 

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -70,6 +71,15 @@ public:
         disabled_subscriptions_.store(n, std::memory_order_relaxed);
     }
 
+    // The storage engine's background work, read when the metrics are rendered. Set once, before
+    // serving.
+    struct compaction_gauges
+    {
+        std::uint64_t running = 0;       // compactions under way
+        std::uint64_t pending_bytes = 0; // estimated bytes compaction still has to rewrite
+    };
+    void on_render_compaction(std::function<compaction_gauges()> read) { read_compaction_ = std::move(read); }
+
     std::string render() const;
 
 private:
@@ -96,6 +106,7 @@ private:
     histogram delivery_lag_;
     std::atomic<std::int64_t> outbox_depth_{0};
     std::atomic<std::int64_t> disabled_subscriptions_{0};
+    std::function<compaction_gauges()> read_compaction_; // set before serving, then constant
 };
 
 } // namespace reqstore::ops

@@ -33,7 +33,7 @@ struct store_options
 {
     std::string data_dir;
     store::durability durability = durability::fsync;
-    std::size_t block_cache_bytes = 32u << 20;
+    std::size_t block_cache_bytes = 128u << 20;
     std::size_t write_buffer_bytes = 64u << 20; // all memtables together
 };
 
@@ -100,6 +100,15 @@ public:
     // False after a write to the engine failed and until a later one succeeds (RocksDB refuses
     // writes after a failed WAL write or sync until it has recovered). Thread-safe.
     bool healthy() const noexcept { return healthy_.load(std::memory_order_acquire); }
+
+    // RocksDB's background compaction: how many run now, and how many bytes it estimates are
+    // still to be rewritten (0 once every level is within its target size).
+    struct compaction_state
+    {
+        std::uint64_t running = 0;
+        std::uint64_t pending_bytes = 0;
+    };
+    compaction_state compaction() const;
 
 private:
     struct column_families;
