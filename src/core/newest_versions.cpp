@@ -55,6 +55,19 @@ void newest_versions::queue(const std::string& id, stored_version version,
     ++changes_;
 }
 
+void newest_versions::drop(const std::string& id)
+{
+    std::lock_guard lock(mutex_);
+    const auto it = entries_.find(id);
+    if (it != entries_.end())
+    {
+        if (!it->second.queued)
+            leave_lru(it->second);
+        entries_.erase(it);
+    }
+    ++changes_;
+}
+
 void newest_versions::settle(const std::string& id, const std::shared_ptr<pending_commit>& durable, bool ok)
 {
     std::lock_guard lock(mutex_);

@@ -20,8 +20,9 @@ void pending_commit::complete(result<commit_receipt> outcome)
         outcome_ = outcome;
         woken.swap(waiters_);
     }
-    // execute() queues each resumption on the waiter's own executor (its strand), never inline
-    // on the completing thread.
+    // execute() runs each resumption on the waiter's own executor (its strand): queued there from
+    // a thread outside it (the commit thread), inline when the completing thread already runs it
+    // (a flush on an I/O thread).
     for (auto& w : woken)
         w.work.execute([h = std::move(w.handler), r = outcome]() mutable { std::move(h)(std::move(r)); });
 }

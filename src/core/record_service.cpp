@@ -584,6 +584,11 @@ result<record_service::staged_write> record_service::commit_change(version_chang
         request.idempotency = idempotency_entry{hook.key, hook.fingerprint, now, hook.render(outcome)};
     }
     staged_write staged{outcome, nullptr, true, change.pipelined, request.timers_added};
+    // The version held in memory is dropped before the store may write the new one (a flush on
+    // another I/O thread, the commit thread), so that no reader is served the old one after a
+    // reader of the store saw the new one.
+    if (locked)
+        newest_.drop(change.id);
     staged.durable = store_.start_commit(std::move(request));
     if (locked)
         newest_.queue(change.id, outcome.record, staged.durable);

@@ -89,12 +89,20 @@ void group_commit::flush_posted()
         flushing_ = true;
         taken.swap(queue_);
     }
+    // However the batch ends (a coroutine resumed inline may throw), the next one can start.
+    struct end_of_flush
+    {
+        group_commit& self;
+        ~end_of_flush()
+        {
+            std::lock_guard lock(self.mutex_);
+            self.flushing_ = false;
+            self.flushed_.notify_all();
+            if (!self.queue_.empty())
+                self.post_flush();
+        }
+    } ending{*this};
     write_batch(taken);
-    std::lock_guard lock(mutex_);
-    flushing_ = false;
-    flushed_.notify_all();
-    if (!queue_.empty())
-        post_flush();
 }
 
 void group_commit::stop()

@@ -377,7 +377,8 @@ void rocks_store::flush(std::vector<queued_commit>& batch)
     }
     catch (...)
     {
-        // Nothing of the batch was written; which versions entered the map is unknown.
+        // The write failed (nothing of the batch was written), or an observer threw after it
+        // succeeded: which versions of the map are in the store is unknown.
         committed_versions_.clear();
         throw;
     }

@@ -213,3 +213,30 @@ TEST(NewestVersions, AReadNeverReplacesAHeldVersion)
 }
 
 } // namespace
+
+namespace
+{
+
+TEST(NewestVersions, DropBeforeACommitHidesTheVersionItReplacesFromReaders)
+{
+    // A writer drops the entry, then hands version 7 to the store, then queues it. Between the
+    // hand-over and the queue the store may already serve 7: a reader must not get 6 from memory,
+    // nor may a read begun before the drop put 6 back.
+    newest_versions held(room_for(10));
+    held.remember("req_a", version_of(6));
+    const auto read_began = held.changes();
+    held.drop("req_a");
+    EXPECT_FALSE(held.find_durable("req_a")) << "the replaced version was still served";
+    held.remember_read("req_a", version_of(6), read_began);
+    EXPECT_FALSE(held.find("req_a")) << "a read begun before the drop put the replaced version back";
+    EXPECT_EQ(held.durable_bytes(), 0u);
+
+    const auto commit = std::make_shared<pending_commit>();
+    held.queue("req_a", version_of(7), commit);
+    held.settle("req_a", commit, true);
+    const auto durable = held.find_durable("req_a");
+    ASSERT_TRUE(durable);
+    EXPECT_EQ(durable->version, 7u);
+}
+
+} // namespace

@@ -44,8 +44,12 @@ public:
     // The newest durable version of `id`, if held and no newer one is queued.
     std::optional<stored_version> find_durable(std::string_view id);
 
-    // `version` was just handed to the store by the record's lock holder; `durable` completes
-    // once it is written.
+    // The record's lock holder is about to hand a new version to the store: the entry goes, so
+    // that no reader is served the version it replaces once the store may hold the new one.
+    void drop(const std::string& id);
+
+    // `version` was just handed to the store by the record's lock holder (after drop); `durable`
+    // completes once it is written.
     void queue(const std::string& id, stored_version version, std::shared_ptr<pending_commit> durable);
 
     // The commit `durable` ended: the entry becomes durable (ok) or is dropped (its commit failed,

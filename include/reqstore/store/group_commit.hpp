@@ -48,7 +48,9 @@ public:
     // `fallback` executes completions whose handler has no executor of its own.
     group_commit(boost::asio::any_io_executor fallback, flush_function flush,
                  flush_on where = flush_on::commit_thread);
-    // Stops (see stop()) if still running.
+    // Stops (see stop()) if still running. With flush_on::io_executor, destroy it only once the
+    // executor no longer runs the handlers it was given (its context stopped or its threads
+    // joined): a flush handler posted and not yet run refers to this object.
     ~group_commit();
 
     group_commit(const group_commit&) = delete;
