@@ -304,10 +304,26 @@ void dispatcher::schedule(const std::string& lane, core::unix_millis due)
     wake_.cancel(); // the send loop recomputes its sleep
 }
 
+void dispatcher::save_failure_state(bool now_anyway)
+{
+    const core::unix_millis now = core::now_millis();
+    if (unsaved_failure_state_.empty() || (!now_anyway && now - failure_state_saved_at_ < 1000))
+        return;
+    // Losing a second of these after a crash only moves when a failing subscription is disabled.
+    for (const auto& id : unsaved_failure_state_)
+        if (const auto it = subscriptions_.find(id); it != subscriptions_.end())
+            if (auto saved = outbox_.save_subscription(it->second); !saved)
+                ops::log().error("saving a subscription's failure state failed",
+                                 {{"subscription", id}, {"error", saved.error().detail}});
+    unsaved_failure_state_.clear();
+    failure_state_saved_at_ = now;
+}
+
 net::awaitable<void> dispatcher::send_loop()
 {
     while (!stopping_)
     {
+        save_failure_state(false);
         const core::unix_millis now = core::now_millis();
         while (!due_.empty() && due_.begin()->first <= now && in_flight_ < options_.max_in_flight)
         {
@@ -328,12 +344,14 @@ net::awaitable<void> dispatcher::send_loop()
             ++in_flight_;
             net::co_spawn(strand_, deliver_head(std::move(lane)), net::detached);
         }
-        auto sleep = std::chrono::milliseconds(30'000);
+        auto sleep = std::chrono::milliseconds(unsaved_failure_state_.empty() ? 30'000 : 1'000);
         if (!due_.empty() && in_flight_ < options_.max_in_flight)
-            sleep = std::chrono::milliseconds(std::max<core::unix_millis>(0, due_.begin()->first - now));
+            sleep = std::min(
+                sleep, std::chrono::milliseconds(std::max<core::unix_millis>(0, due_.begin()->first - now)));
         wake_.expires_after(sleep);
         co_await wake_.async_wait(net::as_tuple(net::use_awaitable));
     }
+    save_failure_state(true);
 }
 
 const std::string& dispatcher::secret_for(const core::delivery& d) const
@@ -388,7 +406,7 @@ net::awaitable<void> dispatcher::deliver_head(std::string lane)
         if (sub != subscriptions_.end() && sub->second.failing_since)
         {
             sub->second.failing_since.reset();
-            (void)outbox_.save_subscription(sub->second);
+            unsaved_failure_state_.insert(d.target);
         }
     }
     else
@@ -400,7 +418,7 @@ net::awaitable<void> dispatcher::deliver_head(std::string lane)
             if (!s.failing_since)
             {
                 s.failing_since = attempt.at;
-                (void)outbox_.save_subscription(s);
+                unsaved_failure_state_.insert(d.target);
             }
             if (result.what == post_result::outcome::responded && result.status == 410)
                 disable(s, "the target answered 410 Gone");

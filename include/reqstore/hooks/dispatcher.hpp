@@ -110,6 +110,9 @@ private:
     void end_orphaned_lane(const std::string& lane);
     void disable(core::subscription& s, std::string reason);
     bool lane_blocked(const lane_state& lane) const;
+    // Saves the subscriptions of unsaved_failure_state_ when a second has passed since the last
+    // save, or at once when `now_anyway`.
+    void save_failure_state(bool now_anyway);
     const std::string& secret_for(const core::delivery& d) const;
 
     core::outbox_store& outbox_;
@@ -127,7 +130,12 @@ private:
     std::multimap<core::unix_millis, std::string> due_; // when each scheduled lane's head is due
     std::uint64_t cursor_ = 0;
     std::size_t in_flight_ = 0;
-    std::size_t open_ = 0;              // open deliveries (the outbox depth)
+    std::size_t open_ = 0; // open deliveries (the outbox depth)
+    // Subscriptions whose failing_since changed since it was last saved. A receiver that fails
+    // some attempts flips it on nearly every attempt; saving each flip (a synced write on this
+    // strand) held up the deliveries to every other target. It is saved at most once a second.
+    std::set<std::string> unsaved_failure_state_;
+    core::unix_millis failure_state_saved_at_ = 0;
     std::atomic<bool> stopping_{false}; // set by stop() from any thread
 };
 
