@@ -1,0 +1,66 @@
+// The load of a torture cycle: `connections` clients, each in a closed loop of compare-and-swap
+// PUTs on a few hot keys, creates of new keys and reads, every write carrying a unique write id
+// ("wid" in the record), every operation recorded with its invoke and complete times.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "../load/connection.hpp"
+#include "ledger.hpp"
+
+namespace reqstore::torture
+{
+
+struct workload_options
+{
+    unsigned connections = 64;
+    unsigned hot_keys = 16;
+    double create_share = 0.15; // of operations: creates of new keys
+    double read_share = 0.20;   // of operations: reads of hot keys; the rest are compare-and-swaps
+    std::chrono::milliseconds timeout{5000};
+};
+
+// The id of hot key `i` and of a created key: "req_" and 20 digits (the type's id format).
+std::string hot_key(unsigned i);
+
+class workload
+{
+public:
+    // `book` must outlive the workload. `seed` fixes every choice.
+    workload(ledger& book, workload_options options, std::uint64_t seed);
+
+    // Runs every client against `where` until stop() is called, then returns once each client's
+    // operation in flight has ended (answered, failed, or cut by a crash).
+    boost::asio::awaitable<void> run(const load::endpoint_info& where);
+    void stop() noexcept { stopping_ = true; }
+
+    // The clock of every recorded time.
+    static std::int64_t now_ns();
+
+private:
+    struct client_state
+    {
+        unsigned index = 0;
+        std::uint64_t writes = 0;
+        std::uint64_t creates = 0;
+        std::vector<std::uint64_t> view; // the version of each hot key as this client last saw it
+        std::mt19937_64 rng;
+    };
+
+    boost::asio::awaitable<void> client(client_state& state, const load::endpoint_info& where);
+    boost::asio::awaitable<void> one_operation(client_state& state, load::connection& conn);
+
+    ledger& book_;
+    const workload_options options_;
+    std::vector<std::unique_ptr<client_state>> clients_;
+    bool stopping_ = false;
+    unsigned running_ = 0;
+};
+
+} // namespace reqstore::torture
