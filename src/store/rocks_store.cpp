@@ -1,9 +1,11 @@
 // RocksDB behind the core's storage interface: layout, reads, and the group-commit flush.
 #include <reqstore/core/pending_commit.hpp>
+#include <reqstore/ops/log.hpp>
 #include <reqstore/store/codec.hpp>
 #include <reqstore/store/keys.hpp>
 #include <reqstore/store/outbox_codec.hpp>
 #include <reqstore/store/rocks_store.hpp>
+#include <reqstore/store/wal_check.hpp>
 
 #include <boost/json/parse.hpp>
 
@@ -37,6 +39,32 @@ constexpr std::size_t max_page_bytes = 8u << 20;
 failure engine_failure(std::string_view what, const rocksdb::Status& status)
 {
     return {errc::internal, std::string(what) + ": " + status.ToString()};
+}
+
+// Why the database would not open when RocksDB found damage, and what the operator can do. The
+// store replays write-ahead logs with kTolerateCorruptedTailRecords: an incomplete record at the end
+// of a log (a write a crash cut short, never acknowledged) is dropped, a record that fails its
+// checksum anywhere refuses the open. RocksDB's default, kPointInTimeRecovery, would instead stop at
+// the damage and open without every later record, acknowledged ones included, and say nothing.
+failure damaged_store(const std::string& data_dir, const rocksdb::Status& status)
+{
+    const std::string keep = "Keep a copy of " + data_dir + " before anything else. ";
+    if (const auto damage = find_wal_damage(data_dir))
+        return failure(errc::internal,
+                       "the write-ahead log " + damage->file + " is damaged: the record at byte " +
+                           std::to_string(damage->offset) + " fails its checksum (" + status.ToString() +
+                           "), and " + std::to_string(damage->bytes_after) +
+                           " bytes of log follow it. The store refuses to start rather than serve without "
+                           "the acknowledged writes that record and the ones after it may hold. " +
+                           keep +
+                           "Then restore the directory from a backup, or accept the loss and start once with "
+                           "--recover-wal point-in-time: the log is replayed up to the damage and everything "
+                           "after it is dropped.");
+    return failure(errc::internal, "RocksDB found damage in " + data_dir + ": " + status.ToString() +
+                                       " (details in " + data_dir +
+                                       "/LOG). The store refuses to start rather than serve with data "
+                                       "missing. " +
+                                       keep + "Then restore the directory from a backup.");
 }
 
 rocksdb::Slice slice(std::string_view s)
@@ -126,8 +154,18 @@ rocks_store::open(const store_options& options, net::any_io_executor executor, c
 
 core::result<void> rocks_store::open_db()
 {
+    auto environment = storage_environment_for(options_);
+    env_ = std::move(environment.env);
+    const store::wal_recovery recovery = environment.wal_recovery.value_or(options_.wal_recovery);
+
     rocksdb::Options db_options;
+    if (env_)
+        db_options.env = env_.get();
     db_options.create_if_missing = true;
+    db_options.paranoid_checks = true;
+    db_options.wal_recovery_mode = recovery == wal_recovery::strict
+                                       ? rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords
+                                       : rocksdb::WALRecoveryMode::kPointInTimeRecovery;
     db_options.create_missing_column_families = true;
     db_options.max_background_jobs = 2;
     db_options.write_buffer_manager =
@@ -166,9 +204,19 @@ core::result<void> rocks_store::open_db()
         descriptors.emplace_back(name, std::move(options));
     }
 
+    if (recovery == wal_recovery::point_in_time)
+        if (const auto damage = find_wal_damage(options_.data_dir))
+            ops::log().warn("point-in-time recovery: the write-ahead log is damaged; the record there and "
+                            "every later one are dropped, acknowledged or not",
+                            {{"file", damage->file},
+                             {"offset", damage->offset},
+                             {"bytes_dropped_after", damage->bytes_after}});
+
     rocksdb::DB* raw = nullptr;
     const auto status = rocksdb::DB::Open(db_options, options_.data_dir, descriptors, &cf_->handles, &raw);
     db_.reset(raw);
+    if (status.IsCorruption())
+        return damaged_store(options_.data_dir, status);
     if (!status.ok())
         return engine_failure("cannot open the database in " + options_.data_dir, status);
 
@@ -227,7 +275,10 @@ core::result<void> rocks_store::close()
         committer_->stop();
     if (!db_)
         return {};
-    rocksdb::Status status = db_->FlushWAL(true);
+    // After a failed write the WAL is not synced again (write_to_engine says why): the store closes
+    // as it is and reports the failure.
+    const bool writes_failed = writes_stopped_.load(std::memory_order_acquire);
+    rocksdb::Status status = writes_failed ? rocksdb::Status::OK() : db_->FlushWAL(true);
     for (auto* handle : cf_->handles)
     {
         const auto s = db_->DestroyColumnFamilyHandle(handle);
@@ -241,12 +292,57 @@ core::result<void> rocks_store::close()
     db_.reset();
     if (!status.ok())
         return engine_failure("closing the database", status);
+    if (auto refused = writes_refused())
+        return *refused;
     return {};
 }
 
 std::uint64_t rocks_store::last_sequence() const noexcept
 {
     return last_sequence_.load(std::memory_order_acquire);
+}
+
+std::optional<core::failure> rocks_store::writes_refused() const
+{
+    if (!writes_stopped_.load(std::memory_order_acquire))
+        return std::nullopt;
+    std::lock_guard lock(failure_mutex_);
+    return failure(errc::unavailable, "the store failed to make a write durable (" + write_failure_ +
+                                          ") and accepts no more writes: restart the server");
+}
+
+core::result<void> rocks_store::write_to_engine(const rocksdb::WriteOptions& options,
+                                                rocksdb::WriteBatch& batch, std::string_view what)
+{
+    if (auto refused = writes_refused())
+        return *refused;
+    const auto s = db_->Write(options, &batch);
+    if (s.ok())
+        return {};
+    // A failed write or fsync stops writes until the process restarts. After a failed fsync the
+    // kernel may already have dropped the dirty pages it could not write (and marked them clean),
+    // so a second fsync can report success for data that is gone: the "fsyncgate" lesson, the
+    // reason PostgreSQL panics instead of retrying. RocksDB's Resume() would do exactly that
+    // retry (sync the WAL again and carry on), so the store never calls it. What was acknowledged
+    // before the failure is durable; the failed batch was never acknowledged and is in no memtable
+    // (RocksDB inserts only after the WAL write and sync succeed). A restart replays what the log
+    // really holds.
+    const std::string status = s.ToString();
+    bool first = false;
+    {
+        std::lock_guard lock(failure_mutex_);
+        if (!writes_stopped_.load(std::memory_order_relaxed))
+        {
+            write_failure_ = std::string(what) + ": " + status;
+            writes_stopped_.store(true, std::memory_order_release);
+            first = true;
+        }
+    }
+    if (first)
+        ops::log().error(
+            "a write to the store failed; every later write is refused until the server restarts",
+            {{"operation", what}, {"status", status}, {"data_dir", options_.data_dir}});
+    return engine_failure(what, s);
 }
 
 core::result<std::optional<core::stored_version>> rocks_store::load(std::string_view id)
@@ -415,6 +511,12 @@ core::result<std::uint64_t> rocks_store::committed_version(const std::string& id
 
 void rocks_store::write_batch_of(std::vector<queued_commit>& batch)
 {
+    if (auto refused = writes_refused())
+    {
+        for (auto& entry : batch)
+            entry.outcome = *refused;
+        return;
+    }
     rocksdb::WriteBatch write;
     // Bounded: a record not held is read from the store.
     if (committed_versions_.size() > 100'000)
@@ -471,34 +573,21 @@ void rocks_store::write_batch_of(std::vector<queued_commit>& batch)
     }
     if (accepted == 0)
         return;
-    if (!healthy_.load(std::memory_order_relaxed))
-    {
-        // After a failed WAL write or sync RocksDB refuses writes until it recovers; try now.
-        if (const auto resumed = db_->Resume(); !resumed.ok())
-        {
-            forget_batch();
-            for (auto& entry : batch)
-                if (entry.outcome)
-                    entry.outcome =
-                        failure(errc::unavailable, "the store cannot write: " + resumed.ToString());
-            return;
-        }
-        healthy_.store(true, std::memory_order_release);
-    }
     write.Put(cf_->meta(), slice(meta_sequence_key), encode_u64(sequence));
 
     rocksdb::WriteOptions options;
     options.sync = options_.durability == durability::fsync;
     const auto started = std::chrono::steady_clock::now();
-    const auto s = db_->Write(options, &write);
+    auto written = write_to_engine(options, write, "committing a batch");
     const auto elapsed = std::chrono::steady_clock::now() - started;
-    if (!s.ok())
+    if (!written)
     {
-        healthy_.store(false, std::memory_order_release);
+        // With sync set RocksDB writes the WAL, syncs it, and only then inserts into the memtables:
+        // a batch whose write or sync failed is in no memtable, so no read can return it.
         forget_batch();
         for (auto& entry : batch)
             if (entry.outcome)
-                entry.outcome = engine_failure("committing a batch", s);
+                entry.outcome = written.error();
         return;
     }
     last_sequence_.store(sequence, std::memory_order_release);
@@ -542,12 +631,11 @@ core::result<std::optional<core::timer_key>> rocks_store::earliest_timer()
 
 core::result<void> rocks_store::remove_timer(const core::timer_key& timer)
 {
+    rocksdb::WriteBatch batch;
+    batch.Delete(cf_->timers(), timer_key_bytes(timer.due, timer.id));
     rocksdb::WriteOptions options;
     options.sync = options_.durability == durability::fsync;
-    const auto s = db_->Delete(options, cf_->timers(), timer_key_bytes(timer.due, timer.id));
-    if (!s.ok())
-        return engine_failure("removing a scheduled transition of " + timer.id, s);
-    return {};
+    return write_to_engine(options, batch, "removing a scheduled transition of " + timer.id);
 }
 
 core::result<std::optional<core::idempotency_entry>> rocks_store::load_idempotency(std::string_view key)
@@ -595,9 +683,9 @@ core::result<std::size_t> rocks_store::remove_idempotency_before(core::unix_mill
         return engine_failure("scanning idempotency keys", it->status());
     if (removed == 0)
         return removed;
-    const auto s = db_->Write(rocksdb::WriteOptions(), &batch);
-    if (!s.ok())
-        return engine_failure("removing expired idempotency keys", s);
+    if (auto written = write_to_engine(rocksdb::WriteOptions(), batch, "removing expired idempotency keys");
+        !written)
+        return written.error();
     return removed;
 }
 
@@ -682,8 +770,9 @@ core::result<std::size_t> rocks_store::trim_events(core::unix_millis cutoff, std
     if (!it->status().ok())
         return engine_failure("trimming the change feed", it->status());
     if (removed > 0)
-        if (const auto s = db_->Write(rocksdb::WriteOptions(), &batch); !s.ok())
-            return engine_failure("trimming the change feed", s);
+        if (auto written = write_to_engine(rocksdb::WriteOptions(), batch, "trimming the change feed");
+            !written)
+            return written.error();
     return removed;
 }
 
@@ -705,20 +794,20 @@ core::result<std::vector<core::subscription>> rocks_store::load_subscriptions()
 
 core::result<void> rocks_store::save_subscription(const core::subscription& sub)
 {
+    rocksdb::WriteBatch batch;
+    batch.Put(cf_->webhooks(), slice(sub.id), encode_subscription(sub));
     rocksdb::WriteOptions options;
     options.sync = options_.durability == durability::fsync;
-    if (const auto s = db_->Put(options, cf_->webhooks(), slice(sub.id), encode_subscription(sub)); !s.ok())
-        return engine_failure("saving subscription " + sub.id, s);
-    return {};
+    return write_to_engine(options, batch, "saving subscription " + sub.id);
 }
 
 core::result<void> rocks_store::delete_subscription(std::string_view id)
 {
+    rocksdb::WriteBatch batch;
+    batch.Delete(cf_->webhooks(), slice(id));
     rocksdb::WriteOptions options;
     options.sync = options_.durability == durability::fsync;
-    if (const auto s = db_->Delete(options, cf_->webhooks(), slice(id)); !s.ok())
-        return engine_failure("deleting subscription " + std::string(id), s);
-    return {};
+    return write_to_engine(options, batch, "deleting subscription " + std::string(id));
 }
 
 core::result<std::uint64_t> rocks_store::fan_out_cursor()
@@ -748,8 +837,8 @@ core::result<void> rocks_store::fan_out(std::uint64_t cursor, std::vector<core::
     batch.Put(cf_->meta(), slice(meta_delivery_id_key), encode_u64(id));
     rocksdb::WriteOptions options;
     options.sync = options_.durability == durability::fsync;
-    if (const auto s = db_->Write(options, &batch); !s.ok())
-        return engine_failure("writing new deliveries", s);
+    if (auto written = write_to_engine(options, batch, "writing new deliveries"); !written)
+        return written.error();
     last_delivery_id_.store(id, std::memory_order_relaxed);
     return {};
 }
@@ -764,9 +853,7 @@ core::result<void> rocks_store::save_delivery(const core::delivery& d)
         batch.Delete(cf_->deliveries(), delivery_key('o', d.id));
     // Not synced: losing the newest state of a delivery after a power loss means sending it once
     // more, which at-least-once delivery allows.
-    if (const auto s = db_->Write(rocksdb::WriteOptions(), &batch); !s.ok())
-        return engine_failure("saving delivery " + std::to_string(d.id), s);
-    return {};
+    return write_to_engine(rocksdb::WriteOptions(), batch, "saving delivery " + std::to_string(d.id));
 }
 
 core::result<std::optional<core::delivery>> rocks_store::load_delivery(std::uint64_t id)

@@ -12,12 +12,18 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace rocksdb
 {
 class ColumnFamilyHandle;
 class DB;
+class Env;
+class WriteBatch;
+struct WriteOptions;
 } // namespace rocksdb
 
 namespace reqstore::store
@@ -29,10 +35,23 @@ enum class durability
     buffered, // a commit completes after its batch is in the WAL (OS buffers), not fsynced
 };
 
+// What opening the store does with a damaged write-ahead log.
+enum class wal_recovery
+{
+    // Replays every intact record; refuses to open when a record is damaged (a checksum mismatch),
+    // wherever it is. Only an incomplete record at the very end of a log is dropped: that is a write
+    // cut short by a crash or power loss, which was never acknowledged.
+    strict,
+    // Replays up to the first damaged record and drops it and everything after it, acknowledged or
+    // not. For an operator who chooses to start anyway, accepting that loss (docs/ARCHITECTURE.md).
+    point_in_time,
+};
+
 struct store_options
 {
     std::string data_dir;
     store::durability durability = durability::fsync;
+    store::wal_recovery wal_recovery = wal_recovery::strict;
     std::size_t block_cache_bytes = 128u << 20;
     std::size_t write_buffer_bytes = 64u << 20; // all memtables together
 };
@@ -45,6 +64,20 @@ struct commit_observer
     // The newest sequence number after a batch that committed events.
     std::function<void(std::uint64_t last_sequence)> on_sequence;
 };
+
+// The link seam through which a test build runs RocksDB on another file system. A program defines
+// storage_environment_for() exactly once: the server's definition (src/store/file_system_seam.cpp,
+// the only thing in its object file) returns the defaults; the fault-injecting test server
+// (tests/faultfs) links its own definition instead, so the server itself carries no test code.
+struct storage_environment
+{
+    // The environment RocksDB does all its file I/O through; null means RocksDB's default.
+    std::shared_ptr<rocksdb::Env> env;
+    // Replaces store_options::wal_recovery when set (a test's negative control).
+    std::optional<store::wal_recovery> wal_recovery;
+};
+// Called once by each open, before the database opens.
+storage_environment storage_environment_for(const store_options& options);
 
 class rocks_store final : public core::record_store, public core::outbox_store
 {
@@ -97,9 +130,11 @@ public:
     // The sequence number of the newest event (0 before the first). Thread-safe.
     std::uint64_t last_sequence() const noexcept;
 
-    // False after a write to the engine failed and until a later one succeeds (RocksDB refuses
-    // writes after a failed WAL write or sync until it has recovered). Thread-safe.
-    bool healthy() const noexcept { return healthy_.load(std::memory_order_acquire); }
+    // False once a write to the engine has failed, until the process ends: from then on every write
+    // fails at once with errc::unavailable (reads still work). A failed write or fsync may have
+    // lost data the kernel had accepted, so the store never retries it (docs/ARCHITECTURE.md,
+    // "When a write fails"). Thread-safe.
+    bool healthy() const noexcept { return !writes_stopped_.load(std::memory_order_acquire); }
 
     // RocksDB's background compaction: how many run now, and how many bytes it estimates are
     // still to be rewritten (0 once every level is within its target size).
@@ -117,6 +152,12 @@ private:
                 commit_observer observer);
     core::result<void> open_db();
     void flush(std::vector<queued_commit>& batch); // one batch at a time (group_commit)
+    // Why writes are refused, or nothing while they are accepted.
+    std::optional<core::failure> writes_refused() const;
+    // Every write to the engine goes through here: refused at once once writes have stopped, and
+    // a failure stops every later one (logged once, naming RocksDB's status).
+    core::result<void> write_to_engine(const rocksdb::WriteOptions& options, rocksdb::WriteBatch& batch,
+                                       std::string_view what);
     void write_batch_of(std::vector<queued_commit>& batch);
     // The version of `id` in the store, for flush's compare-and-swap.
     core::result<std::uint64_t> committed_version(const std::string& id);
@@ -124,12 +165,15 @@ private:
     // Constant after open().
     store_options options_;
     commit_observer observer_;
+    std::shared_ptr<rocksdb::Env> env_; // outlives db_, which uses it
     std::unique_ptr<rocksdb::DB> db_;
     std::unique_ptr<column_families> cf_;
 
     // Written only on the commit thread, read anywhere.
     std::atomic<std::uint64_t> last_sequence_{0};
-    std::atomic<bool> healthy_{true};
+    std::atomic<bool> writes_stopped_{false};        // set once, by write_to_engine, after write_failure_
+    mutable std::mutex failure_mutex_;               // guards write_failure_
+    std::string write_failure_;                      // what failed and RocksDB's status, set once
     std::atomic<std::uint64_t> last_delivery_id_{0}; // written by fan_out (one caller at a time)
     // Only in flush: the version each record was last committed at, for the compare-and-swap
     // without a read of the store. Records are written by flush alone, so an entry stays true;
