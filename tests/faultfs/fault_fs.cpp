@@ -66,7 +66,7 @@ public:
     IOStatus Append(const Slice& data, const IOOptions& options, IODebugContext* dbg) override
     {
         fault_file_system::operation op(fs_);
-        if (state_->wal && fs_.fail_write_now())
+        if (state_->wal && fs_.fail_write_now(std::string_view(data.data(), data.size())))
             return injected("WAL write");
         auto s = target()->Append(data, options, dbg);
         if (s.ok())
@@ -77,7 +77,7 @@ public:
                     IODebugContext* dbg) override
     {
         fault_file_system::operation op(fs_);
-        if (state_->wal && fs_.fail_write_now())
+        if (state_->wal && fs_.fail_write_now(std::string_view(data.data(), data.size())))
             return injected("WAL write");
         auto s = target()->Append(data, options, info, dbg);
         if (s.ok())
@@ -148,7 +148,7 @@ private:
     IOStatus sync(const IOOptions& options, IODebugContext* dbg, bool full)
     {
         fault_file_system::operation op(fs_);
-        if (state_->wal && fs_.fail_sync_now())
+        if (state_->wal && fs_.fail_sync_now(*state_))
         {
             const auto kept = fs_.drop_unsynced(*state_);
             // The writer's own idea of the file's end follows, so that closing it does not extend
@@ -314,6 +314,12 @@ std::variant<failure_plan, plan_error> parse_failure_plan(std::string_view text)
             return plan_error{"unknown operation \"" + std::string(operation) + "\" (sync or write)"};
         if (when == "on-signal")
             rule->on_signal = true;
+        else if (when.starts_with("marker="))
+        {
+            rule->marker = std::string(when.substr(7));
+            if (rule->marker.empty())
+                return plan_error{"marker= needs a text"};
+        }
         else if (when.starts_with("after="))
         {
             const auto count = parse_count(when.substr(6));
@@ -356,29 +362,42 @@ void fault_file_system::arm()
     write_armed_ = plan_.write.on_signal;
 }
 
-bool fault_file_system::fail_sync_now()
+bool fault_file_system::fail_sync_now(const file_state& file)
 {
     std::lock_guard lock(state_mutex_);
     ++syncs_seen_;
-    if (sync_armed_ || (plan_.sync.after && syncs_seen_ == *plan_.sync.after + 1))
+    bool fail = sync_armed_ || (plan_.sync.after && syncs_seen_ == *plan_.sync.after + 1);
+    if (!fail && !plan_.sync.marker.empty() && !sync_marker_seen_ && file.size > file.synced)
     {
-        sync_armed_ = false;
-        return true;
+        // What this sync would make durable is in the page cache already: read it back.
+        std::string unsynced(file.size - file.synced, '\0');
+        const int fd = ::open(file.path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd >= 0)
+        {
+            const auto n = ::pread(fd, unsynced.data(), unsynced.size(), static_cast<off_t>(file.synced));
+            ::close(fd);
+            unsynced.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+            fail = sync_marker_seen_ = unsynced.find(plan_.sync.marker) != std::string::npos;
+        }
     }
-    return false;
+    if (fail)
+        sync_armed_ = false;
+    return fail;
 }
 
-bool fault_file_system::fail_write_now()
+bool fault_file_system::fail_write_now(std::string_view data)
 {
     std::lock_guard lock(state_mutex_);
     ++writes_seen_;
-    if (write_armed_ || (plan_.write.after && writes_seen_ == *plan_.write.after + 1))
+    bool fail = write_armed_ || (plan_.write.after && writes_seen_ == *plan_.write.after + 1);
+    if (!fail && !plan_.write.marker.empty() && !write_marker_seen_)
+        fail = write_marker_seen_ = data.find(plan_.write.marker) != std::string_view::npos;
+    if (fail)
     {
         write_armed_ = false;
         announce("reqstore-faultfs: injected a WAL write failure");
-        return true;
     }
-    return false;
+    return fail;
 }
 
 std::uint64_t fault_file_system::size_of(const file_state& file)

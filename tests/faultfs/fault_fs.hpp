@@ -13,7 +13,11 @@
 //       sync:after=N    WAL syncs 1..N succeed, sync N+1 fails (once), later ones succeed again;
 //       write:after=N   WAL appends 1..N succeed, append N+1 fails (once, writing nothing);
 //       sync:on-signal  every SIGUSR1 arms one failure of the next WAL sync;
-//       write:on-signal every SIGUSR1 arms one failure of the next WAL append.
+//       write:on-signal every SIGUSR1 arms one failure of the next WAL append;
+//       sync:marker=TEXT  the first WAL sync that would make durable bytes containing TEXT fails;
+//       write:marker=TEXT the first WAL append whose bytes contain TEXT fails.
+//     A marker (a string a test puts in one request's body) picks the commit to fail exactly, where
+//     on-signal and after=N race with the server's other synced writes (the webhook fan-out's).
 //     A failed sync drops the bytes it was to make durable (the file is cut back to its synced
 //     length): after a failed fsync the kernel may have thrown the dirty pages away, the worst case
 //     "fsyncgate" taught. Each armed or injected failure is announced on stderr with a line that
@@ -58,11 +62,10 @@ struct failure_plan
     {
         std::optional<std::uint64_t> after; // fail operation after+1, once
         bool on_signal = false;             // SIGUSR1 arms one failure
+        std::string marker;                 // fail the first operation on bytes holding it, once
     };
     rule sync;
     rule write;
-
-    bool any_on_signal() const { return sync.on_signal || write.on_signal; }
 };
 
 // Parses REQSTORE_FAULTFS_FAIL's value; an error message for a value that is not a valid plan.
@@ -153,9 +156,10 @@ public:
         fault_file_system& fs_;
     };
 
-    // Whether this WAL operation is the one to fail (counts it).
-    bool fail_sync_now();
-    bool fail_write_now();
+    // Whether this WAL operation is the one to fail (counts it): a sync of `file`, an append of
+    // `data`.
+    bool fail_sync_now(const file_state& file);
+    bool fail_write_now(std::string_view data);
 
     std::uint64_t size_of(const file_state& file);
     void appended(file_state& file, std::uint64_t bytes);
@@ -213,6 +217,8 @@ private:
     std::uint64_t writes_seen_ = 0;
     bool sync_armed_ = false;
     bool write_armed_ = false;
+    bool sync_marker_seen_ = false;
+    bool write_marker_seen_ = false;
 };
 
 // The parent directory of a path, and a path in the form the file system keys its state by.
