@@ -108,14 +108,30 @@ void check_subscription_fields(const subscription_fields& f, bool creating, json
         errors["/secret"] = "must be whsec_ followed by the base64 of 16 to 128 bytes";
 }
 
+secret_box open_box(const std::string& key)
+{
+    auto box = secret_box::from_base64(key);
+    if (!box)
+        throw std::invalid_argument("webhooks.secrets_key must be the base64 of 32 bytes");
+    return std::move(*box);
+}
+
 } // namespace
 
 dispatcher::dispatcher(net::any_io_executor executor, core::outbox_store& outbox, core::record_store& records,
                        core::feed_notifier& feed, http_client& client, ops::metrics& stats,
                        dispatcher_options options)
     : outbox_(outbox), records_(records), feed_(feed), client_(client), stats_(stats),
-      options_(std::move(options)), strand_(net::make_strand(executor)), wake_(strand_)
+      options_(std::move(options)), box_(open_box(options_.secrets_key)), strand_(net::make_strand(executor)),
+      wake_(strand_)
 {
+}
+
+core::result<void> dispatcher::save(const core::subscription& s)
+{
+    core::subscription stored = s;
+    stored.secret = box_.seal(s.secret, s.id);
+    return outbox_.save_subscription(stored);
 }
 
 core::result<void> dispatcher::start()
@@ -126,6 +142,23 @@ core::result<void> dispatcher::start()
     std::int64_t disabled = 0;
     for (auto& s : *subscriptions)
     {
+        const bool was_sealed = secret_box::is_sealed(s.secret);
+        if (auto secret = box_.open(s.secret, s.id))
+        {
+            s.secret = std::move(*secret);
+            if (!was_sealed) // written before secrets were sealed: seal it now
+                (void)save(s);
+        }
+        else
+        {
+            // Sealed under another webhooks.secrets_key: nothing can be signed for it.
+            ops::log().error("a webhook subscription's secret cannot be unsealed with webhooks.secrets_key; "
+                             "it stays disabled until it is deleted and created again",
+                             {{"subscription", s.id}});
+            s.secret.clear();
+            s.enabled = false;
+            s.disabled_reason = "its secret cannot be unsealed with the configured webhooks.secrets_key";
+        }
         disabled += s.enabled ? 0 : 1;
         subscriptions_.emplace(s.id, std::move(s));
     }
@@ -312,7 +345,7 @@ void dispatcher::save_failure_state(bool now_anyway)
     // Losing a second of these after a crash only moves when a failing subscription is disabled.
     for (const auto& id : unsaved_failure_state_)
         if (const auto it = subscriptions_.find(id); it != subscriptions_.end())
-            if (auto saved = outbox_.save_subscription(it->second); !saved)
+            if (auto saved = save(it->second); !saved)
                 ops::log().error("saving a subscription's failure state failed",
                                  {{"subscription", id}, {"error", saved.error().detail}});
     unsaved_failure_state_.clear();
@@ -514,7 +547,7 @@ void dispatcher::disable(core::subscription& s, std::string reason)
     s.enabled = false;
     s.disabled_reason = reason;
     s.updated_at = core::now_millis();
-    (void)outbox_.save_subscription(s);
+    (void)save(s);
     ops::log().warn("webhook subscription disabled",
                     {{"subscription", s.id}, {"url", without_credentials(s.url)}, {"reason", reason}});
     std::int64_t disabled = 0;
@@ -599,7 +632,7 @@ net::awaitable<core::result<core::subscription>> dispatcher::create_subscription
         s.secret = fields.secret.value_or(generate_secret());
         s.enabled = fields.enabled.value_or(true);
         s.created_at = s.updated_at = core::now_millis();
-        if (auto saved = outbox_.save_subscription(s); !saved)
+        if (auto saved = save(s); !saved)
             return saved.error();
         subscriptions_.emplace(s.id, s);
         return s;
@@ -666,7 +699,7 @@ net::awaitable<core::result<core::subscription>> dispatcher::update_subscription
             s.disabled_reason.reset();
         }
         s.updated_at = core::now_millis();
-        if (auto saved = outbox_.save_subscription(s); !saved)
+        if (auto saved = save(s); !saved)
             return saved.error();
         it->second = s;
         std::int64_t disabled = 0;

@@ -22,46 +22,6 @@ constexpr std::size_t min_key_bytes = 16;
 constexpr std::size_t max_key_bytes = 128;
 constexpr std::size_t generated_key_bytes = 32;
 
-std::string encode_base64(std::span<const unsigned char> bytes)
-{
-    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0'); // EVP_EncodeBlock writes a NUL
-    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes.data(),
-                                  static_cast<int>(bytes.size()));
-    out.resize(static_cast<std::size_t>(n));
-    return out;
-}
-
-bool is_base64_digit(char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
-}
-
-// Canonical padded standard base64 only (what encode_base64 writes). EVP_DecodeBlock skips
-// surrounding blanks, counts padding as data and ignores stray low bits, so the shape is checked
-// here, the padding taken off its result, and the result must encode back to the text.
-std::optional<std::vector<unsigned char>> decode_base64(std::string_view text)
-{
-    if (text.empty() || text.size() % 4 != 0)
-        return std::nullopt;
-    std::size_t padding = 0;
-    if (text.back() == '=')
-        padding = text[text.size() - 2] == '=' ? 2 : 1;
-    for (std::size_t i = 0; i < text.size() - padding; ++i)
-    {
-        if (!is_base64_digit(text[i]))
-            return std::nullopt;
-    }
-    std::vector<unsigned char> out(3 * (text.size() / 4));
-    const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()),
-                                  static_cast<int>(text.size()));
-    if (n < 0 || static_cast<std::size_t>(n) != out.size())
-        return std::nullopt;
-    out.resize(out.size() - padding);
-    if (encode_base64(out) != text)
-        return std::nullopt;
-    return out;
-}
-
 struct mac_ctx_deleter
 {
     void operator()(EVP_MAC_CTX* ctx) const noexcept { EVP_MAC_CTX_free(ctx); }
@@ -126,6 +86,46 @@ bool well_formed(std::string_view id, std::string_view timestamp)
 }
 
 } // namespace
+
+std::string encode_base64(std::span<const unsigned char> bytes)
+{
+    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0'); // EVP_EncodeBlock writes a NUL
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes.data(),
+                                  static_cast<int>(bytes.size()));
+    out.resize(static_cast<std::size_t>(n));
+    return out;
+}
+
+static bool is_base64_digit(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+}
+
+// Canonical padded standard base64 only (what encode_base64 writes). EVP_DecodeBlock skips
+// surrounding blanks, counts padding as data and ignores stray low bits, so the shape is checked
+// here, the padding taken off its result, and the result must encode back to the text.
+std::optional<std::vector<unsigned char>> decode_base64(std::string_view text)
+{
+    if (text.empty() || text.size() % 4 != 0)
+        return std::nullopt;
+    std::size_t padding = 0;
+    if (text.back() == '=')
+        padding = text[text.size() - 2] == '=' ? 2 : 1;
+    for (std::size_t i = 0; i < text.size() - padding; ++i)
+    {
+        if (!is_base64_digit(text[i]))
+            return std::nullopt;
+    }
+    std::vector<unsigned char> out(3 * (text.size() / 4));
+    const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()),
+                                  static_cast<int>(text.size()));
+    if (n < 0 || static_cast<std::size_t>(n) != out.size())
+        return std::nullopt;
+    out.resize(out.size() - padding);
+    if (encode_base64(out) != text)
+        return std::nullopt;
+    return out;
+}
 
 std::optional<std::vector<unsigned char>> decode_secret(std::string_view secret)
 {

@@ -9,6 +9,7 @@
 #include <reqstore/core/outbox.hpp>
 #include <reqstore/core/record_store.hpp>
 #include <reqstore/hooks/http_client.hpp>
+#include <reqstore/hooks/secret_box.hpp>
 #include <reqstore/ops/metrics.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -45,6 +46,9 @@ struct dispatcher_options
     std::function<std::optional<std::string>(const boost::json::object& event,
                                              const boost::json::value& record)>
         callback_body;
+    // Seals subscription secrets in the store (secret_box.hpp): the base64 of 32 bytes. The default
+    // is the local profile's development key, like webhooks.callback_secret's.
+    std::string secrets_key = "cmVxc3RvcmUtZGV2ZWxvcG1lbnQtc2VjcmV0cy1rZXk=";
 };
 
 // A subscription as the API creates or changes it.
@@ -110,6 +114,8 @@ private:
     void end_orphaned_lane(const std::string& lane);
     void disable(core::subscription& s, std::string reason);
     bool lane_blocked(const lane_state& lane) const;
+    // Saves a subscription with its secret sealed.
+    core::result<void> save(const core::subscription& s);
     // Saves the subscriptions of unsaved_failure_state_ when a second has passed since the last
     // save, or at once when `now_anyway`.
     void save_failure_state(bool now_anyway);
@@ -121,6 +127,7 @@ private:
     http_client& client_;
     ops::metrics& stats_;
     const dispatcher_options options_;
+    const secret_box box_;
 
     boost::asio::strand<boost::asio::any_io_executor> strand_;
     // Everything below only on strand_.

@@ -13,6 +13,11 @@
 namespace reqstore::hooks
 {
 
+// Standard padded base64, and its decoding, which takes only the canonical form encode_base64
+// writes (nullopt otherwise).
+std::string encode_base64(std::span<const unsigned char> bytes);
+std::optional<std::vector<unsigned char>> decode_base64(std::string_view text);
+
 // The key bytes of a "whsec_<base64>" secret; nullopt if it is not one (wrong prefix, bad base64,
 // fewer than 16 or more than 128 key bytes).
 std::optional<std::vector<unsigned char>> decode_secret(std::string_view secret);
