@@ -62,6 +62,9 @@ once more and writes DIR/history.jsonl and DIR/report.json.
                         attempts) and check webhook delivery across the crashes
   --sink-fail-rate R, --sink-hang-rate R
                         the failing receiver's rates (default 0.2 and 0.05)
+  --healthy-lag-limit-ms N
+                        the p99 lag of the healthy receiver's first deliveries during the last,
+                        crash-free load above which head-of-line blocking is reported (2000)
   --seed N              fixes every random choice (default: from the clock)
 )";
 
@@ -81,6 +84,7 @@ struct options
     std::string sink;
     std::string fail_rate = "0.2"; // of the failing receiver's attempts
     std::string hang_rate = "0.05";
+    unsigned healthy_lag_limit_ms = 2000;
     std::uint64_t seed = 0;
 };
 
@@ -143,6 +147,8 @@ std::optional<options> parse(int argc, char** argv, std::string& error)
                 o.fail_rate = std::to_string(std::stod(value));
             else if (flag == "--sink-hang-rate")
                 o.hang_rate = std::to_string(std::stod(value));
+            else if (flag == "--healthy-lag-limit-ms")
+                o.healthy_lag_limit_ms = static_cast<unsigned>(std::stoul(value));
             else if (flag == "--seed")
                 o.seed = std::stoull(value);
             else
@@ -377,7 +383,9 @@ net::awaitable<void> run::main()
     }
     if (!receivers_.empty())
         webhook_figures_ =
-            co_await check_webhooks(book_, audit_, receivers_, last_restart_, quiet_from_, webhook_limits{});
+            co_await check_webhooks(book_, audit_, receivers_, last_restart_, quiet_from_,
+                                    webhook_limits{std::chrono::seconds(30),
+                                                   std::chrono::milliseconds(options_.healthy_lag_limit_ms)});
     const auto stopped = server_.stop(SIGTERM, std::chrono::seconds(30));
     if (!stopped || !WIFEXITED(*stopped) || WEXITSTATUS(*stopped) != 0)
         book_.report({"shutdown", "", "the server did not exit 0 after SIGTERM"});

@@ -29,7 +29,7 @@ struct receiver
 struct webhook_limits
 {
     std::chrono::milliseconds deliver_within{30'000}; // from the last restart
-    std::chrono::milliseconds healthy_lag_p99{1'000}; // first arrival at the healthy receiver
+    std::chrono::milliseconds healthy_lag_p99{2'000}; // first arrival at the healthy receiver
 };
 
 // Waits until every audited version reached every receiver (or the deadline), then checks each
