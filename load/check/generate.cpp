@@ -209,8 +209,9 @@ private:
             op.read_write_id = versions.empty() ? "" : versions.back();
             return;
         case kind::create:
+            // Refused with 409, or with 412 and the current ETag as for If-None-Match: *.
             op.ok = versions.empty();
-            op.status = op.ok ? 0 : 409;
+            op.status = op.ok ? 0 : chance() < 0.5 ? 409 : 412;
             break;
         case kind::cas:
             op.ok = versions.size() == op.expected;
@@ -343,7 +344,7 @@ private:
         if (result == outcome::fail)
         {
             field("status", op.status);
-            if (op.what == kind::cas)
+            if (op.status == 412)
                 field("observed", static_cast<std::int64_t>(op.version));
         }
         line_ += "}\n";

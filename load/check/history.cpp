@@ -369,10 +369,10 @@ private:
                 if (!absent_or_null(field(line, "status")))
                 {
                     const std::int64_t status = require_int(line, "status");
-                    op.precondition_failed = op.f == op_function::cas ? status == 412 : status == 409;
+                    // A create is refused with 409, or with 412 when sent as If-None-Match: *.
+                    op.precondition_failed = status == 412 || (op.f == op_function::create && status == 409);
                 }
-                if (op.f == op_function::cas && op.precondition_failed &&
-                    !absent_or_null(field(line, "observed")))
+                if (op.precondition_failed && !absent_or_null(field(line, "observed")))
                 {
                     op.observed = require_version(line, "observed");
                     op.has_observed = true;
@@ -391,7 +391,10 @@ private:
             op.version = require_version(line, "version");
             const json::value* id = field(line, "read_write_id");
             if (op.version > 0)
-                op.read_write_id = out_.write_ids.intern(require_write_id(line, "read_write_id"));
+            {
+                // An empty one is kept: a body without its write id is for the checkers to report.
+                op.read_write_id = out_.write_ids.intern(require_string(line, "read_write_id"));
+            }
             else if (!absent_or_null(id))
             {
                 // A read of an absent record names no write; one that does is kept, for the
@@ -439,7 +442,8 @@ private:
             version.version = require_version(entry.get_object(), "version");
             if (version.version == 0)
                 throw bad_line{"final versions start at 1"};
-            version.write_id = out_.write_ids.intern(require_write_id(entry.get_object(), "write_id"));
+            // Empty when the stored version carries no write id: a phantom for the checkers.
+            version.write_id = out_.write_ids.intern(require_string(entry.get_object(), "write_id"));
             if (!list.versions.empty() && list.versions.back().version > version.version)
                 throw bad_line{"\"versions\" must be in ascending order"};
             list.versions.push_back(version);

@@ -77,13 +77,15 @@ struct operation
     std::uint64_t expected = 0;
     // ok: the version the write made, or the version read (0: the record does not exist).
     std::uint64_t version = 0;
-    std::uint64_t observed = 0; // fail of a cas: the version the 412's ETag named, when has_observed
+    // A failed write: the version the 412's ETag named (of If-Match, or of If-None-Match: * for a
+    // create), when has_observed.
+    std::uint64_t observed = 0;
     op_function f = op_function::read;
     op_outcome outcome = op_outcome::ok;
     bool has_complete = false;
     bool has_observed = false;
     // A failed write says something about the state only when the precondition is why it failed
-    // (a cas's 412, a create's 409). The optional "status" field names another 4xx (a 400, a 413),
+    // (a 412, or a create's 409). The optional "status" field can name another 4xx (a 400, a 429),
     // which carries no information; without "status" a failure is taken as the precondition's.
     bool precondition_failed = true;
 

@@ -25,12 +25,10 @@ namespace json = boost::json;
 namespace
 {
 
-constexpr std::size_t violations_shown = 20;
-
 std::string usage_text()
 {
     return "usage: reqstore-check [--checker version-order|wgl|both] [--max-window N] [--max-explored N]\n"
-           "                      HISTORY.jsonl\n"
+           "                      [--show N] HISTORY.jsonl\n"
            "       reqstore-check --generate OPS [--seed S] [--crashes N] [--processes N] [--hot-keys N]\n"
            "                      > HISTORY.jsonl\n"
            "\n"
@@ -44,6 +42,8 @@ std::string usage_text()
            "                    is reported as inconclusive\n"
            "  --max-explored N  the WGL search budget per window, plus 16 per operation of the window\n"
            "                    (default 1000000); a window over it is reported as inconclusive\n"
+           "  --show N          list the first N violations of each checker (default 20); all are\n"
+           "                    counted, by kind\n"
            "  --generate OPS    write a synthetic linearizable history of about OPS operations with\n"
            "                    crashes to standard output instead (--seed, --crashes, --processes,\n"
            "                    --hot-keys: the records every client updates, default 16)\n";
@@ -56,6 +56,7 @@ struct options
     wgl_options search;
     std::optional<generate_options> generate;
     std::string file;
+    std::size_t shown = 20; // violations (and inconclusive windows) listed per checker
     bool help = false;
 };
 
@@ -115,6 +116,13 @@ std::variant<options, std::string> parse_options(int argc, char** argv)
                 return std::string("--max-explored takes a positive number");
             out.search.max_explored = *n;
         }
+        else if (arg == "--show")
+        {
+            const auto n = number();
+            if (!n)
+                return std::string("--show takes a number");
+            out.shown = *n;
+        }
         else if (arg == "--generate")
         {
             const auto n = number();
@@ -173,13 +181,13 @@ json::object to_json(const violation& v)
     return {{"kind", name_of(v.kind)}, {"key", v.key}, {"lines", std::move(lines)}, {"message", v.message}};
 }
 
-json::object summary(const std::vector<violation>& violations)
+json::object summary(const std::vector<violation>& violations, std::size_t shown_at_most)
 {
     json::array shown;
     json::object kinds;
     for (const violation& v : violations)
     {
-        if (shown.size() < violations_shown)
+        if (shown.size() < shown_at_most)
             shown.push_back(to_json(v));
         const std::string_view kind = name_of(v.kind);
         kinds[kind] = (kinds.contains(kind) ? kinds[kind].as_int64() : 0) + 1;
@@ -229,7 +237,7 @@ int check(const options& opts)
     {
         const auto checking = std::chrono::steady_clock::now();
         const version_order_report report = check_version_order(h);
-        json::object result = summary(report.violations);
+        json::object result = summary(report.violations, opts.shown);
         result["seconds"] = seconds_since(checking);
         out["version_order"] = std::move(result);
         passed = passed && report.violations.empty();
@@ -238,7 +246,7 @@ int check(const options& opts)
     {
         const auto checking = std::chrono::steady_clock::now();
         const wgl_report report = check_wgl(h, opts.search);
-        json::object result = summary(report.violations);
+        json::object result = summary(report.violations, opts.shown);
         result["windows"] = report.windows;
         result["largest_window"] = report.largest_window;
         result["widest_window"] = report.widest_window;
@@ -246,7 +254,7 @@ int check(const options& opts)
         json::array inconclusive;
         for (const inconclusive_window& w : report.inconclusive)
         {
-            if (inconclusive.size() >= violations_shown)
+            if (inconclusive.size() >= opts.shown)
                 break;
             inconclusive.push_back(json::object{{"key", w.key},
                                                 {"lines", json::array{w.first_line, w.last_line}},

@@ -296,8 +296,7 @@ private:
             }
             else if (op.f == op_function::cas && op.outcome == op_outcome::ok && op.expected > 0)
                 check_observed_version(key, op, op.expected, none);
-            else if (op.f == op_function::cas && op.outcome == op_outcome::fail && op.has_observed &&
-                     op.observed > 0)
+            else if (op.is_write() && op.outcome == op_outcome::fail && op.has_observed && op.observed > 0)
                 check_observed_version(key, op, op.observed, none);
         }
     }

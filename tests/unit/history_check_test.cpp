@@ -335,6 +335,16 @@ std::vector<bad_history> bad_histories()
           op::read(25, 30).by(2).saw(2, "w2"), crash(40, true), restart(50), final_of({"w1"})},
          violation_kind::lost_write,
          3},
+        {"RegressionAfterA412", // a 412's ETag names version 1; a read that begins after it finds no record
+         {op::create("w1", 0, 50).ok(1), op::create("w2", 5, 20).by(2).fail(1).with("status", 412),
+          op::read(25, 30).by(3).saw(0, ""), final_of({"w1"})},
+         violation_kind::regression,
+         3},
+        {"ReadOfABodyWithoutItsWriteId", // version 1's body carries no write id
+         {op::create("w1", 0, 10).ok(1), op::read(20, 30).saw(1, "").with("read_write_id", ""),
+          final_of({"w1"})},
+         violation_kind::phantom,
+         2},
         {"CreateRefusedOnAbsentRecord", // a 409 although the record never existed
          {op::create("w1", 0, 10).fail(), final_of({})},
          std::nullopt},
@@ -442,9 +452,11 @@ TEST(HistoryCheckGood, WritesOfUnknownOutcomeTakeEffectOrNot)
         op::cas(1, "w2", 20, 30).unknown(),                 // a timeout: it took effect (see the final list)
         op::cas(1, "w3", 40, std::nullopt).by(2).unknown(), // never took effect
         op::read(50, 60).by(3).saw(2, "w2"),
-        op::cas(2, "w4", 70, 80).by(3).unknown(),                  // a 5xx: it took effect, seen by no one
-        op::read(85, std::nullopt).by(4).unknown(),                // says nothing
-        op::cas(1, "w5", 90, 95).by(5).with("status", 400).fail(), // a 400 says nothing about the version
+        op::cas(2, "w4", 70, 80).by(3).unknown(),                   // a 5xx: it took effect, seen by no one
+        op::read(85, std::nullopt).by(4).unknown(),                 // says nothing
+        op::cas(1, "w5", 90, 95).by(5).with("status", 400).fail(),  // a 400 says nothing about the version
+        op::cas(1, "w6", 91, 96).by(6).with("status", 429).fail(7), // nor does a 429, whatever its ETag
+        op::create("w7", 92, 97).by(7).with("status", 412).fail(3), // If-None-Match: * refused
         final_of({"w1", "w2", "w4"}),
     }));
 }
