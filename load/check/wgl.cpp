@@ -411,8 +411,7 @@ private:
                   });
         entries_.assign(events_.size() + 1, list_entry{});
         call_of_.assign(ops.size(), nil);
-        std::vector<std::uint32_t>& return_of = return_of_;
-        return_of.assign(ops.size(), nil);
+        return_of_.assign(ops.size(), nil);
         for (std::uint32_t i = 0; i < events_.size(); ++i)
         {
             list_entry& e = entries_[i + 1];
@@ -420,11 +419,11 @@ private:
             e.is_call = !events_[i].is_return;
             e.prev = i;
             e.next = i + 2 < entries_.size() ? i + 2 : nil;
-            (e.is_call ? call_of_ : return_of)[e.op] = i + 1;
+            (e.is_call ? call_of_ : return_of_)[e.op] = i + 1;
         }
         entries_[head].next = entries_.size() > 1 ? 1 : nil;
         for (std::uint32_t op = 0; op < ops.size(); ++op)
-            entries_[call_of_[op]].match = return_of[op];
+            entries_[call_of_[op]].match = return_of_[op];
     }
 
     void lift(std::uint32_t call)
