@@ -166,9 +166,16 @@ int serve(const ops::server_config& config)
             return ops::metrics::compaction_gauges{state.running, state.pending_bytes};
         });
 
-    const http::server_limits limits{config.limits.max_body_bytes, config.limits.max_header_bytes,
-                                     config.limits.idle_timeout,   config.limits.header_timeout,
-                                     config.limits.body_timeout,   config.limits.write_timeout};
+    const http::server_limits limits{
+        .max_body_bytes = config.limits.max_body_bytes,
+        .max_header_bytes = config.limits.max_header_bytes,
+        .idle_timeout = config.limits.idle_timeout,
+        .header_timeout = config.limits.header_timeout,
+        .body_timeout = config.limits.body_timeout,
+        .write_timeout = config.limits.write_timeout,
+        .max_connections = config.limits.max_connections,
+        .max_connections_per_address = config.limits.max_connections_per_address,
+    };
     parts.server = std::make_unique<http::server>(io, limits, parts.routes, *parts.keys, *parts.limiter,
                                                   parts.stats, config.access_log);
     auto endpoint = parts.server->listen(config.listen_host, config.listen_port);
@@ -253,6 +260,7 @@ int serve(const ops::server_config& config)
 int main(int argc, char** argv)
 {
     std::signal(SIGPIPE, SIG_IGN);
+    http::raise_open_files_limit(); // every connection takes a descriptor; the caps decide how many
     auto loaded = ops::load_config(argc, argv);
     if (auto* error = std::get_if<ops::config_error>(&loaded))
     {

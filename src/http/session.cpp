@@ -20,13 +20,20 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 
 #include <array>
 #include <atomic>
 #include <cstdio>
+#include <limits>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <random>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <utility>
 
 #include "dispatch.hpp"
 
@@ -101,7 +108,31 @@ struct server::connection
 
 struct session_access
 {
-    static net::awaitable<void> run_session(server& s, tcp::socket socket);
+    // A connection's place under the caps, given back when the session's frame is destroyed (even
+    // when the session never ran).
+    class admission_slot
+    {
+    public:
+        admission_slot(server& owner, net::ip::address remote) : owner_(&owner), remote_(remote) {}
+        admission_slot(admission_slot&& other) noexcept
+            : owner_(std::exchange(other.owner_, nullptr)), remote_(other.remote_)
+        {
+        }
+        admission_slot(const admission_slot&) = delete;
+        admission_slot& operator=(const admission_slot&) = delete;
+        admission_slot& operator=(admission_slot&&) = delete;
+        ~admission_slot()
+        {
+            if (owner_)
+                owner_->release(remote_);
+        }
+
+    private:
+        server* owner_;
+        net::ip::address remote_;
+    };
+
+    static net::awaitable<void> run_session(server& s, tcp::socket socket, admission_slot slot);
 };
 
 namespace
@@ -373,8 +404,14 @@ net::awaitable<void> stream_answer(beast::tcp_stream& stream, response& answer, 
 
 // ---- the session ---------------------------------------------------------------------
 
-net::awaitable<void> session_access::run_session(server& s, tcp::socket socket)
+net::awaitable<void> session_access::run_session(server& s, tcp::socket socket,
+                                                 [[maybe_unused]] admission_slot slot)
 {
+    // A new connection has header_timeout for its first header section counted from now, not from
+    // its first byte: a client that connects and says nothing is cut off as soon as one that
+    // trickles its header. Between requests the idle timeout applies instead.
+    auto header_deadline = std::chrono::steady_clock::now() + s.limits_.header_timeout;
+    bool first_request = true;
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
 
@@ -411,13 +448,19 @@ net::awaitable<void> session_access::run_session(server& s, tcp::socket socket)
             conn->idle = true;
             if (s.draining())
                 break;
-            stream.expires_after(s.limits_.idle_timeout);
+            if (first_request)
+                stream.expires_at(header_deadline);
+            else
+                stream.expires_after(s.limits_.idle_timeout);
             auto [ec, n] = co_await stream.async_read_some(buffer.prepare(8192), as_tuple(use_awaitable));
             conn->idle = false;
             if (ec)
-                break; // idle timeout, the client closed, or the drain cancelled the wait
+                break; // a deadline passed, the client closed, or the drain cancelled the wait
             buffer.commit(n);
         }
+        if (!first_request)
+            header_deadline = std::chrono::steady_clock::now() + s.limits_.header_timeout;
+        first_request = false;
 
         bhttp::request_parser<bhttp::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(s.limits_.max_header_bytes));
@@ -425,7 +468,7 @@ net::awaitable<void> session_access::run_session(server& s, tcp::socket socket)
         std::string request_id;
         std::optional<core::failure> failed;
 
-        stream.expires_after(s.limits_.header_timeout);
+        stream.expires_at(header_deadline);
         const auto header_ec = co_await read_header(stream, buffer, parser, s.limits_.max_header_bytes);
         if (header_ec == bhttp::error::end_of_stream)
             break;
@@ -577,8 +620,102 @@ core::result<tcp::endpoint> server::listen(const std::string& host, std::uint16_
     return acceptor_.local_endpoint();
 }
 
+std::uint64_t raise_open_files_limit() noexcept
+{
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0)
+        return 0;
+    if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < limit.rlim_max)
+    {
+        rlimit raised = limit;
+        raised.rlim_cur = limit.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+            limit = raised;
+    }
+    return limit.rlim_cur == RLIM_INFINITY ? std::numeric_limits<std::uint64_t>::max() : limit.rlim_cur;
+}
+
+namespace
+{
+
+// The open-file limit in force now (the largest value when it cannot be read or has none).
+std::uint64_t open_files_limit() noexcept
+{
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY)
+        return std::numeric_limits<std::uint64_t>::max();
+    return limit.rlim_cur;
+}
+
+// The answer to a connection over a cap. No request was read, so the problem has no instance.
+std::string refusal_answer(bool total_cap)
+{
+    const auto d = core::describe_failure(core::errc::unavailable);
+    boost::json::object problem;
+    problem["type"] = "/problems/" + std::string(d.slug);
+    problem["title"] = d.title;
+    problem["status"] = d.status;
+    problem["detail"] = total_cap ? "the server has as many connections open as it serves; try again shortly"
+                                  : "too many connections are open from this address; close one or try "
+                                    "again shortly";
+    response r;
+    r.status = d.status;
+    r.content_type = "application/problem+json";
+    r.headers.emplace_back("Retry-After", "1");
+    r.body = boost::json::serialize(problem);
+    return answer_head(r, generate_request_id(), false) + r.body;
+}
+
+// Answers a connection over a cap and closes it, never waiting on the client: a fresh socket's
+// send buffer is empty, so the short answer is written at once or not at all. What the client
+// already sent is read and dropped, so that the close is a FIN that lets it read the answer, not a
+// reset.
+template <class Socket>
+void refuse_connection(Socket& socket, bool total_cap)
+{
+    boost::system::error_code ec;
+    socket.non_blocking(true, ec);
+    if (!ec)
+    {
+        const std::string answer = refusal_answer(total_cap);
+        socket.write_some(net::buffer(answer), ec);
+        std::array<char, 16384> sink;
+        for (int i = 0; i < 4 && !ec; ++i)
+            socket.read_some(net::buffer(sink), ec);
+    }
+    socket.shutdown(tcp::socket::shutdown_both, ec);
+    socket.close(ec);
+}
+
+// The most of an answer the kernel may hold unsent for a client (TCP_NOTSENT_LOWAT).
+constexpr int unsent_bytes_limit = 64 << 10;
+
+bool out_of_resources(const boost::system::error_code& ec)
+{
+    return ec == boost::system::errc::too_many_files_open ||
+           ec == boost::system::errc::too_many_files_open_in_system ||
+           ec == boost::system::errc::no_buffer_space || ec == boost::system::errc::not_enough_memory;
+}
+
+} // namespace
+
 void server::start()
 {
+    // Every connection takes a descriptor; keep some for the store's files, the webhook client and
+    // the log, which must not fail because clients took them all.
+    const std::uint64_t open_files = open_files_limit();
+    const std::uint64_t reserve = std::min<std::uint64_t>(1024, open_files / 2);
+    const std::uint64_t descriptor_cap = open_files - reserve;
+    std::uint64_t cap = limits_.max_connections == 0
+                            ? descriptor_cap
+                            : std::min<std::uint64_t>(limits_.max_connections, descriptor_cap);
+    if (limits_.max_connections > descriptor_cap)
+        ops::log().warn("limits.max_connections is more than the open-file limit allows",
+                        {{"max_connections", limits_.max_connections},
+                         {"open_files_limit", open_files},
+                         {"connections_served", cap}});
+    connection_cap_.store(static_cast<std::size_t>(cap), std::memory_order_relaxed);
+
     net::co_spawn(acceptor_strand_, accept_loop(),
                   [](std::exception_ptr e)
                   {
@@ -587,8 +724,57 @@ void server::start()
                   });
 }
 
+server::admission server::admit(const net::ip::address& remote)
+{
+    std::lock_guard lock(admission_mutex_);
+    const std::size_t per_address = limits_.max_connections_per_address;
+    if (per_address != 0)
+    {
+        const auto it = admitted_by_address_.find(remote);
+        if (it != admitted_by_address_.end() && it->second >= per_address)
+            return admission::over_address_cap;
+    }
+    if (admitted_ >= connection_cap_.load(std::memory_order_relaxed))
+        return admission::over_total_cap;
+    ++admitted_;
+    if (per_address != 0)
+        ++admitted_by_address_[remote];
+    return admission::admitted;
+}
+
+void server::release(const net::ip::address& remote)
+{
+    std::lock_guard lock(admission_mutex_);
+    --admitted_;
+    if (limits_.max_connections_per_address == 0)
+        return;
+    const auto it = admitted_by_address_.find(remote);
+    if (it != admitted_by_address_.end() && --it->second == 0)
+        admitted_by_address_.erase(it);
+}
+
+void server::note_refusal(const net::ip::address& remote, admission why)
+{
+    const bool total_cap = why == admission::over_total_cap;
+    stats_.connection_refused(total_cap ? ops::metrics::refusal::total_cap
+                                        : ops::metrics::refusal::address_cap);
+    ++refusals_unlogged_;
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_refusal_log_)
+        return;
+    ops::log().warn(total_cap ? "connection refused: the connection cap is reached"
+                              : "connection refused: the per-address connection cap is reached",
+                    {{"remote", remote.to_string()},
+                     {"cap", total_cap ? connection_cap_.load(std::memory_order_relaxed)
+                                       : limits_.max_connections_per_address},
+                     {"refused_since_last_line", refusals_unlogged_}});
+    refusals_unlogged_ = 0;
+    next_refusal_log_ = now + std::chrono::seconds(1);
+}
+
 net::awaitable<void> server::accept_loop()
 {
+    net::steady_timer pause(co_await net::this_coro::executor);
     for (;;)
     {
         auto [ec, socket] = co_await acceptor_.async_accept(net::make_strand(io_), as_tuple(use_awaitable));
@@ -596,16 +782,49 @@ net::awaitable<void> server::accept_loop()
             co_return;
         if (ec)
         {
-            // Out of file descriptors or a transient error: pause instead of spinning.
-            ops::log().warn("accept failed", {{"error", ec.message()}});
-            net::steady_timer pause(co_await net::this_coro::executor, std::chrono::milliseconds(50));
+            stats_.accept_failed();
+            ++accept_failures_unlogged_;
+            const auto now = std::chrono::steady_clock::now();
+            if (now >= next_accept_failure_log_)
+            {
+                ops::log().warn("accept failed", {{"error", ec.message()},
+                                                  {"failures_since_last_line", accept_failures_unlogged_}});
+                accept_failures_unlogged_ = 0;
+                next_accept_failure_log_ = now + std::chrono::seconds(1);
+            }
+            // Out of descriptors or memory, nothing can be accepted until something closes: back off
+            // as nginx does instead of spinning. Other failures concern one queued connection.
+            pause.expires_after(out_of_resources(ec) ? std::chrono::milliseconds(100)
+                                                     : std::chrono::milliseconds(1));
             co_await pause.async_wait(as_tuple(use_awaitable));
             continue;
         }
         boost::system::error_code ignored;
+        const tcp::endpoint remote = socket.remote_endpoint(ignored);
+        if (ignored)
+        {
+            socket.close(ignored); // reset while it waited in the queue: nobody to serve
+            continue;
+        }
+        if (const admission verdict = admit(remote.address()); verdict != admission::admitted)
+        {
+            refuse_connection(socket, verdict == admission::over_total_cap);
+            note_refusal(remote.address(), verdict);
+            continue;
+        }
         socket.set_option(tcp::no_delay(true), ignored);
+        // Let the kernel hold little of an answer the client has not taken yet. Without a bound, a
+        // reader with a tiny window has whole answers buffered for it (megabytes on loopback, where
+        // the send buffer grows with a 64 KiB segment size), so the write completes, the write
+        // timeout never sees the slow reader, and each such client pins kernel memory. In-flight
+        // data is not limited, so throughput is not either.
+        const int unsent_limit = unsent_bytes_limit;
+        ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &unsent_limit,
+                     sizeof unsent_limit);
         auto executor = socket.get_executor();
-        net::co_spawn(executor, session_access::run_session(*this, std::move(socket)),
+        net::co_spawn(executor,
+                      session_access::run_session(*this, std::move(socket),
+                                                  session_access::admission_slot(*this, remote.address())),
                       [](std::exception_ptr e)
                       {
                           if (!e)

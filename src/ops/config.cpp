@@ -37,7 +37,9 @@ constexpr std::string_view defaults_text = R"json({
     "header_timeout": 10,
     "body_timeout": 30,
     "write_timeout": 30,
-    "drain_timeout": 10
+    "drain_timeout": 10,
+    "max_connections": 16384,
+    "max_connections_per_address": 1024
   },
   "log": {
     "access": true
@@ -441,6 +443,13 @@ std::optional<std::string> interpret(const json::object& o, server_config& c)
                                std::pair{"drain_timeout", &limits_config::drain_timeout}})
         if (auto err = read_seconds(limits, name, c.limits.*field))
             return err;
+    // 0: no cap of its own (the open-file limit still bounds the total).
+    if (auto err = read_count(o, "limits", "max_connections", 0, 1'000'000, n))
+        return *err + " (0: no cap)";
+    c.limits.max_connections = n;
+    if (auto err = read_count(o, "limits", "max_connections_per_address", 0, 1'000'000, n))
+        return *err + " (0: no cap)";
+    c.limits.max_connections_per_address = n;
 
     c.access_log = at_path(o, "log", "access").get_bool();
     if (auto err = read_count(o, "store", "block_cache_mb", 1, 1u << 20, n))

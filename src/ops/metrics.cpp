@@ -184,6 +184,19 @@ std::string metrics::render() const
         .append("\n");
     append_header(out, "reqstore_open_connections", "gauge", "Client connections open now.");
     out.append("reqstore_open_connections ").append(std::to_string(open_connections_.load())).append("\n");
+    append_header(out, "reqstore_connections_refused_total", "counter",
+                  "Connections closed as soon as they were accepted, by the cap that refused them.");
+    for (std::size_t i = 0; i < refusal_reasons.size(); ++i)
+        out.append("reqstore_connections_refused_total{reason=\"")
+            .append(refusal_reasons[i])
+            .append("\"} ")
+            .append(std::to_string(refused_connections_[i].load()))
+            .append("\n");
+    append_header(out, "reqstore_accept_failures_total", "counter",
+                  "accept() failures, such as running out of file descriptors.");
+    out.append("reqstore_accept_failures_total ")
+        .append(std::to_string(accept_failures_.load()))
+        .append("\n");
     if (read_compaction_)
     {
         const compaction_gauges c = read_compaction_();

@@ -145,6 +145,13 @@ TEST(ConfigDefaults, LimitsAndSwitches)
     EXPECT_EQ(c.limits.drain_timeout, 10s);
 }
 
+TEST(ConfigDefaults, ConnectionCapsLeaveRoomForLoadTestsAndStopOneAddressTakingAll)
+{
+    const auto c = loaded({}).config;
+    EXPECT_EQ(c.limits.max_connections, 16384u);
+    EXPECT_EQ(c.limits.max_connections_per_address, 1024u);
+}
+
 TEST(ConfigDefaults, DeclareTheGenericTypeAndTheSeedTypes)
 {
     const auto c = loaded({}).config;
@@ -215,6 +222,8 @@ TEST(ConfigFiles, ProductionExampleLoadsWithoutTheDevKey)
     EXPECT_EQ(c.limits.idle_timeout, 30s);
     EXPECT_EQ(c.limits.header_timeout, 5s);
     EXPECT_EQ(c.limits.body_timeout, 15s);
+    EXPECT_EQ(c.limits.max_connections, 16384u);
+    EXPECT_EQ(c.limits.max_connections_per_address, 256u);
     // What the file leaves out keeps its default: the file is a merge patch.
     EXPECT_EQ(c.limits.max_body_bytes, 1048576u);
     EXPECT_EQ(c.limits.write_timeout, 30s);
@@ -321,6 +330,31 @@ TEST(ConfigErrors, MaxRecordBytesOutOfRangeIsNamed)
                 HasSubstr("limits.max_record_bytes"));
     EXPECT_THAT(file_error(R"({"limits": {"max_record_bytes": 1073741825}})"),
                 HasSubstr("limits.max_record_bytes"));
+}
+
+TEST(ConfigErrors, ConnectionCapsOutOfRangeAreNamed)
+{
+    for (const char* key : {"max_connections", "max_connections_per_address"})
+    {
+        const std::string name = std::string("limits.") + key;
+        for (const char* bad : {"-1", "1.5", "1000001"})
+            EXPECT_THAT(file_error(std::string(R"({"limits": {")") + key + "\": " + bad + "}}"),
+                        HasSubstr(name + ": must be a whole number from 0 to 1000000 (0: no cap)"))
+                << bad;
+        EXPECT_THAT(file_error(std::string(R"({"limits": {")") + key + R"(": "many"}})"),
+                    HasSubstr(name + ": must be a number"));
+    }
+}
+
+TEST(ConfigFile, ConnectionCapsCanBeSetOrTurnedOff)
+{
+    temp_dir dir;
+    const auto c = loaded({"--config", dir.write("c.json", R"({"limits": {"max_connections": 0,
+                                                                           "max_connections_per_address": 20000}})")})
+                       .config;
+    EXPECT_EQ(c.limits.max_connections, 0u);
+    EXPECT_EQ(c.limits.max_connections_per_address, 20000u);
+    EXPECT_EQ(c.effective.at("limits").at("max_connections_per_address"), 20000);
 }
 
 TEST(ConfigFile, MaxRecordBytesCanBeSet)

@@ -30,6 +30,8 @@ struct limits_config
     std::chrono::milliseconds body_timeout{};
     std::chrono::milliseconds write_timeout{};
     std::chrono::milliseconds drain_timeout{};
+    std::size_t max_connections = 0;             // 0: no cap of its own
+    std::size_t max_connections_per_address = 0; // 0: no cap
 };
 
 struct webhooks_config

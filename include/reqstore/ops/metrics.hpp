@@ -58,6 +58,23 @@ public:
         return open_connections_.load(std::memory_order_relaxed);
     }
 
+    // Connections closed as soon as they were accepted, by the cap that refused them.
+    enum class refusal
+    {
+        total_cap,
+        address_cap,
+    };
+    void connection_refused(refusal why) noexcept
+    {
+        refused_connections_[static_cast<std::size_t>(why)].fetch_add(1, std::memory_order_relaxed);
+    }
+    std::uint64_t refused_connections(refusal why) const noexcept
+    {
+        return refused_connections_[static_cast<std::size_t>(why)].load(std::memory_order_relaxed);
+    }
+    // accept() failures (out of file descriptors, out of memory, a connection reset in the queue).
+    void accept_failed() noexcept { accept_failures_.fetch_add(1, std::memory_order_relaxed); }
+
     // Webhook deliveries: every attempt's outcome ("succeeded", "failed", "refused", "dead" when
     // the last attempt failed), commit-to-2xx lag, open deliveries and disabled subscriptions.
     void record_delivery_attempt(std::string_view outcome) noexcept;
@@ -100,6 +117,9 @@ private:
     std::atomic<std::uint64_t> batches_{0};
     std::atomic<std::uint64_t> cas_conflicts_{0};
     std::atomic<std::int64_t> open_connections_{0};
+    static constexpr std::array<std::string_view, 2> refusal_reasons{"total_cap", "address_cap"};
+    std::array<std::atomic<std::uint64_t>, 2> refused_connections_{};
+    std::atomic<std::uint64_t> accept_failures_{0};
     static constexpr std::array<std::string_view, 4> delivery_outcomes{"succeeded", "failed", "refused",
                                                                        "dead"};
     std::array<std::atomic<std::uint64_t>, 4> deliveries_{};
