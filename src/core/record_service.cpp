@@ -595,10 +595,21 @@ result<record_service::staged_write> record_service::commit_change(version_chang
     return staged;
 }
 
-net::awaitable<result<write_outcome>> record_service::finish(result<staged_write> staged)
+net::awaitable<result<write_outcome>> record_service::finish(result<staged_write> staged,
+                                                             std::shared_ptr<pending_commit> judged_against)
 {
     if (!staged)
+    {
+        // A refusal judged against a version not yet durable (a 412 naming it, a 410 for a queued
+        // deletion, …) is answered once that version is: had it been answered at once, a client
+        // could act on a version that a crash then takes away, and a read right after the answer
+        // could still show the version before it.
+        if (judged_against)
+            if (const auto earlier = co_await judged_against->wait(); !earlier)
+                co_return failure(errc::unavailable, "an earlier write to this request failed, so this one "
+                                                     "was judged against a version that was never stored");
         co_return staged.error();
+    }
     if (!staged->durable)
         co_return std::move(staged->outcome);
     auto durable = co_await staged->durable->wait();
@@ -637,30 +648,37 @@ result<std::optional<stored_version>> record_service::load_for_write(const std::
 
 net::awaitable<result<write_outcome>> record_service::put(std::string id, write_input input)
 {
-    auto staged = co_await locks_.run_exclusive(id, mutate_locked(id, std::move(input), operation::put));
-    co_return co_await finish(std::move(staged));
+    std::shared_ptr<pending_commit> judged_against;
+    auto staged = co_await locks_.run_exclusive(
+        id, mutate_locked(id, std::move(input), operation::put, judged_against));
+    co_return co_await finish(std::move(staged), std::move(judged_against));
 }
 
 net::awaitable<result<write_outcome>> record_service::patch(std::string id, write_input input)
 {
     const operation op =
         input.media == body_media::json_patch ? operation::json_patch : operation::merge_patch;
-    auto staged = co_await locks_.run_exclusive(id, mutate_locked(id, std::move(input), op));
-    co_return co_await finish(std::move(staged));
+    std::shared_ptr<pending_commit> judged_against;
+    auto staged = co_await locks_.run_exclusive(id, mutate_locked(id, std::move(input), op, judged_against));
+    co_return co_await finish(std::move(staged), std::move(judged_against));
 }
 
 net::awaitable<result<write_outcome>> record_service::remove(std::string id, write_input input)
 {
-    auto staged = co_await locks_.run_exclusive(id, mutate_locked(id, std::move(input), operation::remove));
-    co_return co_await finish(std::move(staged));
+    std::shared_ptr<pending_commit> judged_against;
+    auto staged = co_await locks_.run_exclusive(
+        id, mutate_locked(id, std::move(input), operation::remove, judged_against));
+    co_return co_await finish(std::move(staged), std::move(judged_against));
 }
 
 net::awaitable<result<record_service::staged_write>>
-record_service::mutate_locked(std::string id, write_input input, operation op)
+record_service::mutate_locked(std::string id, write_input input, operation op,
+                              std::shared_ptr<pending_commit>& judged_against)
 {
     // Step 2: the record exists (410 once deleted), or PUT with If-None-Match: * creates it.
     std::shared_ptr<pending_commit> queued; // set when the newest version is not yet durable
     auto loaded = load_for_write(id, queued);
+    judged_against = queued;
     if (!loaded)
         co_return loaded.error();
     if (!*loaded)

@@ -169,10 +169,15 @@ private:
         std::vector<timer_key> timers_added;
     };
 
-    boost::asio::awaitable<result<staged_write>> mutate_locked(std::string id, write_input input,
-                                                               operation op);
-    // Waits for a staged write's durability and answers for it.
-    boost::asio::awaitable<result<write_outcome>> finish(result<staged_write> staged);
+    // `judged_against` is set to the pending commit of the queued version the write was judged
+    // against, if it was not yet durable.
+    boost::asio::awaitable<result<staged_write>>
+    mutate_locked(std::string id, write_input input, operation op,
+                  std::shared_ptr<pending_commit>& judged_against);
+    // Waits for a staged write's durability and answers for it; a refusal judged against a queued
+    // version waits for that version's durability first.
+    boost::asio::awaitable<result<write_outcome>>
+    finish(result<staged_write> staged, std::shared_ptr<pending_commit> judged_against = nullptr);
     // The record's newest version for a writer holding its lock: a queued one not yet durable if
     // any (with its pending commit in `pending`), else the store's.
     result<std::optional<stored_version>> load_for_write(const std::string& id,
