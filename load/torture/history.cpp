@@ -55,6 +55,8 @@ json::object op_line(const op_record& op)
         line["version"] = op.version;
     if (op.observed)
         line["observed"] = *op.observed;
+    if (op.status != 0)
+        line["status"] = op.status; // only a 412 says the version was not the expected one
     if (op.kind == op_kind::read && op.outcome == op_outcome::ok && op.version > 0)
         line["read_write_id"] = op.read_write_id;
     return line;

@@ -38,6 +38,7 @@ struct op_record
     std::uint64_t expected = 0;            // cas
     std::uint64_t version = 0;             // ok write: the version made; ok read: the version read
     std::optional<std::uint64_t> observed; // a failed cas: the version in the 412's ETag
+    unsigned status = 0;                   // the HTTP status of an answered operation
     std::string read_write_id;             // ok read: the write id in the body
 };
 

@@ -171,6 +171,7 @@ net::awaitable<void> workload::one_operation(client_state& state, load::connecti
     }
     op.complete = now_ns();
     const unsigned status = conn.status();
+    op.status = status;
     const auto& response = conn.response();
     const auto etag = etag_version(std::string_view(response[http::field::etag]));
     if (status == 200 || status == 201)

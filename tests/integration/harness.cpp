@@ -854,9 +854,15 @@ bool server::log_contains(std::string_view text, millis within) const
 
 exit_result run_to_exit(const std::vector<std::string>& args, millis deadline)
 {
+    return run_program_to_exit(REQSTORE_BINARY, args, deadline);
+}
+
+exit_result run_program_to_exit(const std::string& program, const std::vector<std::string>& args,
+                                millis deadline)
+{
     auto root = make_temp_root();
     auto log_path = root / "stderr.log";
-    std::vector<std::string> full{REQSTORE_BINARY};
+    std::vector<std::string> full{program};
     full.insert(full.end(), args.begin(), args.end());
     auto c = spawn(full, log_path);
     const auto until = steady::now() + deadline;

@@ -223,6 +223,9 @@ struct exit_result
     std::string err;
 };
 exit_result run_to_exit(const std::vector<std::string>& args, millis deadline = 15s);
+// The same for another program (its path, then its arguments).
+exit_result run_program_to_exit(const std::string& program, const std::vector<std::string>& args,
+                                millis deadline = 15s);
 
 // ---------------------------------------------------------------------------------------------
 // JSON and record helpers. They throw std::runtime_error with the offending text when something is not
