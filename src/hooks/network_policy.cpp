@@ -62,7 +62,7 @@ constexpr std::array<special_v4, 16> special_v4_ranges{{
     {{240, 0, 0, 0}, 4, "reserved"},
 }};
 
-constexpr std::array<special_v6, 11> special_v6_ranges{{
+constexpr std::array<special_v6, 14> special_v6_ranges{{
     {{}, 128, "unspecified"},
     {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 128, "loopback"},
     {{0xfc}, 7, "private"},
@@ -75,6 +75,11 @@ constexpr std::array<special_v6, 11> special_v6_ranges{{
     // Teredo hides the client's IPv4 address (obfuscated), so it cannot be judged; refuse it.
     {{0x20, 0x01, 0x00, 0x00}, 32, "Teredo"},
     {{0x20, 0x01, 0x00, 0x02, 0x00, 0x00}, 48, "benchmarking"},
+    // The rest of 2001::/23 is not globally reachable either, but for a few anycast and overlay blocks
+    // (AMT, AS112, ORCHIDv2, drone remote ID) that no webhook receiver lives in.
+    {{0x20, 0x01, 0x00, 0x00}, 23, "IETF protocol assignments"},
+    {{0x3f, 0xff, 0x00}, 20, "documentation"},
+    {{0x5f, 0x00}, 16, "segment routing"},
 }};
 
 constexpr ip::address_v6::bytes_type nat64_prefix{0x00, 0x64, 0xff, 0x9b}; // 64:ff9b::/96
