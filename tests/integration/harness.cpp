@@ -682,6 +682,7 @@ server::~server()
     }
     if (stdout_fd_ >= 0)
         ::close(stdout_fd_);
+    expect_no_secret_in(root_);
     if (std::getenv("REQSTORE_IT_KEEP") == nullptr)
     {
         std::error_code ec;
@@ -850,6 +851,22 @@ bool server::log_contains(std::string_view text, millis within) const
             return false;
         std::this_thread::sleep_for(20ms);
     }
+}
+
+void expect_no_secret_in(const std::filesystem::path& dir)
+{
+#ifdef REQSTORE_SECRET_SCAN_BINARY
+    if (!fs::exists(dir))
+        return;
+    const auto scan =
+        run_program_to_exit(REQSTORE_SECRET_SCAN_BINARY, {REQSTORE_SECRETS_FILE, dir.string()}, 60s);
+    if (scan.status != 0)
+        ADD_FAILURE() << "a secret the suite uses was found in the data directory or a log of " << dir
+                      << ":\n"
+                      << scan.out << scan.err;
+#else
+    (void)dir;
+#endif
 }
 
 exit_result run_to_exit(const std::vector<std::string>& args, millis deadline)

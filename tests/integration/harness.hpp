@@ -223,6 +223,10 @@ struct exit_result
     std::string err;
 };
 exit_result run_to_exit(const std::vector<std::string>& args, millis deadline = 15s);
+// Fails the running test if reqstore-secret-scan finds a secret of tests/secrets.txt (or anything
+// shaped like a webhook secret) in a data directory or a log under `dir`. Every server's directory
+// is searched so when the server object goes (docs/RELIABILITY.md, "Keys and secrets").
+void expect_no_secret_in(const std::filesystem::path& dir);
 // The same for another program (its path, then its arguments).
 exit_result run_program_to_exit(const std::string& program, const std::vector<std::string>& args,
                                 millis deadline = 15s);

@@ -120,6 +120,17 @@ std::optional<unsigned> scan_database(const fs::path& dir, const std::vector<nee
         return std::nullopt;
     }
     std::unique_ptr<rocksdb::DB> db(raw);
+    // The handles go before the database, on every path.
+    struct handles_owner
+    {
+        rocksdb::DB& db;
+        std::vector<rocksdb::ColumnFamilyHandle*>& handles;
+        ~handles_owner()
+        {
+            for (auto* h : handles)
+                (void)db.DestroyColumnFamilyHandle(h);
+        }
+    } owner{*db, handles};
     unsigned found = 0;
     for (std::size_t i = 0; i < handles.size(); ++i)
     {
@@ -133,12 +144,11 @@ std::optional<unsigned> scan_database(const fs::path& dir, const std::vector<nee
         }
         if (!it->status().ok())
         {
-            std::cerr << "reqstore-secret-scan: reading " << dir << ": " << it->status().ToString() << "\n";
+            std::cerr << "reqstore-secret-scan: reading " << dir << " (" << it->status().ToString()
+                      << "); searching its files byte for byte\n";
             return std::nullopt;
         }
     }
-    for (auto* h : handles)
-        (void)db->DestroyColumnFamilyHandle(h);
     return found;
 }
 
@@ -173,30 +183,32 @@ int main(int argc, char** argv)
     for (int i = 2; i < argc; ++i)
     {
         std::error_code ec;
-        for (auto it =
-                 fs::recursive_directory_iterator(argv[i], fs::directory_options::skip_permission_denied, ec);
-             !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+        const auto visit = [&](const fs::path& path, bool is_directory, bool is_file)
         {
-            const auto& path = it->path();
-            if (it->is_directory() && fs::exists(path / "CURRENT"))
+            if (is_directory && fs::exists(path / "CURRENT"))
             {
                 ++databases;
                 if (const auto n = scan_database(path, needles))
                 {
                     found += *n;
-                    continue;
+                    return;
                 }
                 ++unreadable;
                 for (const auto& file : fs::directory_iterator(path, ec))
                     if (file.is_regular_file() && !is_log(file.path()))
                         found += search(read_file(file.path()), needles, file.path().string());
             }
-            else if (it->is_regular_file() && is_log(path))
+            else if (is_file && is_log(path))
             {
                 ++logs;
                 found += search(read_file(path), needles, path.string());
             }
-        }
+        };
+        visit(argv[i], fs::is_directory(argv[i], ec), fs::is_regular_file(argv[i], ec));
+        for (auto it =
+                 fs::recursive_directory_iterator(argv[i], fs::directory_options::skip_permission_denied, ec);
+             !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+            visit(it->path(), it->is_directory(), it->is_regular_file());
     }
     std::cout << "reqstore-secret-scan: " << databases << " databases (" << unreadable
               << " unreadable, searched byte for byte) and " << logs << " logs searched: " << found
