@@ -65,9 +65,25 @@ failure_description describe_failure(errc code) noexcept
     case errc::internal:
         return {500, "internal-error", "Internal server error"};
     case errc::unavailable:
+    case errc::writes_stopped:
         return {503, "unavailable", "Service unavailable"};
     }
     return {500, "internal-error", "Internal server error"};
+}
+
+std::string_view server_failure_detail(errc code)
+{
+    switch (code)
+    {
+    case errc::unavailable:
+        return "the server cannot take this request now; try again shortly";
+    case errc::writes_stopped:
+        return "the store failed to make a write durable, so it refuses writes until the server is "
+               "restarted; "
+               "reads still work";
+    default:
+        return "the server failed to handle this request; it has been logged";
+    }
 }
 
 void throw_exception_from_error(const failure& f, const boost::source_location&)

@@ -16,9 +16,7 @@ response problem_response(const core::failure& f, std::string_view instance)
     body["status"] = d.status;
     const bool internal = d.status >= 500;
     if (internal)
-        body["detail"] = f.code == core::errc::unavailable
-                             ? "the server cannot take this request now; try again shortly"
-                             : "the server failed to handle this request; it has been logged";
+        body["detail"] = core::server_failure_detail(f.code);
     else
         body["detail"] = f.detail.empty() ? std::string(d.title) : f.detail;
     body["instance"] = instance;

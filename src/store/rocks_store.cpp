@@ -307,8 +307,8 @@ std::optional<core::failure> rocks_store::writes_refused() const
     if (!writes_stopped_.load(std::memory_order_acquire))
         return std::nullopt;
     std::lock_guard lock(failure_mutex_);
-    return failure(errc::unavailable, "the store failed to make a write durable (" + write_failure_ +
-                                          ") and accepts no more writes: restart the server");
+    return failure(errc::writes_stopped, "the store failed to make a write durable (" + write_failure_ +
+                                             ") and accepts no more writes: restart the server");
 }
 
 core::result<void> rocks_store::write_to_engine(const rocksdb::WriteOptions& options,

@@ -85,6 +85,7 @@ box_code box_code_for(errc code)
     case errc::internal:
         return {500, "internal_server_error"};
     case errc::unavailable:
+    case errc::writes_stopped:
         return {503, "unavailable"};
     default:
         break;

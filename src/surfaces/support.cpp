@@ -236,8 +236,7 @@ std::string client_message(const failure& f, const http::request& req)
         if (!f.detail.empty())
             ops::log().error("request failed",
                              {{"request_id", req.request_id()}, {"path", req.path()}, {"error", f.detail}});
-        return f.code == errc::unavailable ? "the server cannot take this request now; try again shortly"
-                                           : "the server failed to handle this request; it has been logged";
+        return std::string(core::server_failure_detail(f.code));
     }
     return f.detail.empty() ? std::string(described.title) : f.detail;
 }

@@ -42,6 +42,7 @@ enum class errc
     headers_too_large,      // 431
     internal,               // 500 never carries internal detail to the client
     unavailable,            // 503 the store is closed or the server is draining
+    writes_stopped,         // 503 a write failed to become durable: no write until a restart
 };
 
 // How a failure appears on the wire.
@@ -54,6 +55,10 @@ struct failure_description
 
 // The one mapping from errc to status, slug and title.
 failure_description describe_failure(errc code) noexcept;
+
+// The one sentence a client gets as the detail of a 5xx (the failure's own detail, which may name
+// internals, goes only to the log).
+std::string_view server_failure_detail(errc code);
 
 // A refused request: the reason, a human-readable detail for this occurrence, and problem
 // extension members (`errors`, `allowed`, `current_etag`, ...) copied into the answer as they are.
