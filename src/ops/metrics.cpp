@@ -1,12 +1,38 @@
 // Lock-free counters and histograms, and their Prometheus text rendering.
 #include <reqstore/ops/metrics.hpp>
 
+#include <cstddef>
 #include <cstdio>
+
+// gperftools' tcmalloc, when the program is linked with it (the server is; tests and sanitizer
+// builds are not): weak, so that the address is null without it.
+extern "C" int MallocExtension_GetNumericProperty(const char* property, std::size_t* value)
+    __attribute__((weak));
 
 namespace reqstore::ops
 {
 namespace
 {
+
+// What the allocator says about the heap, when it is tcmalloc. Resident memory alone cannot tell a
+// leak from the free memory tcmalloc keeps for reuse after a burst of connections.
+void append_allocator_gauges(std::string& out)
+{
+    if (!MallocExtension_GetNumericProperty)
+        return;
+    std::size_t allocated = 0;
+    std::size_t heap = 0;
+    if (!MallocExtension_GetNumericProperty("generic.current_allocated_bytes", &allocated) ||
+        !MallocExtension_GetNumericProperty("generic.heap_size", &heap))
+        return;
+    out.append("# HELP reqstore_allocated_bytes Bytes allocated and not yet freed (tcmalloc).\n");
+    out.append("# TYPE reqstore_allocated_bytes gauge\n");
+    out.append("reqstore_allocated_bytes ").append(std::to_string(allocated)).append("\n");
+    out.append("# HELP reqstore_allocator_heap_bytes Bytes tcmalloc holds from the system: allocated, or "
+               "free and kept for reuse.\n");
+    out.append("# TYPE reqstore_allocator_heap_bytes gauge\n");
+    out.append("reqstore_allocator_heap_bytes ").append(std::to_string(heap)).append("\n");
+}
 
 std::vector<double> latency_bounds()
 {
@@ -197,6 +223,7 @@ std::string metrics::render() const
     out.append("reqstore_accept_failures_total ")
         .append(std::to_string(accept_failures_.load()))
         .append("\n");
+    append_allocator_gauges(out);
     if (read_compaction_)
     {
         const compaction_gauges c = read_compaction_();
