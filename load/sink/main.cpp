@@ -89,8 +89,13 @@ int run(const sink::options& options)
     parts.stats.name_routes(parts.routes.patterns());
     parts.limiter = std::make_unique<auth::rate_limiter>(parts.keys);
 
-    parts.server = std::make_unique<http::server>(io, http::server_limits{}, parts.routes, parts.keys,
-                                                  *parts.limiter, parts.stats, false);
+    // Every delivery comes from the one server under test, and a receiver that hangs on purpose
+    // holds each hung connection open: no cap per address, and as many files as the system allows.
+    http::raise_open_files_limit();
+    http::server_limits limits;
+    limits.max_connections_per_address = 0;
+    parts.server = std::make_unique<http::server>(io, limits, parts.routes, parts.keys, *parts.limiter,
+                                                  parts.stats, false);
     auto endpoint = parts.server->listen(options.host, options.port);
     if (!endpoint)
     {
