@@ -12,7 +12,9 @@
 //     is reproducible: the operations before it apply cleanly, the same failure comes back when the
 //     patch is cut right after it (malformed_patch is reported before anything is applied, so there
 //     only the malformation is checked);
-//   - a result nests at most 64 levels and is no larger than document + patch + the copy allowance.
+//   - a result nests at most 64 levels and is no larger than document + patch + the copy allowance; the
+//     same holds with small limits (depth 8, 256 bytes of copies), which small inputs can reach, and
+//     what those allow the production limits give too.
 // Merge patch: applying the same patch twice gives the same result as once (RFC 7396 is idempotent).
 #include <reqstore/core/json_body.hpp>
 #include <reqstore/core/patch.hpp>
@@ -20,6 +22,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -57,11 +60,32 @@ json::array first_operations(const json::array& operations, std::size_t count)
     return json::array(operations.begin(), operations.begin() + static_cast<std::ptrdiff_t>(count));
 }
 
+// Small limits that small inputs can reach: what they allow nests no deeper than the limit (or the
+// document already did) and grows by no more than the patch and the copy allowance; and limits only
+// refuse, so what they allow is what the production limits give too.
+void check_tight_limits(const json::value& document, const json::value& patch,
+                        const reqstore::core::result<json::value>& with_production_limits)
+{
+    constexpr reqstore::core::json_patch_limits tight{8, 256};
+    const auto result = reqstore::core::apply_json_patch(document, patch, tight);
+    if (!result)
+        return;
+    check(reqstore::core::json_depth(*result) <=
+              std::max(tight.max_depth, reqstore::core::json_depth(document)),
+          "a patched document nests no deeper than max_depth, or the document did");
+    check(json::serialize(*result).size() <=
+              json::serialize(document).size() + json::serialize(patch).size() + tight.max_copied_bytes,
+          "a patched document grows by at most the patch and the copy allowance");
+    check(with_production_limits.has_value() && *with_production_limits == *result,
+          "limits only refuse: what small limits allow, larger ones give the same");
+}
+
 void check_json_patch(const json::value& document, const json::value& patch)
 {
     const json::value before = document;
     const auto result = reqstore::core::apply_json_patch(document, patch, production_limits);
     check(document == before, "JSON Patch never changes its target");
+    check_tight_limits(document, patch, result);
 
     if (result)
     {

@@ -11,7 +11,9 @@
 //   - the evaluation follows RFC 9110 section 13.2.2: a malformed If-Match is malformed_if_match; an
 //     If-Match that does not hold is 412; one that holds leaves the decision to the later steps, so it
 //     is the decision without If-Match (and without If-Unmodified-Since, which it overrides); an If-Match
-//     listing the current ETag never yields 412 unless If-None-Match does; a matching If-None-Match
+//     listing the current ETag never yields 412 unless If-None-Match does; If-Unmodified-Since (without
+//     If-Match) is 412 when the record changed after it (in whole seconds), and otherwise leaves the
+//     decision to the later steps; a matching If-None-Match
 //     after a passing step 1 is 304 for reads and 412 for writes; reads never get 428, writes never 304.
 #include <reqstore/core/preconditions.hpp>
 
@@ -185,8 +187,16 @@ void check_evaluation(const scenario& s)
         const auto date = parse_http_date(*s.headers.if_unmodified_since);
         step_one_passed = !date || s.current.updated_at / 1000 * 1000 <= *date;
         if (!step_one_passed)
+        {
             check(outcome == precondition_outcome::failed,
                   "a record changed since If-Unmodified-Since is 412");
+            return;
+        }
+        // It holds: what follows is decided without it.
+        scenario rest = s;
+        rest.headers.if_unmodified_since.reset();
+        check(outcome == evaluate_preconditions(rest.headers, rest.current, rest.kind, rest.require_if_match),
+              "a holding If-Unmodified-Since leaves the decision to the later steps");
     }
 
     if (step_one_passed && s.headers.if_none_match)

@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <ostream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -91,6 +92,12 @@ const std::string* duplicate_op_text(const json::object& record)
     if (comment->get_string() == "A.13 Invalid JSON Patch Document")
         return &spec_a13;
     return nullptr;
+}
+
+// Names the entry in gtest's messages instead of dumping its bytes.
+void PrintTo(const suite_entry& entry, std::ostream* out)
+{
+    *out << entry.name;
 }
 
 class JsonPatchConformance : public testing::TestWithParam<suite_entry>
