@@ -107,6 +107,8 @@ int serve(const ops::server_config& config)
     store_options.data_dir = config.data_dir;
     store_options.durability =
         config.durability_fsync ? store::durability::fsync : store::durability::buffered;
+    store_options.wal_recovery =
+        config.recover_wal_point_in_time ? store::wal_recovery::point_in_time : store::wal_recovery::strict;
     store_options.block_cache_bytes = config.block_cache_bytes;
     store_options.write_buffer_bytes = config.write_buffer_bytes;
     store::commit_observer observer{[&stats = parts.stats](std::size_t n, std::chrono::nanoseconds t)
@@ -144,11 +146,16 @@ int serve(const ops::server_config& config)
     // one receiver would close and reopen connections all the time.
     client_options.max_idle_per_target = config.webhooks.max_in_flight;
     parts.client = std::make_unique<hooks::http_client>(io.get_executor(), *parts.policy, client_options);
-    parts.dispatcher = std::make_unique<hooks::dispatcher>(
-        io.get_executor(), *parts.records, *parts.records, *parts.feed, *parts.client, parts.stats,
-        hooks::dispatcher_options{config.webhooks.retry_schedule_seconds, config.webhooks.timeout,
-                                  config.webhooks.disable_after, config.webhooks.callback_secret,
-                                  config.webhooks.max_in_flight, surfaces::autodesk_callback_body});
+    hooks::dispatcher_options dispatch{config.webhooks.retry_schedule_seconds,
+                                       config.webhooks.timeout,
+                                       config.webhooks.disable_after,
+                                       config.webhooks.callback_secret,
+                                       config.webhooks.max_in_flight,
+                                       surfaces::autodesk_callback_body,
+                                       config.webhooks.secrets_key};
+    parts.dispatcher =
+        std::make_unique<hooks::dispatcher>(io.get_executor(), *parts.records, *parts.records, *parts.feed,
+                                            *parts.client, parts.stats, std::move(dispatch));
 
     api::add_operations_routes(
         parts.routes, parts.stats,
@@ -165,6 +172,7 @@ int serve(const ops::server_config& config)
             const auto state = records.compaction();
             return ops::metrics::compaction_gauges{state.running, state.pending_bytes};
         });
+    parts.stats.on_render_store_writable([&records = *parts.records] { return records.healthy(); });
 
     const http::server_limits limits{
         .max_body_bytes = config.limits.max_body_bytes,

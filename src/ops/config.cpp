@@ -1,6 +1,7 @@
 // Configuration: defaults, the merge-patched config file, flags, and validation by key.
 #include <reqstore/core/json_body.hpp>
 #include <reqstore/core/patch.hpp>
+#include <reqstore/hooks/secret_box.hpp>
 #include <reqstore/hooks/signer.hpp>
 #include <reqstore/ops/config.hpp>
 
@@ -53,6 +54,7 @@ constexpr std::string_view defaults_text = R"json({
     "timeout": 10,
     "allow_networks": ["127.0.0.0/8", "::1/128"],
     "callback_secret": "whsec_cmVxc3RvcmUtZGV2ZWxvcG1lbnQtY2FsbGJhY2trZXk=",
+    "secrets_key": "cmVxc3RvcmUtZGV2ZWxvcG1lbnQtc2VjcmV0cy1rZXk=",
     "ca_file": "",
     "disable_after": 432000,
     "max_in_flight": 256
@@ -394,6 +396,9 @@ std::optional<std::string> interpret_webhooks(const json::object& w, webhooks_co
     c.callback_secret = std::string(w.at("callback_secret").get_string());
     if (!hooks::decode_secret(c.callback_secret))
         return "webhooks.callback_secret: must be whsec_ followed by the base64 of 16 to 128 bytes";
+    c.secrets_key = std::string(w.at("secrets_key").get_string());
+    if (!hooks::secret_box::from_base64(c.secrets_key))
+        return "webhooks.secrets_key: must be the base64 of 32 bytes (e.g. openssl rand -base64 32)";
     c.ca_file = std::string(w.at("ca_file").get_string());
     const double disable_after = w.at("disable_after").to_number<double>();
     if (!(disable_after >= 1))
@@ -497,13 +502,17 @@ std::string_view default_config_text()
 std::string usage_text()
 {
     return "usage: reqstore [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--threads N]\n"
-           "                [--durability fsync|buffered] [--print-config] [--help] [--version]\n"
+           "                [--durability fsync|buffered] [--recover-wal point-in-time]\n"
+           "                [--print-config] [--help] [--version]\n"
            "\n"
            "  --config FILE      a JSON merge patch over the built-in defaults (docs/CONFIG.md)\n"
            "  --listen HOST:PORT address to serve on; port 0 picks a free port (default 127.0.0.1:8080)\n"
            "  --data-dir DIR     where the RocksDB database lives (default ./data)\n"
            "  --threads N        I/O threads; 0 = one per core (default 0)\n"
            "  --durability MODE  fsync: a 2xx write is on disk (default); buffered: in the OS cache\n"
+           "  --recover-wal point-in-time\n"
+           "                     start although the write-ahead log is damaged, dropping the damaged\n"
+           "                     record and every record after it (docs/RELIABILITY.md); for once only\n"
            "  --print-config     print the effective configuration as JSON and exit\n";
 }
 
@@ -549,7 +558,7 @@ std::variant<config_outcome, config_error> load_config(int argc, const char* con
         if (!v)
         {
             if (arg == "--config" || arg == "--listen" || arg == "--data-dir" || arg == "--threads" ||
-                arg == "--durability")
+                arg == "--durability" || arg == "--recover-wal")
                 return config_error{std::string(arg) + ": needs a value"};
             return config_error{std::string(arg) + ": unknown option (see --help)"};
         }
@@ -561,6 +570,13 @@ std::variant<config_outcome, config_error> load_config(int argc, const char* con
             flags["data_dir"] = *v;
         else if (arg == "--durability")
             flags["durability"] = *v;
+        else if (arg == "--recover-wal")
+        {
+            // A flag only, never a configuration key: accepting lost writes must not be left on.
+            if (*v != "point-in-time")
+                return config_error{"--recover-wal: the only mode is point-in-time"};
+            outcome.config.recover_wal_point_in_time = true;
+        }
         else if (arg == "--threads")
         {
             const auto parsed = core::parse_json_body(*v, 1);

@@ -235,6 +235,12 @@ std::string metrics::render() const
             .append(std::to_string(c.pending_bytes))
             .append("\n");
     }
+    if (read_store_writable_)
+    {
+        append_header(out, "reqstore_store_writable", "gauge",
+                      "1 while the store takes writes; 0 once a write or fsync failed, until a restart.");
+        out.append("reqstore_store_writable ").append(read_store_writable_() ? "1" : "0").append("\n");
+    }
     return out;
 }
 

@@ -20,6 +20,15 @@ namespace fs = std::filesystem;
 namespace
 {
 
+// reqstore_store_writable from /metrics (-1 when it is missing).
+double store_writable_gauge(client& c)
+{
+    for (const auto& sample : parse_metrics(c.get("/metrics").body()))
+        if (sample.name == "reqstore_store_writable")
+            return sample.value;
+    return -1;
+}
+
 // A data directory of the test's own: the harness passes --data-dir only to reqstore itself.
 class scratch_dir
 {
@@ -155,6 +164,9 @@ void check_failed_wal_operation(const std::string& operation)
         is_problem(c.del(path_of(text(other, "id"))), 503, "unavailable", path_of(text(other, "id"))));
     EXPECT_EQ(c.get("/readyz").status(), 503u);
     EXPECT_EQ(c.get("/healthz").status(), 200u);
+    EXPECT_EQ(store_writable_gauge(c), 0.0);
+    EXPECT_TRUE(contains(c.put(path_of(id), R"({"n":100})", {{"If-Match", etag_of(5)}}).body(),
+                         "refuses writes until the server is restarted"));
     EXPECT_EQ(get_record(c, text(other, "id")), other);
     EXPECT_EQ(history_of(c, id).size(), 5u);
 
@@ -178,6 +190,7 @@ void check_failed_wal_operation(const std::string& operation)
     EXPECT_EQ(get_record(c, id), before);
     EXPECT_EQ(c.get(path_of(id) + "/versions/6").status(), 404u);
     EXPECT_EQ(c.get("/readyz").status(), 200u);
+    EXPECT_EQ(store_writable_gauge(c), 1.0);
     const auto again = c.put(path_of(id), R"({"n":6})", {{"If-Match", etag_of(5)}});
     ASSERT_EQ(again.status(), 200u) << again;
     EXPECT_EQ(again.header("ETag"), etag_of(6));

@@ -551,3 +551,19 @@ TEST(ConfigActions, UsageNamesEveryFlag)
 }
 
 } // namespace
+
+TEST(ConfigErrors, ASecretsKeyThatIsNotThirtyTwoBytesIsRefused)
+{
+    EXPECT_THAT(file_error(R"({"webhooks": {"secrets_key": "c2hvcnQ="}})"),
+                HasSubstr("webhooks.secrets_key"));
+    EXPECT_THAT(file_error(R"({"webhooks": {"secrets_key": "not base64"}})"),
+                HasSubstr("webhooks.secrets_key"));
+}
+
+TEST(ConfigFlags, RecoverWalTakesOnlyPointInTimeAndIsOffByDefault)
+{
+    EXPECT_FALSE(loaded({}).config.recover_wal_point_in_time);
+    EXPECT_TRUE(loaded({"--recover-wal", "point-in-time"}).config.recover_wal_point_in_time);
+    EXPECT_THAT(error_of({"--recover-wal", "skip-everything"}), HasSubstr("--recover-wal"));
+    EXPECT_THAT(error_of({"--recover-wal"}), HasSubstr("needs a value"));
+}

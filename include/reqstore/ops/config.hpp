@@ -40,6 +40,7 @@ struct webhooks_config
     std::chrono::milliseconds timeout{};
     std::vector<hooks::cidr> allow_networks;
     std::string callback_secret;
+    std::string secrets_key; // base64 of 32 bytes: seals subscription secrets in the store
     std::string ca_file;
     std::chrono::milliseconds disable_after{};
     std::size_t max_in_flight = 0;
@@ -52,6 +53,7 @@ struct server_config
     std::string data_dir;
     unsigned threads = 0; // resolved: never 0
     bool durability_fsync = true;
+    bool recover_wal_point_in_time = false; // --recover-wal point-in-time: this start only
     bool require_if_match = false;
     bool access_log = true;
     std::size_t block_cache_bytes = 0;

@@ -96,6 +96,9 @@ public:
         std::uint64_t pending_bytes = 0; // estimated bytes compaction still has to rewrite
     };
     void on_render_compaction(std::function<compaction_gauges()> read) { read_compaction_ = std::move(read); }
+    // Whether the store still takes writes (false once a write or fsync failed). Set once, before
+    // serving.
+    void on_render_store_writable(std::function<bool()> read) { read_store_writable_ = std::move(read); }
 
     std::string render() const;
 
@@ -127,6 +130,7 @@ private:
     std::atomic<std::int64_t> outbox_depth_{0};
     std::atomic<std::int64_t> disabled_subscriptions_{0};
     std::function<compaction_gauges()> read_compaction_; // set before serving, then constant
+    std::function<bool()> read_store_writable_;          // set before serving, then constant
 };
 
 } // namespace reqstore::ops
