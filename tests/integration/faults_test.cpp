@@ -332,6 +332,22 @@ TEST(Faults, PointInTimeRecoveryWouldServeWithAcknowledgedWritesMissing)
     EXPECT_TRUE(srv.log_contains("point-in-time recovery: the write-ahead log is damaged"));
 }
 
+// The operator's way out named in the refusal: started once with --recover-wal point-in-time, the
+// real server replays the log up to the damage, says what it dropped, and serves.
+TEST(Faults, RecoverWalPointInTimeStartsOnceAcceptingTheLossItLogs)
+{
+    server damaged({.durability = "fsync"});
+    std::vector<ack> acks;
+    damage_newest_wal(damaged, acks, wal_spot::middle_record);
+    server_options o;
+    o.extra_args = {"--data-dir", damaged.data_dir().string(), "--recover-wal", "point-in-time"};
+    server srv(o);
+    auto c = srv.connect();
+    EXPECT_EQ(c.get("/readyz").status(), 200u);
+    EXPECT_FALSE(lost_writes(c, acks).empty()) << "the damage dropped nothing: the test damaged nothing";
+    EXPECT_TRUE(srv.log_contains("point-in-time recovery: the write-ahead log is damaged"));
+}
+
 TEST(Faults, AFlippedByteInATableDataBlockAnswers5xxNever404OrStale)
 {
     server srv({.durability = "fsync"});
