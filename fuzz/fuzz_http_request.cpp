@@ -1,6 +1,6 @@
 // Fuzzes the server with raw request bytes: the real parser, router, surfaces and handlers, with the
 // production limits (the configuration's defaults: 1 MiB bodies, 16 KiB header sections, JSON depth 64,
-// 2 MiB records), on a RocksDB store in a temporary directory.
+// 2 MiB records, the connection caps), on a RocksDB store in a temporary directory.
 //
 // Once per process the server is wired as src/main.cpp wires it and listens on 127.0.0.1:0. Per input:
 // connect, write the bytes, half-close, read until the server closes (or a short deadline), close.
@@ -183,9 +183,16 @@ void start_server()
     api::add_feed_routes(s->routes, *s->records, *s->feed);
     s->stats->name_routes(s->routes.patterns());
 
-    const http::server_limits limits{config.limits.max_body_bytes, config.limits.max_header_bytes,
-                                     config.limits.idle_timeout,   config.limits.header_timeout,
-                                     config.limits.body_timeout,   config.limits.write_timeout};
+    const http::server_limits limits{
+        .max_body_bytes = config.limits.max_body_bytes,
+        .max_header_bytes = config.limits.max_header_bytes,
+        .idle_timeout = config.limits.idle_timeout,
+        .header_timeout = config.limits.header_timeout,
+        .body_timeout = config.limits.body_timeout,
+        .write_timeout = config.limits.write_timeout,
+        .max_connections = config.limits.max_connections,
+        .max_connections_per_address = config.limits.max_connections_per_address,
+    };
     s->server = std::make_unique<http::server>(*s->io, limits, s->routes, *s->keys, *s->limiter, *s->stats,
                                                config.access_log);
     auto endpoint = s->server->listen("127.0.0.1", 0);
