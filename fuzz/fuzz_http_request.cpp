@@ -394,12 +394,7 @@ void check_error_body(const bhttp::response<bhttp::string_body>& answer, const s
     if (request && request->head && request->complete)
         return; // the answer to HEAD has no body
     boost::system::error_code ec;
-    json::parse_options options;
-    // REQSTORE_FUZZ_ALLOW_INVALID_UTF8=1 looks past error bodies that are JSON but for invalid UTF-8,
-    // to find what else there is while that finding is open.
-    static const bool tolerate_invalid_utf8 = std::getenv("REQSTORE_FUZZ_ALLOW_INVALID_UTF8") != nullptr;
-    options.allow_invalid_utf8 = tolerate_invalid_utf8;
-    const json::value body = json::parse(answer.body(), ec, {}, options);
+    const json::value body = json::parse(answer.body(), ec);
     if (ec || !body.is_object())
         oracle_failed("an error answer's body is a JSON object (in UTF-8)", answer.body());
     if (!native)

@@ -18,8 +18,9 @@ response problem_response(const core::failure& f, std::string_view instance)
     if (internal)
         body["detail"] = core::server_failure_detail(f.code);
     else
-        body["detail"] = f.detail.empty() ? std::string(d.title) : f.detail;
-    body["instance"] = instance;
+        body["detail"] =
+            valid_utf8(f.detail.empty() ? std::string_view(d.title) : std::string_view(f.detail));
+    body["instance"] = valid_utf8(instance);
     if (!internal)
         for (const auto& member : f.extensions)
             body[member.key()] = member.value();
@@ -28,6 +29,60 @@ response problem_response(const core::failure& f, std::string_view instance)
     r.content_type = "application/problem+json";
     r.body = boost::json::serialize(body);
     return r;
+}
+
+std::string valid_utf8(std::string_view text)
+{
+    std::string out;
+    out.reserve(text.size());
+    const auto byte = [&](std::size_t i)
+    {
+        return static_cast<unsigned char>(text[i]);
+    };
+    std::size_t i = 0;
+    while (i < text.size())
+    {
+        const unsigned char lead = byte(i);
+        std::size_t length = 0;
+        unsigned char low = 0x80, high = 0xBF; // the range of the second byte
+        if (lead < 0x80)
+            length = 1;
+        else if (lead >= 0xC2 && lead <= 0xDF)
+            length = 2;
+        else if (lead >= 0xE0 && lead <= 0xEF)
+        {
+            length = 3;
+            if (lead == 0xE0)
+                low = 0xA0; // no overlong form
+            if (lead == 0xED)
+                high = 0x9F; // no surrogate
+        }
+        else if (lead >= 0xF0 && lead <= 0xF4)
+        {
+            length = 4;
+            if (lead == 0xF0)
+                low = 0x90; // no overlong form
+            if (lead == 0xF4)
+                high = 0x8F; // nothing above U+10FFFF
+        }
+        bool well_formed = length > 0 && i + length <= text.size();
+        for (std::size_t k = 1; well_formed && k < length; ++k)
+        {
+            const unsigned char b = byte(i + k);
+            well_formed = k == 1 ? (b >= low && b <= high) : (b >= 0x80 && b <= 0xBF);
+        }
+        if (well_formed)
+        {
+            out.append(text.substr(i, length));
+            i += length;
+        }
+        else
+        {
+            out.append("\xEF\xBF\xBD"); // U+FFFD, and go on at the next byte
+            ++i;
+        }
+    }
+    return out;
 }
 
 response problem_response(core::errc code, std::string detail, std::string_view instance)

@@ -863,7 +863,7 @@ net::awaitable<void> server::drain_with(std::function<void()> wake_streams,
     {
         std::lock_guard lock(connections_mutex_);
         for (auto& [id, conn] : connections_)
-            net::post(conn->strand, [conn, action] { action(*conn); });
+            net::post(conn->strand, [conn = conn, action] { action(*conn); });
     };
     // Idle connections close now; busy ones close after their answer.
     for_each_connection(

@@ -1,6 +1,7 @@
 // Field tables, lenient bodies, one-scheme credentials, and record access for the seed surfaces.
 #include <reqstore/core/json_body.hpp>
 #include <reqstore/core/patch.hpp>
+#include <reqstore/http/problem.hpp>
 #include <reqstore/ops/log.hpp>
 #include <reqstore/surfaces/support.hpp>
 
@@ -238,7 +239,8 @@ std::string client_message(const failure& f, const http::request& req)
                              {{"request_id", req.request_id()}, {"path", req.path()}, {"error", f.detail}});
         return std::string(core::server_failure_detail(f.code));
     }
-    return f.detail.empty() ? std::string(described.title) : f.detail;
+    return http::valid_utf8(f.detail.empty() ? std::string_view(described.title)
+                                             : std::string_view(f.detail));
 }
 
 http::response json_response(unsigned status, const json::value& body, std::string_view content_type)

@@ -261,4 +261,14 @@ TEST(NetworkPolicy, SingleHostAllowListEntry)
     EXPECT_FALSE(policy.permits(make_address("127.0.0.1")));
 }
 
+TEST(NetworkPolicy, RefusesTheRestOfTheIetfBlockAndNewSpecialRanges)
+{
+    const network_policy policy;
+    EXPECT_EQ(reason(policy, "2001:2:2400::1"), "IETF protocol assignments");
+    EXPECT_EQ(reason(policy, "2001:1ff::1"), "IETF protocol assignments");
+    EXPECT_TRUE(policy.permits(make_address("2001:200::1"))); // just past 2001::/23
+    EXPECT_EQ(reason(policy, "3fff:fff::1"), "documentation");
+    EXPECT_EQ(reason(policy, "5f00::1"), "segment routing");
+}
+
 } // namespace
