@@ -4,9 +4,13 @@
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/value_stack.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <optional>
 #include <string>
+#include <unordered_set>
+#include <vector>
 
 namespace reqstore::core
 {
@@ -29,12 +33,50 @@ struct precise_handler
 
     json::value_stack stack;
     std::string number; // the digits of a number split across parts (not with one whole buffer)
+    // The member names of each object being read, innermost last (the vectors are reused): a name
+    // given twice is refused, since a body that says two things for one member is ambiguous (RFC
+    // 8259 leaves it to the reader, and readers differ on which one wins).
+    struct member_names
+    {
+        std::vector<std::string> few;         // searched in turn while an object is small
+        std::unordered_set<std::string> many; // then hashed, so that a large object stays linear
+        // Adds `name`; false when it was there already.
+        bool add(const std::string& name)
+        {
+            if (many.empty())
+            {
+                if (std::find(few.begin(), few.end(), name) != few.end())
+                    return false;
+                few.push_back(name);
+                if (few.size() > 16)
+                    many.insert(few.begin(), few.end());
+                return true;
+            }
+            return many.insert(name).second;
+        }
+        void clear()
+        {
+            few.clear();
+            many.clear();
+        }
+    };
+    std::vector<member_names> names;
+    std::size_t open_objects = 0;
+    std::string key;                      // the parts of a key read so far
+    std::optional<std::string> duplicate; // the first name given twice, when parsing stopped for it
 
     bool on_document_begin(boost::system::error_code&) { return true; }
     bool on_document_end(boost::system::error_code&) { return true; }
-    bool on_object_begin(boost::system::error_code&) { return true; }
+    bool on_object_begin(boost::system::error_code&)
+    {
+        if (names.size() <= open_objects)
+            names.emplace_back();
+        names[open_objects++].clear();
+        return true;
+    }
     bool on_object_end(std::size_t n, boost::system::error_code&)
     {
+        --open_objects;
         stack.push_object(n);
         return true;
     }
@@ -46,11 +88,21 @@ struct precise_handler
     }
     bool on_key_part(json::string_view s, std::size_t, boost::system::error_code&)
     {
+        key.append(s.data(), s.size());
         stack.push_chars(s);
         return true;
     }
-    bool on_key(json::string_view s, std::size_t, boost::system::error_code&)
+    bool on_key(json::string_view s, std::size_t, boost::system::error_code& ec)
     {
+        key.append(s.data(), s.size());
+        if (!names[open_objects - 1].add(key))
+        {
+            duplicate = std::move(key);
+            key.clear();
+            ec = json::error::syntax;
+            return false;
+        }
+        key.clear();
         stack.push_key(s);
         return true;
     }
@@ -151,6 +203,9 @@ result<json::value> parse_json_body(std::string_view text, unsigned max_depth)
     {
         if (text.empty())
             return failure(errc::malformed_json, "the body is empty; a JSON value was expected");
+        if (const auto& name = parser.handler().duplicate)
+            return failure(errc::malformed_json, "invalid JSON at byte " + std::to_string(consumed) +
+                                                     ": the member name \"" + *name + "\" is given twice");
         // The parser reports bytes that are not UTF-8 as a syntax error; say which it is.
         const bool not_utf8 = consumed < text.size() && static_cast<unsigned char>(text[consumed]) >= 0x80;
         return failure(errc::malformed_json, "invalid JSON at byte " + std::to_string(consumed) + ": " +

@@ -188,7 +188,9 @@ TEST(ConfigErrors, TypeDeclarationsAreCheckedAgainstThemselves)
     EXPECT_TRUE(refused_naming(thing_whole(R"({"id_prefix":"thg_","states":["a"],"initial":"q"})"),
                                "types.thing.initial"));
     // An unknown id format.
-    EXPECT_TRUE(refused_naming(thing(R"("id_format":"guid")"), "types.thing.id_format"));
+    EXPECT_TRUE(
+        refused_naming(thing_whole(R"({"id_format":"guid","id_prefix":"thg_","states":["a"],"initial":"a"})"),
+                       "types.thing.id_format"));
 }
 
 TEST(ConfigErrors, KeyProblemsAreNamed)

@@ -88,4 +88,34 @@ TEST(JsonBody, AcceptsAnyValueWithinTheDepth)
     EXPECT_EQ(boost::json::serialize(*parsed), R"({"a":{"b":[true,null,"x"]}})");
 }
 
+TEST(JsonBody, AMemberNameGivenTwiceIsRefusedNamingIt)
+{
+    for (const std::string text : {R"({"a":1,"a":2})", R"({"x":{"b":1,"c":2,"b":3}})",
+                                   R"([{"k":1},{"k":2,"k":2}])", R"({"":1,"":2})", R"({"a\u0062":1,"ab":2})"})
+    {
+        const auto parsed = parse_json_body(text, 64);
+        ASSERT_FALSE(parsed.has_value()) << text;
+        EXPECT_EQ(parsed.error().code, errc::malformed_json);
+        EXPECT_NE(parsed.error().detail.find("is given twice"), std::string::npos) << parsed.error().detail;
+    }
+}
+
+TEST(JsonBody, TheSameNameInDifferentObjectsIsFine)
+{
+    const auto parsed = parse_json_body(R"({"a":{"a":1},"b":[{"a":1},{"a":2}],"c":{"a":{"a":3}}})", 64);
+    ASSERT_TRUE(parsed.has_value()) << parsed.error().detail;
+}
+
+TEST(JsonBody, ALargeObjectWithDistinctNamesIsAccepted)
+{
+    std::string text = "{";
+    for (int i = 0; i < 5000; ++i)
+        text += (i ? ",\"m" : "\"m") + std::to_string(i) + "\":" + std::to_string(i);
+    text += ",\"m17\":0}";
+    EXPECT_FALSE(parse_json_body(text, 64).has_value()) << "the repeated m17 was not seen past the 16th name";
+    text.resize(text.size() - std::string(",\"m17\":0}").size());
+    text += "}";
+    EXPECT_TRUE(parse_json_body(text, 64).has_value());
+}
+
 } // namespace
