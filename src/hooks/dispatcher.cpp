@@ -130,7 +130,16 @@ dispatcher::dispatcher(net::any_io_executor executor, core::outbox_store& outbox
 core::result<void> dispatcher::save(const core::subscription& s)
 {
     core::subscription stored = s;
-    stored.secret = box_.seal(s.secret, s.id);
+    if (const auto unreadable = unreadable_secrets_.find(s.id); unreadable != unreadable_secrets_.end())
+    {
+        // Kept as stored: the sealed secret, and whether it is enabled (disabled here only because
+        // this key cannot read it).
+        stored.secret = unreadable->second.secret;
+        stored.enabled = unreadable->second.enabled;
+        stored.disabled_reason = unreadable->second.disabled_reason;
+    }
+    else
+        stored.secret = box_.seal(s.secret, s.id);
     return outbox_.save_subscription(stored);
 }
 
@@ -151,10 +160,13 @@ core::result<void> dispatcher::start()
         }
         else
         {
-            // Sealed under another webhooks.secrets_key: nothing can be signed for it.
+            // Sealed under another webhooks.secrets_key: nothing can be signed for it. Its sealed
+            // secret is kept as it is stored, so that a restart with the right key gets it back.
             ops::log().error("a webhook subscription's secret cannot be unsealed with webhooks.secrets_key; "
-                             "it stays disabled until it is deleted and created again",
+                             "it stays disabled until the server runs with the key it was sealed under, "
+                             "or it is deleted and created again",
                              {{"subscription", s.id}});
+            unreadable_secrets_[s.id] = s;
             s.secret.clear();
             s.enabled = false;
             s.disabled_reason = "its secret cannot be unsealed with the configured webhooks.secrets_key";
@@ -685,6 +697,12 @@ net::awaitable<core::result<core::subscription>> dispatcher::update_subscription
                            {{"errors", std::move(errors)}});
         core::subscription s = it->second;
         const bool enabling = fields.enabled && *fields.enabled && !s.enabled;
+        if (enabling && unreadable_secrets_.contains(id))
+            return failure(
+                errc::validation_failed, "the subscription cannot be enabled",
+                {{"errors", json::object{{"/enabled", "its secret cannot be unsealed with the configured "
+                                                      "webhooks.secrets_key; delete the subscription and "
+                                                      "create it again"}}}});
         if (fields.url)
             s.url = *fields.url;
         if (fields.events)
@@ -726,6 +744,7 @@ net::awaitable<core::result<void>> dispatcher::delete_subscription(std::string i
         if (auto removed = outbox_.delete_subscription(id); !removed)
             return removed.error();
         subscriptions_.erase(it);
+        unreadable_secrets_.erase(id);
         // Its open deliveries end here, marked dead so that they are not resumed after a restart.
         for (auto lane = lanes_.begin(); lane != lanes_.end();)
         {

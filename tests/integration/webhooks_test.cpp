@@ -825,3 +825,51 @@ TEST(Webhooks, HttpsTargetsWhoseCertificateNamesAnotherHostAreRefused)
     }
     EXPECT_TRUE(rec.requests().empty()) << "a request went to a host the certificate does not name";
 }
+
+// ---- 10. secrets at rest -----------------------------------------------------------------------
+
+TEST(Webhooks, ASubscriptionSealedUnderAnotherKeyStaysDisabledAndKeepsItsSecretForTheRightKey)
+{
+    const std::string secret = fresh_secret();
+    server sink = start_sink(secret);
+    auto sc = sink_client(sink);
+    const std::string key_a = "cmVxc3RvcmUtZGV2ZWxvcG1lbnQtc2VjcmV0cy1rZXk=";
+    const std::string key_b = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    server first(hook_server({{"secrets_key", key_a}}));
+    const std::string data_dir = first.data_dir().string();
+    std::string wid;
+    {
+        auto c = first.connect();
+        wid = text(subscribe(c, url_of(sink, "/hook"), {"*"}, secret), "id");
+    }
+    first.stop();
+
+    // Under another key the secret cannot be read: disabled with the reason, and it cannot be enabled.
+    server_options wrong = hook_server({{"secrets_key", key_b}});
+    wrong.extra_args = {"--data-dir", data_dir};
+    {
+        server srv(wrong);
+        auto c = srv.connect();
+        const auto shown = subscription(c, wid);
+        EXPECT_EQ(shown.at("enabled"), json::value(false)) << to_json(shown);
+        EXPECT_TRUE(contains(to_json(shown.at("disabled_reason")), "secrets_key")) << to_json(shown);
+        const auto r = c.patch("/v1/webhooks/" + wid, R"({"enabled": true})");
+        EXPECT_TRUE(is_problem(r, 400, "validation-failed")) << r;
+        EXPECT_EQ(c.patch("/v1/webhooks/" + wid, R"({"url": "http://127.0.0.1:1/elsewhere"})").status(),
+                  200u);
+        EXPECT_TRUE(srv.log_contains("cannot be unsealed"));
+        srv.stop();
+    }
+
+    // Back under the right key the same secret signs again: nothing was overwritten meanwhile.
+    server_options right = hook_server({{"secrets_key", key_a}});
+    right.extra_args = {"--data-dir", data_dir};
+    server srv(right);
+    auto c = srv.connect();
+    ASSERT_EQ(c.patch("/v1/webhooks/" + wid, to_json(json::object{{"url", url_of(sink, "/hook")}})).status(),
+              200u);
+    EXPECT_EQ(subscription(c, wid).at("enabled"), json::value(true));
+    const std::string id = text(create_record(c), "id");
+    ASSERT_TRUE(eventually([&] { return has_all_versions(sc, id, "/hook", 1); })) << to_json(sink_stats(sc));
+    EXPECT_EQ(number(sink_stats(sc), "bad_signature"), 0);
+}

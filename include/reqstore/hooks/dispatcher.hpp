@@ -142,6 +142,10 @@ private:
     // some attempts flips it on nearly every attempt; saving each flip (a synced write on this
     // strand) held up the deliveries to every other target. It is saved at most once a second.
     std::set<std::string> unsaved_failure_state_;
+    // Subscriptions whose secret is sealed under another webhooks.secrets_key, as stored: save()
+    // writes their sealed secret and their enabled state back unchanged. They stay disabled and
+    // cannot be enabled while this key runs.
+    std::map<std::string, core::subscription> unreadable_secrets_;
     core::unix_millis failure_state_saved_at_ = 0;
     std::atomic<bool> stopping_{false}; // set by stop() from any thread
 };
