@@ -17,6 +17,9 @@ void ledger::record(op_record op)
         state.max_seen = std::max(state.max_seen, op.version);
         state.unaudited_ops.push_back(index);
     }
+    // A 412 names the version it found: a client saw that version too.
+    if (op.outcome == op_outcome::fail && op.observed)
+        state.max_seen = std::max(state.max_seen, *op.observed);
     history_.add(std::move(op));
 }
 

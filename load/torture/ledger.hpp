@@ -23,8 +23,8 @@ struct violation
 
 struct key_state
 {
-    std::uint64_t max_seen = 0;             // the highest version any client saw acknowledged or read
-    std::vector<std::string> versions;      // audited: versions[v-1] is the write id of version v
+    std::uint64_t max_seen = 0;        // the highest version any client saw: acknowledged, read, or in a 412
+    std::vector<std::string> versions; // audited: versions[v-1] is the write id of version v
     std::vector<std::size_t> unaudited_ops; // ok writes and reads since the last audit (history indexes)
     std::uint64_t events = 0;               // versions whose one event the audit has seen
 };

@@ -57,7 +57,10 @@ struct precise_handler
         void clear()
         {
             few.clear();
-            many.clear();
+            // Dropped, not cleared: clearing keeps the bucket array of the largest object seen and
+            // walks it every time, which a body of one large object and many small ones would repeat.
+            if (!many.empty())
+                std::unordered_set<std::string>().swap(many);
         }
     };
     std::vector<member_names> names;

@@ -3,6 +3,7 @@
 // the update status object. The DSR types' fields and attachments are the core's rules
 // (dsr_types); this file only renames members and words the outcome.
 #include <reqstore/auth/keys.hpp>
+#include <reqstore/http/problem.hpp>
 #include <reqstore/http/query.hpp>
 #include <reqstore/surfaces/consentgrid.hpp>
 #include <reqstore/surfaces/support.hpp>
@@ -116,7 +117,9 @@ http::response refused_answer(const failure& f, std::string_view id, std::string
         else
             add(field_errors, first, message);
     }
-    std::string error = f.detail.empty() ? std::string(core::describe_failure(f.code).title) : f.detail;
+    std::string error =
+        http::valid_utf8(f.detail.empty() ? std::string_view(core::describe_failure(f.code).title)
+                                          : std::string_view(f.detail));
     if (const auto* allowed = f.extensions.if_contains("allowed"); allowed && allowed->is_array())
     {
         std::string list;

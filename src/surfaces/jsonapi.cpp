@@ -4,6 +4,7 @@
 #include <reqstore/core/patch.hpp>
 #include <reqstore/core/preconditions.hpp>
 #include <reqstore/core/time.hpp>
+#include <reqstore/http/problem.hpp>
 #include <reqstore/surfaces/jsonapi.hpp>
 #include <reqstore/surfaces/support.hpp>
 
@@ -106,12 +107,13 @@ http::response errors_answer(const std::vector<api_error>& errors)
     for (const auto& e : errors)
     {
         json::object o{{"status", std::to_string(e.status)}, {"code", e.code}, {"title", e.title}};
+        // A detail or a parameter may quote the query string's bytes: keep the body JSON.
         if (!e.detail.empty())
-            o["detail"] = e.detail;
+            o["detail"] = http::valid_utf8(e.detail);
         if (!e.pointer.empty())
             o["source"] = json::object{{"pointer", e.pointer}};
         else if (!e.parameter.empty())
-            o["source"] = json::object{{"parameter", e.parameter}};
+            o["source"] = json::object{{"parameter", http::valid_utf8(e.parameter)}};
         if (!e.meta.empty())
             o["meta"] = e.meta;
         list.push_back(std::move(o));
