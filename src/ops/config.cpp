@@ -485,6 +485,9 @@ std::optional<std::string> interpret(const json::object& o, server_config& c)
 }
 
 // Whether any configured key accepts the published development secret.
+// The local profile's webhooks.secrets_key, published in config/reqstore.json.
+constexpr std::string_view development_secrets_key = "cmVxc3RvcmUtZGV2ZWxvcG1lbnQtc2VjcmV0cy1rZXk=";
+
 bool dev_key_configured(const server_config& c)
 {
     return std::any_of(c.keys.begin(), c.keys.end(),
@@ -618,6 +621,11 @@ std::variant<config_outcome, config_error> load_config(int argc, const char* con
                             "dev-subject-secret) is configured: "
                             "set auth.keys in your config file to your own keys (see "
                             "config/production.example.json and docs/CONFIG.md)"};
+    if (!is_loopback_host(c.listen_host) && c.webhooks.secrets_key == development_secrets_key)
+        return config_error{"refusing to listen on " + c.listen_host +
+                            " with the published development webhooks.secrets_key, which would seal "
+                            "every subscription's secret under a key anyone has: set your own (openssl "
+                            "rand -base64 32; see docs/CONFIG.md)"};
     c.effective = std::move(merged.get_object());
     return outcome;
 }

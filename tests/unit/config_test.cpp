@@ -567,3 +567,16 @@ TEST(ConfigFlags, RecoverWalTakesOnlyPointInTimeAndIsOffByDefault)
     EXPECT_THAT(error_of({"--recover-wal", "skip-everything"}), HasSubstr("--recover-wal"));
     EXPECT_THAT(error_of({"--recover-wal"}), HasSubstr("needs a value"));
 }
+
+TEST(ConfigErrors, ANonLoopbackListenWithTheDevelopmentSecretsKeyIsRefused)
+{
+    temp_dir dir;
+    const std::string own_keys = read_file(config_dir / "production.example.json");
+    // The production example with the development secrets key put back.
+    std::string text = own_keys;
+    const std::string own = "cmVwbGFjZS10aGlzLXdpdGgtMzItcmFuZG9tLWJ5dGU=";
+    ASSERT_NE(text.find(own), std::string::npos);
+    text.replace(text.find(own), own.size(), "cmVxc3RvcmUtZGV2ZWxvcG1lbnQtc2VjcmV0cy1rZXk=");
+    EXPECT_THAT(error_of({"--config", dir.write("config.json", text)}), HasSubstr("webhooks.secrets_key"));
+    EXPECT_FALSE(loaded({"--config", dir.write("own.json", own_keys)}).config.webhooks.secrets_key.empty());
+}
