@@ -11,7 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 
-#include <charconv>
+#include "workload.hpp"
 
 namespace reqstore::torture
 {
@@ -21,18 +21,6 @@ namespace json = boost::json;
 
 namespace
 {
-
-std::optional<std::uint64_t> etag_number(std::string_view etag)
-{
-    if (etag.size() < 3 || etag.front() != '"' || etag.back() != '"')
-        return std::nullopt;
-    std::uint64_t v = 0;
-    const auto digits = etag.substr(1, etag.size() - 2);
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
-    if (ec != std::errc() || end != digits.data() + digits.size())
-        return std::nullopt;
-    return v;
-}
 
 std::optional<json::object> object_of(const std::string& body)
 {
@@ -106,7 +94,7 @@ net::awaitable<void> audit::audit_key(load::connection& conn, const std::string&
     }
     std::uint64_t current = 0;
     if (conn.status() == 200)
-        current = etag_number(std::string_view(conn.response()[http::field::etag])).value_or(0);
+        current = etag_version(std::string_view(conn.response()[http::field::etag])).value_or(0);
     else if (conn.status() != 404)
     {
         book_.report({"audit", key, "GET " + target + " answered " + std::to_string(conn.status())});

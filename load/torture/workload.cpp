@@ -30,19 +30,6 @@ std::string twenty_digits(unsigned lead, std::uint64_t n)
     return buffer;
 }
 
-// The version in an ETag header ("7" → 7), or nullopt.
-std::optional<std::uint64_t> etag_version(std::string_view etag)
-{
-    if (etag.size() < 3 || etag.front() != '"' || etag.back() != '"')
-        return std::nullopt;
-    std::uint64_t v = 0;
-    const auto digits = etag.substr(1, etag.size() - 2);
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
-    if (ec != std::errc() || end != digits.data() + digits.size())
-        return std::nullopt;
-    return v;
-}
-
 // The "wid" member of a JSON object body, or "" when there is none.
 std::string write_id_in(const std::string& body)
 {
@@ -59,6 +46,18 @@ std::string write_id_in(const std::string& body)
 std::string hot_key(unsigned i)
 {
     return twenty_digits(0, i);
+}
+
+std::optional<std::uint64_t> etag_version(std::string_view etag)
+{
+    if (etag.size() < 3 || etag.front() != '"' || etag.back() != '"')
+        return std::nullopt;
+    std::uint64_t v = 0;
+    const auto digits = etag.substr(1, etag.size() - 2);
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+    if (ec != std::errc() || end != digits.data() + digits.size())
+        return std::nullopt;
+    return v;
 }
 
 std::int64_t workload::now_ns()

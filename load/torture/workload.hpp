@@ -7,8 +7,10 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "../load/connection.hpp"
@@ -28,6 +30,9 @@ struct workload_options
 
 // The id of hot key `i` and of a created key: "req_" and 20 digits (the type's id format).
 std::string hot_key(unsigned i);
+
+// The version in an ETag header ("7" → 7), or nullopt.
+std::optional<std::uint64_t> etag_version(std::string_view etag);
 
 class workload
 {
