@@ -187,6 +187,17 @@ std::string describe(const history& h, const operation& op)
     return out;
 }
 
+operations_by_key::operations_by_key(const history& h) : first_(h.keys.size() + 1, 0), by_key_(h.ops.size())
+{
+    for (const operation& op : h.ops)
+        ++first_[op.key + 1];
+    for (std::size_t k = 0; k < h.keys.size(); ++k)
+        first_[k + 1] += first_[k];
+    std::vector<std::uint32_t> next(first_.begin(), first_.end() - 1);
+    for (std::uint32_t i = 0; i < h.ops.size(); ++i)
+        by_key_[next[h.ops[i].key]++] = i;
+}
+
 std::int64_t first_crash_at_or_after(const history& h, std::int64_t invoke)
 {
     const auto it = std::lower_bound(h.crashes.begin(), h.crashes.end(), invoke,

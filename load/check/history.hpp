@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -145,6 +146,23 @@ std::variant<history, history_error> read_history(std::string_view text);
 // "crash bound": the time of the first crash at or after `invoke`, or INT64_MAX when none. An
 // operation invoked before a crash that had not completed took effect before that crash or never.
 std::int64_t first_crash_at_or_after(const history& h, std::int64_t invoke);
+
+// The operations of each key, in file order (a counting sort by key id), for the checkers that walk
+// the history key by key.
+class operations_by_key
+{
+public:
+    explicit operations_by_key(const history& h);
+    // The indexes into h.ops of `key`'s operations, in file order.
+    std::span<const std::uint32_t> of(std::uint32_t key) const
+    {
+        return {by_key_.data() + first_[key], first_[key + 1] - first_[key]};
+    }
+
+private:
+    std::vector<std::uint32_t> first_; // where each key's operations start in by_key_
+    std::vector<std::uint32_t> by_key_;
+};
 
 enum class violation_kind : std::uint8_t
 {

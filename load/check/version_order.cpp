@@ -43,21 +43,10 @@ public:
 
     version_order_report run()
     {
-        // The operations of each key, in file order (a counting sort by key id).
-        std::vector<std::uint32_t> first(h_.keys.size() + 1, 0);
-        for (const operation& op : h_.ops)
-            ++first[op.key + 1];
-        for (std::size_t k = 0; k < h_.keys.size(); ++k)
-            first[k + 1] += first[k];
-        std::vector<std::uint32_t> by_key(h_.ops.size());
-        {
-            std::vector<std::uint32_t> next(first.begin(), first.end() - 1);
-            for (std::uint32_t i = 0; i < h_.ops.size(); ++i)
-                by_key[next[h_.ops[i].key]++] = i;
-        }
+        const operations_by_key by_key(h_);
         for (std::uint32_t key = 0; key < h_.keys.size(); ++key)
         {
-            const std::span<const std::uint32_t> ops(by_key.data() + first[key], first[key + 1] - first[key]);
+            const std::span<const std::uint32_t> ops = by_key.of(key);
             check_final_list(key);
             check_writes(key, ops);
             check_observations(key, ops);
