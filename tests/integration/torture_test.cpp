@@ -108,7 +108,7 @@ TEST(Torture, SimulatedPowerLossCyclesLoseNoAcknowledgedWriteWithFsync)
 {
     work_dir dir;
     const auto run = torture(dir, {"--server", REQSTORE_FAULTFS_BINARY, "--crash", "power-loss", "--cycles",
-                                   "4", "--connections", "32", "--hot-keys", "8", "--load-ms", "300:800"});
+                                   "4", "--connections", "32", "--hot-keys", "8", "--load-ms", "500:1000"});
     EXPECT_EQ(run.status, 0) << to_json(run.report);
     EXPECT_EQ(number(run.report, "crashes"), 4);
     EXPECT_EQ(number(run.report, "violations"), 0) << to_json(run.report);
