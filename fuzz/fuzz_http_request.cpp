@@ -28,7 +28,7 @@
 #include <reqstore/http/server.hpp>
 #include <reqstore/ops/config.hpp>
 #include <reqstore/ops/log.hpp>
-#include <reqstore/store/rocks_store.hpp>
+#include <reqstore/store/rocks/rocks_store.hpp>
 #include <reqstore/surfaces/autodesk.hpp>
 #include <reqstore/surfaces/seed_surfaces.hpp>
 

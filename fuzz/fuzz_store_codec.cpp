@@ -4,9 +4,9 @@
 // Oracles: no decoder crashes or reads past the bytes (ASan); where a decoder accepts the bytes, encoding
 // what it read and decoding that again gives the same value (compared by its encoding), and the cheap
 // head decoder agrees with the full one.
-#include <reqstore/store/codec.hpp>
-#include <reqstore/store/keys.hpp>
-#include <reqstore/store/outbox_codec.hpp>
+#include <reqstore/store/rocks/codec.hpp>
+#include <reqstore/store/rocks/keys.hpp>
+#include <reqstore/store/rocks/outbox_codec.hpp>
 
 #include <cstdint>
 #include <string>
@@ -23,7 +23,7 @@ using reqstore::fuzz::oracle_failed;
 
 bool same_version(const core::stored_version& a, const core::stored_version& b)
 {
-    return a.version == b.version && a.updated_at == b.updated_at && a.deleted == b.deleted &&
+    return a.version == b.version && a.tag == b.tag && a.updated_at == b.updated_at && a.deleted == b.deleted &&
            a.type == b.type && a.status == b.status && a.updated_by == b.updated_by &&
            a.changed == b.changed && a.body == b.body;
 }
@@ -36,7 +36,7 @@ void check_version(std::string_view bytes)
     check(decoded.has_value() == without_body.has_value(), "skipping the body does not change what decodes");
     if (!decoded)
         return;
-    check(head && head->version == decoded->version && head->deleted == decoded->deleted,
+    check(head && head->version == decoded->version && head->tag == decoded->tag && head->deleted == decoded->deleted,
           "the head decoder agrees with the full decoder");
     check(without_body->body.empty() && without_body->version == decoded->version &&
               without_body->changed == decoded->changed,

@@ -14,7 +14,7 @@
 #include <reqstore/http/server.hpp>
 #include <reqstore/ops/config.hpp>
 #include <reqstore/ops/log.hpp>
-#include <reqstore/store/rocks_store.hpp>
+#include <reqstore/store/rocks/rocks_store.hpp>
 #include <reqstore/surfaces/autodesk.hpp>
 #include <reqstore/surfaces/seed_surfaces.hpp>
 
@@ -26,10 +26,12 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <csignal>
 #include <cstdlib>
+#include <future>
 #include <iostream>
 #include <thread>
 #include <vector>
@@ -61,16 +63,30 @@ net::awaitable<void> trim_feed(store::rocks_store& records, std::chrono::seconds
 {
     while (!server.draining())
     {
-        const auto cursor = records.fan_out_cursor();
+        const auto cursor = co_await records.fan_out_cursor();
         if (cursor)
         {
-            auto removed = records.trim_events(core::now_millis() - retention.count() * 1000, *cursor + 1);
+            auto removed =
+                co_await records.trim_events(core::now_millis() - retention.count() * 1000, *cursor + 1);
             if (!removed)
                 ops::log().error("trimming the change feed failed", {{"error", removed.error().detail}});
         }
         timer.expires_after(std::chrono::minutes(60));
         co_await timer.async_wait(net::as_tuple(net::use_awaitable));
     }
+}
+
+// Runs `op` on `io` to its end before the server's threads start: a startup step that reads the
+// store, which a remote engine answers only while the context runs.
+template <class T>
+T run_before_serving(net::io_context& io, net::awaitable<T> op)
+{
+    auto done = net::co_spawn(io, std::move(op), net::use_future);
+    while (done.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+        if (io.run_one() == 0)
+            io.restart();
+    io.restart();
+    return done.get();
 }
 
 // Everything the server is made of, declared in the order it is built. Members are destroyed in
@@ -111,13 +127,13 @@ int serve(const ops::server_config& config)
         config.recover_wal_point_in_time ? store::wal_recovery::point_in_time : store::wal_recovery::strict;
     store_options.block_cache_bytes = config.block_cache_bytes;
     store_options.write_buffer_bytes = config.write_buffer_bytes;
-    store::commit_observer observer{[&stats = parts.stats](std::size_t n, std::chrono::nanoseconds t)
-                                    { stats.record_commit_batch(n, t); },
-                                    [&parts](std::uint64_t sequence)
-                                    {
-                                        if (parts.feed)
-                                            parts.feed->notify(sequence);
-                                    }};
+    core::commit_observer observer{[&stats = parts.stats](std::size_t n, std::chrono::nanoseconds t)
+                                   { stats.record_commit_batch(n, t); },
+                                   [&parts](std::uint64_t sequence)
+                                   {
+                                       if (parts.feed)
+                                           parts.feed->notify(sequence);
+                                   }};
     auto opened = store::rocks_store::open(store_options, io.get_executor(), observer);
     if (!opened)
     {
@@ -193,14 +209,14 @@ int serve(const ops::server_config& config)
         (void)parts.records->close();
         return 1;
     }
-    parts.server->start();
-    parts.expiry->start();
-    if (auto started = parts.dispatcher->start(); !started)
+    if (auto started = run_before_serving(io, parts.dispatcher->start()); !started)
     {
         std::cerr << "reqstore: cannot start webhook delivery: " << started.error().detail << "\n";
         (void)parts.records->close();
         return 1;
     }
+    parts.server->start();
+    parts.expiry->start();
     parts.trim_timer = std::make_unique<net::steady_timer>(io);
     if (config.events_retention.count() > 0)
         net::co_spawn(io,

@@ -53,16 +53,16 @@ void idempotency_keys::release(const std::string& key)
     in_flight_.erase(key);
 }
 
-idempotency_keys::decision
+net::awaitable<idempotency_keys::decision>
 idempotency_keys::begin(const http::request& req, std::string_view key_id,
                         std::function<http::response(const core::write_outcome&)> render)
 {
     const auto header = req.header("idempotency-key");
     if (!header)
-        return std::monostate{};
+        co_return std::monostate{};
     const auto value = normalize_key(*header);
     if (!value)
-        return http::problem_response(
+        co_return http::problem_response(
             core::errc::bad_request,
             "Idempotency-Key must be 1 to 255 printable ASCII characters, quoted or bare", req.path());
     // Keys are per API key: two clients may choose the same value independently.
@@ -74,7 +74,7 @@ idempotency_keys::begin(const http::request& req, std::string_view key_id,
     {
         std::lock_guard lock(mutex_);
         if (!in_flight_.insert(key).second)
-            return http::problem_response(
+            co_return http::problem_response(
                 core::errc::idempotency_in_flight,
                 "a request with this Idempotency-Key is still being processed; retry "
                 "after it has been answered",
@@ -82,29 +82,30 @@ idempotency_keys::begin(const http::request& req, std::string_view key_id,
     }
     claim held(*this, key);
 
-    auto stored = service_.find_idempotent(key);
+    auto stored = co_await service_.find_idempotent(key);
     if (!stored)
-        return http::problem_response(stored.error(), req.path());
+        co_return http::problem_response(stored.error(), req.path());
     if (*stored && (*stored)->created_at >= core::now_millis() - idempotency_lifetime_ms)
     {
         if ((*stored)->fingerprint != fingerprint)
-            return http::problem_response(
+            co_return http::problem_response(
                 core::errc::idempotency_conflict,
                 "this Idempotency-Key was used for another request (method, path or "
                 "body differ)",
                 req.path());
         auto replay = decode_answer((*stored)->answer);
         if (!replay)
-            return http::problem_response(core::errc::internal, "a stored answer is unreadable", req.path());
+            co_return http::problem_response(core::errc::internal, "a stored answer is unreadable",
+                                             req.path());
         replay->set("Idempotent-Replayed", "true");
-        return *replay;
+        co_return *replay;
     }
     core::idempotency_hook hook{key, fingerprint,
                                 [render = std::move(render)](const core::write_outcome& outcome)
                                 {
                                     return encode_answer(render(outcome));
                                 }};
-    return go_ahead{std::move(held), std::move(hook)};
+    co_return go_ahead{std::move(held), std::move(hook)};
 }
 
 void idempotency_keys::start()
@@ -130,7 +131,8 @@ net::awaitable<void> idempotency_keys::sweep()
         co_await sweep_timer_.async_wait(net::as_tuple(net::use_awaitable));
         if (stopping_)
             break;
-        auto removed = service_.forget_idempotent_before(core::now_millis() - idempotency_lifetime_ms);
+        auto removed =
+            co_await service_.forget_idempotent_before(core::now_millis() - idempotency_lifetime_ms);
         if (!removed)
             ops::log().error("sweeping expired idempotency keys failed", {{"error", removed.error().detail}});
         else if (*removed > 0)

@@ -150,7 +150,7 @@ public:
         const std::string_view id = ctx.params[0];
         if (!service_.id_is_valid(id))
             co_return invalid_id(id, req);
-        auto found = service_.read(id, conditions_of(req));
+        auto found = co_await service_.read(id, conditions_of(req));
         if (!found)
             co_return failure_answer(found.error(), req);
         if (found->not_modified)
@@ -201,7 +201,7 @@ public:
                 cursor = value;
             }
         }
-        auto page = service_.list(filter, cursor, limit);
+        auto page = co_await service_.list(filter, cursor, limit);
         if (!page)
             co_return failure_answer(page.error(), req);
         std::string body = "{\"data\":[";
@@ -251,7 +251,7 @@ public:
                 co_return failure_answer(n.error(), req);
             (key == "limit" ? limit : below) = *n;
         }
-        auto history = service_.history(id, below, limit);
+        auto history = co_await service_.history(id, below, limit);
         if (!history)
             co_return failure_answer(history.error(), req);
         json::array data;
@@ -284,7 +284,7 @@ public:
         auto n = integer_parameter("the version in the path", ctx.params[1], 1, UINT64_MAX);
         if (!n)
             co_return failure_answer(n.error(), req);
-        auto found = service_.read_version(id, *n);
+        auto found = co_await service_.read_version(id, *n);
         if (!found)
             co_return failure_answer(found.error(), req);
         co_return record_answer(200, *found);
@@ -313,11 +313,14 @@ private:
                                    core::body_media media)
     {
         const http::request& req = ctx.req;
-        auto render = [&req, kind](const core::write_outcome& outcome)
+        // Named, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
+        std::function<response(const core::write_outcome&)> render =
+            [&req, kind](const core::write_outcome& outcome)
         {
             return answer_for(kind, outcome, req);
         };
-        auto decision = idempotency_.begin(req, ctx.key ? ctx.key->id : std::string_view(), render);
+        auto decision =
+            co_await idempotency_.begin(req, ctx.key ? ctx.key->id : std::string_view(), std::move(render));
         if (auto* answer = std::get_if<response>(&decision))
             co_return std::move(*answer);
         core::write_input input = write_input_of(ctx, media);

@@ -19,8 +19,8 @@ namespace reqstore::api
 http::response json_answer(unsigned status, std::string body);
 
 // A query parameter's value as an integer within [min, max], or a 400 naming it.
-core::result<std::uint64_t> integer_parameter(std::string_view name, std::string_view value,
-                                              std::uint64_t min, std::uint64_t max);
+[[nodiscard]] core::result<std::uint64_t> integer_parameter(std::string_view name, std::string_view value,
+                                                            std::uint64_t min, std::uint64_t max);
 
 using http::query_parameters;
 

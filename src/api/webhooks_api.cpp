@@ -309,21 +309,21 @@ constexpr auto keep_alive_interval = std::chrono::seconds(15);
 
 // Where a reader starts: after `after`, or at the oldest retained entry; 410 if `after` is older
 // than what is retained.
-core::result<std::uint64_t> start_after(core::outbox_store& outbox, const core::feed_notifier& feed,
-                                        std::optional<std::uint64_t> after)
+net::awaitable<core::result<std::uint64_t>>
+start_after(core::outbox_store& outbox, const core::feed_notifier& feed, std::optional<std::uint64_t> after)
 {
-    auto stored = outbox.oldest_sequence();
+    auto stored = co_await outbox.oldest_sequence();
     if (!stored)
-        return stored.error();
+        co_return stored.error();
     // An empty feed (nothing committed yet, or everything trimmed) next holds last + 1.
     const std::uint64_t oldest = *stored != 0 ? *stored : feed.last_sequence() + 1;
     if (!after)
-        return oldest - 1;
+        co_return oldest - 1;
     if (*after < oldest - 1)
-        return failure(errc::gone, "the feed no longer holds entries after " + std::to_string(*after) +
-                                       "; the oldest retained is " + std::to_string(oldest) +
-                                       ": list the records again");
-    return *after;
+        co_return failure(errc::gone, "the feed no longer holds entries after " + std::to_string(*after) +
+                                          "; the oldest retained is " + std::to_string(oldest) +
+                                          ": list the records again");
+    co_return *after;
 }
 
 net::awaitable<response> read_feed(core::outbox_store& outbox, core::feed_notifier& feed,
@@ -351,14 +351,14 @@ net::awaitable<response> read_feed(core::outbox_store& outbox, core::feed_notifi
         else
             wait_seconds = *n;
     }
-    auto start = start_after(outbox, feed, after);
+    auto start = co_await start_after(outbox, feed, after);
     if (!start)
         co_return problem(start.error(), ctx.req);
-    auto entries = outbox.events_after(*start, limit);
+    auto entries = co_await outbox.events_after(*start, limit);
     if (entries && entries->empty() && wait_seconds > 0)
     {
         co_await feed.wait_beyond(*start, std::chrono::seconds(wait_seconds));
-        entries = outbox.events_after(*start, limit);
+        entries = co_await outbox.events_after(*start, limit);
     }
     if (!entries)
         co_return problem(entries.error(), ctx.req);
@@ -380,7 +380,7 @@ net::awaitable<void> stream_feed(core::outbox_store& outbox, core::feed_notifier
         co_return;
     while (!out.stopping())
     {
-        auto entries = outbox.events_after(after, 256);
+        auto entries = co_await outbox.events_after(after, 256);
         if (!entries)
             co_return; // the client sees the stream end and resumes with Last-Event-ID
         for (const auto& e : *entries)
@@ -425,7 +425,7 @@ net::awaitable<response> open_stream(core::outbox_store& outbox, core::feed_noti
         if (!after)
             co_return problem({errc::bad_request, "after must be a sequence number"}, ctx.req);
     }
-    auto start = start_after(outbox, feed, after);
+    auto start = co_await start_after(outbox, feed, after);
     if (!start)
         co_return problem(start.error(), ctx.req);
     response r;

@@ -65,7 +65,7 @@ net::awaitable<void> expiry_scheduler::run()
     {
         unix_millis sleep_ms = longest_sleep_ms;
         const unix_millis now = now_millis();
-        auto due = store_.timers_due(now, timers_per_round);
+        auto due = co_await store_.timers_due(now, timers_per_round);
         if (!due)
             sleep_ms = retry_after_failure_ms;
         else
@@ -84,7 +84,7 @@ net::awaitable<void> expiry_scheduler::run()
             }
             if (due->size() == timers_per_round && sleep_ms != retry_after_failure_ms)
                 continue; // more may be due already (after a failure, pause before the next round)
-            auto next = store_.earliest_timer();
+            auto next = co_await store_.earliest_timer();
             if (!next)
                 sleep_ms = retry_after_failure_ms;
             else if (*next)

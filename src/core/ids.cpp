@@ -61,6 +61,13 @@ std::string make_uuid_v7()
 
 } // namespace
 
+std::uint64_t new_version_tag()
+{
+    for (;;)
+        if (const std::uint64_t tag = random_u64(); tag != 0)
+            return tag;
+}
+
 std::string generate_id(id_format format, std::string_view prefix)
 {
     switch (format)

@@ -1,10 +1,28 @@
 // Small helpers of the outbox types.
 #include <reqstore/core/outbox.hpp>
 
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
 #include <algorithm>
 
 namespace reqstore::core
 {
+
+std::string feed_entry_json(const event_draft& event, std::uint64_t sequence)
+{
+    boost::json::object o;
+    o["seq"] = sequence;
+    o["event"] = event.name;
+    o["id"] = event.id;
+    o["type"] = event.type;
+    o["version"] = event.version;
+    o["status"] = event.status;
+    if (event.from_status)
+        o["from"] = *event.from_status;
+    o["at"] = format_rfc3339(event.at);
+    return boost::json::serialize(o);
+}
 
 bool subscription::wants(std::string_view event, std::string_view type) const
 {

@@ -127,7 +127,7 @@ dispatcher::dispatcher(net::any_io_executor executor, core::outbox_store& outbox
 {
 }
 
-core::result<void> dispatcher::save(const core::subscription& s)
+net::awaitable<core::result<void>> dispatcher::save(const core::subscription& s)
 {
     core::subscription stored = s;
     if (const auto unreadable = unreadable_secrets_.find(s.id); unreadable != unreadable_secrets_.end())
@@ -140,14 +140,14 @@ core::result<void> dispatcher::save(const core::subscription& s)
     }
     else
         stored.secret = box_.seal(s.secret, s.id);
-    return outbox_.save_subscription(stored);
+    co_return co_await outbox_.save_subscription(stored);
 }
 
-core::result<void> dispatcher::start()
+net::awaitable<core::result<void>> dispatcher::start()
 {
-    auto subscriptions = outbox_.load_subscriptions();
+    auto subscriptions = co_await outbox_.load_subscriptions();
     if (!subscriptions)
-        return subscriptions.error();
+        co_return subscriptions.error();
     std::int64_t disabled = 0;
     for (auto& s : *subscriptions)
     {
@@ -156,7 +156,9 @@ core::result<void> dispatcher::start()
         {
             s.secret = std::move(*secret);
             if (!was_sealed) // written before secrets were sealed: seal it now
-                (void)save(s);
+                if (auto saved = co_await save(s); !saved)
+                    ops::log().error("sealing a subscription's secret failed; it is sealed at the next start",
+                                     {{"subscription", s.id}, {"error", saved.error().detail}});
         }
         else
         {
@@ -175,13 +177,13 @@ core::result<void> dispatcher::start()
         subscriptions_.emplace(s.id, std::move(s));
     }
     stats_.set_disabled_subscriptions(disabled);
-    auto cursor = outbox_.fan_out_cursor();
+    auto cursor = co_await outbox_.fan_out_cursor();
     if (!cursor)
-        return cursor.error();
+        co_return cursor.error();
     cursor_ = *cursor;
-    auto open = outbox_.open_deliveries();
+    auto open = co_await outbox_.open_deliveries();
     if (!open)
-        return open.error();
+        co_return open.error();
     // Open deliveries come back in id order, which is fan-out order: each lane's queue is rebuilt
     // in sequence order.
     for (auto& d : *open)
@@ -190,16 +192,14 @@ core::result<void> dispatcher::start()
         {
             // Its subscription was deleted while the delivery was open (and the server stopped
             // before it could mark it): it ends here.
-            d.status = core::delivery_status::dead;
-            d.attempts.push_back({core::now_millis(), 0, 0, "the subscription was deleted"});
-            (void)outbox_.save_delivery(d);
+            co_await end_for_deleted_subscription(d);
             continue;
         }
         enqueue(std::move(d));
     }
     net::co_spawn(strand_, fan_out_loop(), net::detached);
     net::co_spawn(strand_, send_loop(), net::detached);
-    return {};
+    co_return core::result<void>();
 }
 
 void dispatcher::stop()
@@ -216,7 +216,7 @@ net::awaitable<void> dispatcher::fan_out_loop()
 {
     while (!stopping_)
     {
-        auto entries = outbox_.events_after(cursor_, fan_out_batch_size);
+        auto entries = co_await outbox_.events_after(cursor_, fan_out_batch_size);
         if (!entries || entries->empty())
         {
             if (!entries)
@@ -225,7 +225,7 @@ net::awaitable<void> dispatcher::fan_out_loop()
             co_await feed_.wait_beyond(cursor_, std::chrono::seconds(entries ? 30 : 1));
             continue;
         }
-        if (auto done = fan_out_batch(std::move(*entries)); !done)
+        if (auto done = co_await fan_out_batch(std::move(*entries)); !done)
         {
             ops::log().error("fanning out events to deliveries failed", {{"error", done.error().detail}});
             net::steady_timer pause(strand_, std::chrono::seconds(1));
@@ -234,7 +234,7 @@ net::awaitable<void> dispatcher::fan_out_loop()
     }
 }
 
-core::result<void> dispatcher::fan_out_batch(std::vector<core::feed_entry> entries)
+net::awaitable<core::result<void>> dispatcher::fan_out_batch(std::vector<core::feed_entry> entries)
 {
     std::vector<core::delivery> created;
     const core::unix_millis now = core::now_millis();
@@ -243,8 +243,8 @@ core::result<void> dispatcher::fan_out_batch(std::vector<core::feed_entry> entri
         boost::system::error_code ec;
         const json::value parsed = json::parse(entry.json, ec);
         if (ec || !parsed.is_object())
-            return failure(errc::internal,
-                           "change feed entry " + std::to_string(entry.sequence) + " is unreadable");
+            co_return failure(errc::internal,
+                              "change feed entry " + std::to_string(entry.sequence) + " is unreadable");
         const json::object& event = parsed.get_object();
         const std::string name = text_of(event, "event");
         const std::string record_id = text_of(event, "id");
@@ -260,9 +260,9 @@ core::result<void> dispatcher::fan_out_batch(std::vector<core::feed_entry> entri
         json::value record;
         if (!targets.empty() || to_callback)
         {
-            auto stored = records_.load_version(record_id, version);
+            auto stored = co_await records_.load_version(record_id, version);
             if (!stored)
-                return stored.error();
+                co_return stored.error();
             if (*stored)
             {
                 auto body = core::parse_json_body((*stored)->body, 1024);
@@ -302,12 +302,12 @@ core::result<void> dispatcher::fan_out_batch(std::vector<core::feed_entry> entri
         }
     }
     const std::uint64_t new_cursor = entries.back().sequence;
-    if (auto written = outbox_.fan_out(new_cursor, created); !written)
-        return written.error();
+    if (auto written = co_await outbox_.fan_out(new_cursor, created); !written)
+        co_return written.error();
     cursor_ = new_cursor;
     for (auto& d : created)
         enqueue(std::move(d));
-    return {};
+    co_return core::result<void>();
 }
 
 // ---- lanes and scheduling ----------------------------------------------------------------------
@@ -349,15 +349,15 @@ void dispatcher::schedule(const std::string& lane, core::unix_millis due)
     wake_.cancel(); // the send loop recomputes its sleep
 }
 
-void dispatcher::save_failure_state(bool now_anyway)
+net::awaitable<void> dispatcher::save_failure_state(bool now_anyway)
 {
     const core::unix_millis now = core::now_millis();
     if (unsaved_failure_state_.empty() || (!now_anyway && now - failure_state_saved_at_ < 1000))
-        return;
+        co_return;
     // Losing a second of these after a crash only moves when a failing subscription is disabled.
     for (const auto& id : unsaved_failure_state_)
         if (const auto it = subscriptions_.find(id); it != subscriptions_.end())
-            if (auto saved = save(it->second); !saved)
+            if (auto saved = co_await save(it->second); !saved)
                 ops::log().error("saving a subscription's failure state failed",
                                  {{"subscription", id}, {"error", saved.error().detail}});
     unsaved_failure_state_.clear();
@@ -368,7 +368,7 @@ net::awaitable<void> dispatcher::send_loop()
 {
     while (!stopping_)
     {
-        save_failure_state(false);
+        co_await save_failure_state(false);
         const core::unix_millis now = core::now_millis();
         while (!due_.empty() && due_.begin()->first <= now && in_flight_ < options_.max_in_flight)
         {
@@ -382,7 +382,7 @@ net::awaitable<void> dispatcher::send_loop()
                 // one's deliveries end here.
                 if (!state.queue.empty() && !state.queue.front().target.starts_with(callback_prefix) &&
                     !subscriptions_.contains(state.queue.front().target))
-                    end_orphaned_lane(lane);
+                    co_await end_orphaned_lane(lane);
                 continue;
             }
             state.sending = true;
@@ -396,7 +396,7 @@ net::awaitable<void> dispatcher::send_loop()
         wake_.expires_after(sleep);
         co_await wake_.async_wait(net::as_tuple(net::use_awaitable));
     }
-    save_failure_state(true);
+    co_await save_failure_state(true);
 }
 
 const std::string& dispatcher::secret_for(const core::delivery& d) const
@@ -466,9 +466,10 @@ net::awaitable<void> dispatcher::deliver_head(std::string lane)
                 unsaved_failure_state_.insert(d.target);
             }
             if (result.what == post_result::outcome::responded && result.status == 410)
-                disable(s, "the target answered 410 Gone");
+                co_await disable(d.target, "the target answered 410 Gone");
             else if (attempt.at - *s.failing_since >= options_.disable_after.count())
-                disable(s, "every delivery has failed since " + core::format_rfc3339(*s.failing_since));
+                co_await disable(d.target,
+                                 "every delivery has failed since " + core::format_rfc3339(*s.failing_since));
         }
         if (d.attempts.size() > options_.retry_schedule_seconds.size())
         {
@@ -482,7 +483,7 @@ net::awaitable<void> dispatcher::deliver_head(std::string lane)
             d.next_attempt_at = attempt.at + static_cast<core::unix_millis>(uniform(cap) * 1000.0);
         }
     }
-    if (auto saved = outbox_.save_delivery(d); !saved)
+    if (auto saved = co_await outbox_.save_delivery(d); !saved)
         ops::log().error("saving a delivery's state failed",
                          {{"delivery", d.id}, {"error", saved.error().detail}});
     ops::log().info("delivery attempt", {{"delivery", d.id},
@@ -512,28 +513,36 @@ net::awaitable<void> dispatcher::deliver_head(std::string lane)
         }
     }
     if (orphaned)
-        end_orphaned_lane(lane); // the subscription was deleted while this attempt was under way
+        co_await end_orphaned_lane(lane); // the subscription was deleted while this attempt was under way
     else
         resume_lane(lane);
     wake_.cancel();
 }
 
-void dispatcher::end_orphaned_lane(const std::string& lane)
+net::awaitable<void> dispatcher::end_for_deleted_subscription(core::delivery& d)
+{
+    d.status = core::delivery_status::dead;
+    d.attempts.push_back({core::now_millis(), 0, 0, "the subscription was deleted"});
+    // Not saved, it stays open in the store: a restart finds its subscription gone and ends it then.
+    if (auto saved = co_await outbox_.save_delivery(d); !saved)
+        ops::log().error("saving a delivery of a deleted subscription failed; it is ended at the next start",
+                         {{"delivery", d.id}, {"error", saved.error().detail}});
+}
+
+net::awaitable<void> dispatcher::end_orphaned_lane(std::string lane)
 {
     auto it = lanes_.find(lane);
     if (it == lanes_.end() || it->second.sending)
-        return;
-    for (auto& d : it->second.queue)
-    {
-        d.status = core::delivery_status::dead;
-        d.attempts.push_back({core::now_millis(), 0, 0, "the subscription was deleted"});
-        (void)outbox_.save_delivery(d);
-        --open_;
-    }
-    stats_.set_outbox_depth(static_cast<std::int64_t>(open_));
+        co_return;
+    // Taken out of the lane before the first save, so that nothing else sees them meanwhile.
+    std::deque<core::delivery> ended = std::move(it->second.queue);
     it->second.queue.clear();
     if (!it->second.scheduled)
         lanes_.erase(it);
+    open_ -= ended.size();
+    stats_.set_outbox_depth(static_cast<std::int64_t>(open_));
+    for (auto& d : ended)
+        co_await end_for_deleted_subscription(d);
 }
 
 void dispatcher::resume_lane(const std::string& lane)
@@ -552,18 +561,23 @@ void dispatcher::resume_lane(const std::string& lane)
     schedule(lane, std::max(core::now_millis(), state.queue.front().next_attempt_at));
 }
 
-void dispatcher::disable(core::subscription& s, std::string reason)
+net::awaitable<void> dispatcher::disable(std::string id, std::string reason)
 {
-    if (!s.enabled)
-        return;
-    s.enabled = false;
-    s.disabled_reason = reason;
-    s.updated_at = core::now_millis();
-    (void)save(s);
+    const auto found = subscriptions_.find(id);
+    if (found == subscriptions_.end() || !found->second.enabled)
+        co_return;
+    found->second.enabled = false;
+    found->second.disabled_reason = reason;
+    found->second.updated_at = core::now_millis();
+    // A copy: the map may change while the save is awaited.
+    const core::subscription s = found->second;
+    if (auto saved = co_await save(s); !saved)
+        ops::log().error("saving a disabled subscription failed; it is disabled until a restart",
+                         {{"subscription", s.id}, {"error", saved.error().detail}});
     ops::log().warn("webhook subscription disabled",
                     {{"subscription", s.id}, {"url", without_credentials(s.url)}, {"reason", reason}});
     std::int64_t disabled = 0;
-    for (const auto& [id, other] : subscriptions_)
+    for (const auto& [other_id, other] : subscriptions_)
         disabled += other.enabled ? 0 : 1;
     stats_.set_disabled_subscriptions(disabled);
 
@@ -574,15 +588,15 @@ void dispatcher::disable(core::subscription& s, std::string reason)
         {"timestamp", core::format_rfc3339(now)},
         {"data", json::object{{"id", s.id}, {"url", without_credentials(s.url)}, {"reason", reason}}}});
     std::vector<core::delivery> created;
-    for (const auto& [id, other] : subscriptions_)
+    for (const auto& [other_id, other] : subscriptions_)
     {
-        if (id == s.id || !other.enabled ||
+        if (other_id == s.id || !other.enabled ||
             std::none_of(other.events.begin(), other.events.end(),
                          [](const std::string& e) { return e == "*" || e == "webhook.disabled"; }))
             continue;
         core::delivery d;
-        d.target = id;
-        d.lane = lane_of(id, s.id);
+        d.target = other_id;
+        d.lane = lane_of(other_id, s.id);
         d.event = "webhook.disabled";
         d.record_id = s.id;
         d.url = other.url;
@@ -594,11 +608,11 @@ void dispatcher::disable(core::subscription& s, std::string reason)
         created.push_back(std::move(d));
     }
     if (created.empty())
-        return;
-    if (auto written = outbox_.fan_out(cursor_, created); !written)
+        co_return;
+    if (auto written = co_await outbox_.fan_out(cursor_, created); !written)
     {
         ops::log().error("announcing a disabled subscription failed", {{"error", written.error().detail}});
-        return;
+        co_return;
     }
     for (auto& d : created)
         enqueue(std::move(d));
@@ -609,16 +623,17 @@ void dispatcher::disable(core::subscription& s, std::string reason)
 namespace
 {
 
-// `fn` is a parameter, so it lives in this coroutine's frame for as long as the call runs. (A
-// capturing lambda that is itself the coroutine would not: its captures die with the closure.)
+// `fn` is a parameter, so it lives in this coroutine's frame for as long as the call runs, and
+// with it the captures of the lambda coroutine it holds. (A capturing lambda coroutine called
+// bare would not: its captures die with the closure, before its first suspension ends.)
 template <class T>
-net::awaitable<T> call(std::function<T()> fn)
+net::awaitable<T> call(std::function<net::awaitable<T>()> fn)
 {
-    co_return fn();
+    co_return co_await fn();
 }
 
 template <class T>
-net::awaitable<T> on_strand(net::strand<net::any_io_executor>& strand, std::function<T()> fn)
+net::awaitable<T> on_strand(net::strand<net::any_io_executor>& strand, std::function<net::awaitable<T>()> fn)
 {
     co_return co_await net::co_spawn(strand, call<T>(std::move(fn)), net::use_awaitable);
 }
@@ -628,14 +643,14 @@ net::awaitable<T> on_strand(net::strand<net::any_io_executor>& strand, std::func
 net::awaitable<core::result<core::subscription>> dispatcher::create_subscription(subscription_fields fields)
 {
     // Named, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
-    std::function<core::result<core::subscription>()> op =
-        [this, fields = std::move(fields)]() -> core::result<core::subscription>
+    std::function<net::awaitable<core::result<core::subscription>>()> op =
+        [this, fields = std::move(fields)]() -> net::awaitable<core::result<core::subscription>>
     {
         json::object errors;
         check_subscription_fields(fields, true, errors);
         if (!errors.empty())
-            return failure(errc::validation_failed, "the subscription is not valid",
-                           {{"errors", std::move(errors)}});
+            co_return failure(errc::validation_failed, "the subscription is not valid",
+                              {{"errors", std::move(errors)}});
         core::subscription s;
         s.id = core::generate_id(core::id_format::prefixed, "whk_");
         s.url = *fields.url;
@@ -644,10 +659,10 @@ net::awaitable<core::result<core::subscription>> dispatcher::create_subscription
         s.secret = fields.secret.value_or(generate_secret());
         s.enabled = fields.enabled.value_or(true);
         s.created_at = s.updated_at = core::now_millis();
-        if (auto saved = save(s); !saved)
-            return saved.error();
+        if (auto saved = co_await save(s); !saved)
+            co_return saved.error();
         subscriptions_.emplace(s.id, s);
-        return s;
+        co_return s;
     };
     co_return co_await on_strand<core::result<core::subscription>>(strand_, std::move(op));
 }
@@ -655,13 +670,13 @@ net::awaitable<core::result<core::subscription>> dispatcher::create_subscription
 net::awaitable<core::result<std::vector<core::subscription>>> dispatcher::list_subscriptions()
 {
     // Named, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
-    std::function<core::result<std::vector<core::subscription>>()> op =
-        [this]() -> core::result<std::vector<core::subscription>>
+    std::function<net::awaitable<core::result<std::vector<core::subscription>>>()> op =
+        [this]() -> net::awaitable<core::result<std::vector<core::subscription>>>
     {
         std::vector<core::subscription> out;
         for (const auto& [id, s] : subscriptions_)
             out.push_back(s);
-        return out;
+        co_return out;
     };
     co_return co_await on_strand<core::result<std::vector<core::subscription>>>(strand_, std::move(op));
 }
@@ -669,13 +684,13 @@ net::awaitable<core::result<std::vector<core::subscription>>> dispatcher::list_s
 net::awaitable<core::result<core::subscription>> dispatcher::get_subscription(std::string id)
 {
     // Named, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
-    std::function<core::result<core::subscription>()> op =
-        [this, id = std::move(id)]() -> core::result<core::subscription>
+    std::function<net::awaitable<core::result<core::subscription>>()> op =
+        [this, id = std::move(id)]() -> net::awaitable<core::result<core::subscription>>
     {
         const auto it = subscriptions_.find(id);
         if (it == subscriptions_.end())
-            return failure(errc::not_found, "no webhook subscription " + id);
-        return it->second;
+            co_return failure(errc::not_found, "no webhook subscription " + id);
+        co_return it->second;
     };
     co_return co_await on_strand<core::result<core::subscription>>(strand_, std::move(op));
 }
@@ -684,21 +699,22 @@ net::awaitable<core::result<core::subscription>> dispatcher::update_subscription
                                                                                  subscription_fields fields)
 {
     // Named, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
-    std::function<core::result<core::subscription>()> op =
-        [this, id = std::move(id), fields = std::move(fields)]() -> core::result<core::subscription>
+    std::function<net::awaitable<core::result<core::subscription>>()> op =
+        [this, id = std::move(id),
+         fields = std::move(fields)]() -> net::awaitable<core::result<core::subscription>>
     {
         const auto it = subscriptions_.find(id);
         if (it == subscriptions_.end())
-            return failure(errc::not_found, "no webhook subscription " + id);
+            co_return failure(errc::not_found, "no webhook subscription " + id);
         json::object errors;
         check_subscription_fields(fields, false, errors);
         if (!errors.empty())
-            return failure(errc::validation_failed, "the subscription is not valid",
-                           {{"errors", std::move(errors)}});
+            co_return failure(errc::validation_failed, "the subscription is not valid",
+                              {{"errors", std::move(errors)}});
         core::subscription s = it->second;
         const bool enabling = fields.enabled && *fields.enabled && !s.enabled;
         if (enabling && unreadable_secrets_.contains(id))
-            return failure(
+            co_return failure(
                 errc::validation_failed, "the subscription cannot be enabled",
                 {{"errors", json::object{{"/enabled", "its secret cannot be unsealed with the configured "
                                                       "webhooks.secrets_key; delete the subscription and "
@@ -717,8 +733,8 @@ net::awaitable<core::result<core::subscription>> dispatcher::update_subscription
             s.disabled_reason.reset();
         }
         s.updated_at = core::now_millis();
-        if (auto saved = save(s); !saved)
-            return saved.error();
+        if (auto saved = co_await save(s); !saved)
+            co_return saved.error();
         it->second = s;
         std::int64_t disabled = 0;
         for (const auto& [other_id, other] : subscriptions_)
@@ -728,7 +744,7 @@ net::awaitable<core::result<core::subscription>> dispatcher::update_subscription
             for (auto& [lane, state] : lanes_)
                 if (!state.queue.empty() && state.queue.front().target == id)
                     schedule(lane, core::now_millis());
-        return s;
+        co_return s;
     };
     co_return co_await on_strand<core::result<core::subscription>>(strand_, std::move(op));
 }
@@ -736,36 +752,25 @@ net::awaitable<core::result<core::subscription>> dispatcher::update_subscription
 net::awaitable<core::result<void>> dispatcher::delete_subscription(std::string id)
 {
     // Named, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
-    std::function<core::result<void>()> op = [this, id = std::move(id)]() -> core::result<void>
+    std::function<net::awaitable<core::result<void>>()> op =
+        [this, id = std::move(id)]() -> net::awaitable<core::result<void>>
     {
         const auto it = subscriptions_.find(id);
         if (it == subscriptions_.end())
-            return failure(errc::not_found, "no webhook subscription " + id);
-        if (auto removed = outbox_.delete_subscription(id); !removed)
-            return removed.error();
-        subscriptions_.erase(it);
+            co_return failure(errc::not_found, "no webhook subscription " + id);
+        if (auto removed = co_await outbox_.delete_subscription(id); !removed)
+            co_return removed.error();
+        subscriptions_.erase(id); // by id: the map may have changed while the removal was awaited
         unreadable_secrets_.erase(id);
-        // Its open deliveries end here, marked dead so that they are not resumed after a restart.
-        for (auto lane = lanes_.begin(); lane != lanes_.end();)
-        {
-            auto& state = lane->second;
-            if (state.queue.empty() || state.queue.front().target != id || state.sending)
-            {
-                ++lane;
-                continue;
-            }
-            for (auto& d : state.queue)
-            {
-                d.status = core::delivery_status::dead;
-                d.attempts.push_back({core::now_millis(), 0, 0, "the subscription was deleted"});
-                (void)outbox_.save_delivery(d);
-                --open_;
-            }
-            state.queue.clear();
-            lane = state.scheduled ? std::next(lane) : lanes_.erase(lane);
-        }
-        stats_.set_outbox_depth(static_cast<std::int64_t>(open_));
-        return {};
+        // Its open deliveries end here, marked dead so that they are not resumed after a restart. A
+        // lane with an attempt under way ends when the attempt does (deliver_head).
+        std::vector<std::string> orphaned;
+        for (const auto& [lane, state] : lanes_)
+            if (!state.queue.empty() && state.queue.front().target == id && !state.sending)
+                orphaned.push_back(lane);
+        for (auto& lane : orphaned)
+            co_await end_orphaned_lane(std::move(lane));
+        co_return core::result<void>();
     };
     co_return co_await on_strand<core::result<void>>(strand_, std::move(op));
 }
@@ -774,31 +779,32 @@ net::awaitable<core::result<std::vector<core::delivery>>>
 dispatcher::deliveries_of(std::string subscription_id, core::delivery_filter filter)
 {
     // Named, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
-    std::function<core::result<std::vector<core::delivery>>()> op =
-        [this, id = std::move(subscription_id), filter]() -> core::result<std::vector<core::delivery>>
+    std::function<net::awaitable<core::result<std::vector<core::delivery>>>()> op =
+        [this, id = std::move(subscription_id),
+         filter]() -> net::awaitable<core::result<std::vector<core::delivery>>>
     {
         if (!subscriptions_.contains(id))
-            return failure(errc::not_found, "no webhook subscription " + id);
-        return outbox_.deliveries_to(id, filter);
+            co_return failure(errc::not_found, "no webhook subscription " + id);
+        co_return co_await outbox_.deliveries_to(id, filter);
     };
     co_return co_await on_strand<core::result<std::vector<core::delivery>>>(strand_, std::move(op));
 }
 
-core::result<core::delivery> dispatcher::requeue(std::uint64_t delivery_id)
+net::awaitable<core::result<core::delivery>> dispatcher::requeue(std::uint64_t delivery_id)
 {
-    auto loaded = outbox_.load_delivery(delivery_id);
+    auto loaded = co_await outbox_.load_delivery(delivery_id);
     if (!loaded)
-        return loaded.error();
+        co_return loaded.error();
     if (!*loaded)
-        return failure(errc::not_found, "no delivery " + std::to_string(delivery_id));
+        co_return failure(errc::not_found, "no delivery " + std::to_string(delivery_id));
     core::delivery d = std::move(**loaded);
     if (!d.target.starts_with(callback_prefix) && !subscriptions_.contains(d.target))
-        return failure(errc::not_found,
-                       "the subscription of delivery " + std::to_string(delivery_id) + " was deleted");
+        co_return failure(errc::not_found,
+                          "the subscription of delivery " + std::to_string(delivery_id) + " was deleted");
     if (d.status != core::delivery_status::dead && d.status != core::delivery_status::failed)
-        return failure(errc::bad_request, "delivery " + std::to_string(delivery_id) + " is " +
-                                              std::string(core::to_string(d.status)) +
-                                              "; only failed or dead deliveries are retried");
+        co_return failure(errc::bad_request, "delivery " + std::to_string(delivery_id) + " is " +
+                                                 std::string(core::to_string(d.status)) +
+                                                 "; only failed or dead deliveries are retried");
     auto& state = lanes_[d.lane];
     const bool queued = std::any_of(state.queue.begin(), state.queue.end(),
                                     [&](const core::delivery& q) { return q.id == d.id; });
@@ -818,19 +824,19 @@ core::result<core::delivery> dispatcher::requeue(std::uint64_t delivery_id)
                     break;
                 }
         schedule(d.lane, d.next_attempt_at);
-        return d;
+        co_return d;
     }
     d.status = core::delivery_status::pending;
-    if (auto saved = outbox_.save_delivery(d); !saved)
-        return saved.error();
+    if (auto saved = co_await outbox_.save_delivery(d); !saved)
+        co_return saved.error();
     enqueue(d);
-    return d;
+    co_return d;
 }
 
 net::awaitable<core::result<core::delivery>> dispatcher::retry(std::uint64_t delivery_id)
 {
     // Named, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
-    std::function<core::result<core::delivery>()> op = [this, delivery_id]
+    std::function<net::awaitable<core::result<core::delivery>>()> op = [this, delivery_id]
     {
         return requeue(delivery_id);
     };
@@ -841,28 +847,28 @@ net::awaitable<core::result<std::size_t>> dispatcher::recover(std::string subscr
                                                               core::unix_millis since)
 {
     // One operation on the strand: no delivery can settle between being listed and requeued.
-    std::function<core::result<std::size_t>()> op = [this, id = std::move(subscription_id),
-                                                     since]() -> core::result<std::size_t>
+    std::function<net::awaitable<core::result<std::size_t>>()> op =
+        [this, id = std::move(subscription_id), since]() -> net::awaitable<core::result<std::size_t>>
     {
         if (!subscriptions_.contains(id))
-            return failure(errc::not_found, "no webhook subscription " + id);
+            co_return failure(errc::not_found, "no webhook subscription " + id);
         std::size_t queued = 0;
         core::delivery_filter page{std::nullopt, 0, 1000};
         for (;;)
         {
-            auto listed = outbox_.deliveries_to(id, page);
+            auto listed = co_await outbox_.deliveries_to(id, page);
             if (!listed)
-                return listed.error();
+                co_return listed.error();
             for (const auto& d : *listed)
                 if ((d.status == core::delivery_status::failed || d.status == core::delivery_status::dead) &&
                     d.created_at >= since)
                 {
-                    if (auto requeued = requeue(d.id); !requeued)
-                        return requeued.error();
+                    if (auto requeued = co_await requeue(d.id); !requeued)
+                        co_return requeued.error();
                     ++queued;
                 }
             if (listed->size() < page.limit)
-                return queued;
+                co_return queued;
             page.after_id = listed->back().id;
         }
     };

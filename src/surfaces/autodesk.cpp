@@ -227,7 +227,7 @@ public:
         const std::string id(ctx.params[1]);
         if (auto problem = path_problem(service_.types(), account, id))
             co_return error_answer(*problem, ctx.req);
-        auto loaded = read_record(service_, id, autodesk_type, owned_by(account));
+        auto loaded = co_await read_record(service_, id, autodesk_type, owned_by(account));
         if (!loaded)
             co_return error_answer(loaded.error(), ctx.req);
         co_return success_answer(*loaded);
@@ -243,9 +243,9 @@ public:
         reach_check reachable = owned_by(account);
         auto changes = decode_body(ctx.req);
         if (!changes)
-            co_return error_answer(
-                refusal_in_order(service_, id, autodesk_type, conditions, reachable, changes.error()),
-                ctx.req);
+            co_return error_answer(co_await refusal_in_order(service_, id, autodesk_type, conditions,
+                                                             reachable, changes.error()),
+                                   ctx.req);
         update_request update{std::move(id), autodesk_type,         std::move(*changes),
                               ctx.key->id,   std::move(conditions), std::move(reachable)};
         auto updated = co_await update_record(service_, std::move(update));

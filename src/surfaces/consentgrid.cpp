@@ -229,7 +229,7 @@ public:
         const std::string id(ctx.params[0]);
         if (auto refused = check_id(id))
             co_return error_answer(*refused, ctx.req);
-        auto loaded = read_record(service_, id, dsr_type);
+        auto loaded = co_await read_record(service_, id, dsr_type);
         if (!loaded)
             co_return error_answer(loaded.error(), ctx.req);
         co_return read_answer(*loaded);
@@ -260,7 +260,7 @@ public:
             co_return error_answer(*refused, ctx.req);
         if (auto refused = check_id(id))
             co_return error_answer(*refused, ctx.req);
-        auto loaded = read_record(service_, id, dsr_type, owned_by(*ctx.key->subject));
+        auto loaded = co_await read_record(service_, id, dsr_type, owned_by(*ctx.key->subject));
         if (!loaded)
             co_return error_answer(loaded.error(), ctx.req);
         co_return read_answer(*loaded);
@@ -291,8 +291,8 @@ private:
         update.every_problem_at_once = true;
         auto changes = update_fields(req, update.id, service_.options().max_json_depth);
         if (!changes)
-            co_return error_answer(refusal_in_order(service_, update.id, dsr_type, update.conditions,
-                                                    update.reachable, changes.error()),
+            co_return error_answer(co_await refusal_in_order(service_, update.id, dsr_type, update.conditions,
+                                                             update.reachable, changes.error()),
                                    req);
         if (as_subject)
         {
@@ -308,7 +308,7 @@ private:
         if (!reported_in_result(updated.error().code))
             co_return error_answer(updated.error(), req);
         // Nothing was applied: the status reported is the one the request still has.
-        auto current = read_record(service_, id, dsr_type);
+        auto current = co_await read_record(service_, id, dsr_type);
         const std::string status = current ? current->version.status : std::string();
         co_return refused_answer(updated.error(), id, status);
     }

@@ -92,7 +92,7 @@ public:
         const std::string id(ctx.params[0]);
         if (!id_fits_type(service_.types(), docspring_type, id))
             co_return invalid_id(ctx.req, id);
-        auto loaded = read_record(service_, id, docspring_type);
+        auto loaded = co_await read_record(service_, id, docspring_type);
         if (!loaded)
             co_return error_answer(loaded.error(), ctx.req);
         co_return success_answer(*loaded);
@@ -108,7 +108,8 @@ public:
                                    service_.options().max_json_depth);
         if (!changes)
             co_return error_answer(
-                refusal_in_order(service_, id, docspring_type, conditions, {}, changes.error()), ctx.req);
+                co_await refusal_in_order(service_, id, docspring_type, conditions, {}, changes.error()),
+                ctx.req);
         update_request update{std::move(id), docspring_type, std::move(*changes), ctx.key->id,
                               std::move(conditions)};
         auto updated = co_await update_record(service_, std::move(update));

@@ -530,7 +530,7 @@ public:
         answer_shape shape;
         if (auto problems = read_query(ctx.req, shape); !problems.empty())
             co_return errors_answer(problems);
-        auto loaded = read_record(service_, id, jsonapi_type);
+        auto loaded = co_await read_record(service_, id, jsonapi_type);
         if (!loaded)
             co_return error_answer(loaded.error(), ctx.req);
 
@@ -568,7 +568,7 @@ public:
 
         // The contract's order (API.md section 5): the record exists and the preconditions hold
         // before the body is judged. The core judges both again, atomically, when it writes.
-        auto current = read_record(service_, id, jsonapi_type);
+        auto current = co_await read_record(service_, id, jsonapi_type);
         if (!current)
             co_return error_answer(current.error(), ctx.req);
         core::conditional_headers conditions = write_conditions(ctx.req);

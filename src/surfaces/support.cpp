@@ -277,35 +277,37 @@ core::result<json::object> parse_record(const core::stored_version& v)
 
 } // namespace
 
-core::result<loaded_record> read_record(core::record_service& service, std::string_view id,
-                                        std::string_view type_name, const reach_check& reachable)
+net::awaitable<core::result<loaded_record>> read_record(core::record_service& service, std::string_view id,
+                                                        std::string_view type_name,
+                                                        const reach_check& reachable)
 {
-    auto read = service.read(id, {});
+    auto read = co_await service.read(id, {});
     if (!read)
-        return read.error().code == errc::gone ? no_such_record(id) : read.error();
+        co_return read.error().code == errc::gone ? no_such_record(id) : read.error();
     if (read->record.type != type_name)
-        return no_such_record(id);
+        co_return no_such_record(id);
     auto record = parse_record(read->record);
     if (!record)
-        return record.error();
+        co_return record.error();
     if (reachable && !reachable(*record))
-        return no_such_record(id);
-    return loaded_record{std::move(read->record), std::move(*record), false};
+        co_return no_such_record(id);
+    co_return loaded_record{std::move(read->record), std::move(*record), false};
 }
 
-failure refusal_in_order(core::record_service& service, std::string_view id, std::string_view type_name,
-                         const core::conditional_headers& conditions, const reach_check& reachable,
-                         failure body_refusal)
+net::awaitable<failure> refusal_in_order(core::record_service& service, std::string_view id,
+                                         std::string_view type_name,
+                                         const core::conditional_headers& conditions,
+                                         const reach_check& reachable, failure body_refusal)
 {
-    auto loaded = read_record(service, id, type_name, reachable);
+    auto loaded = co_await read_record(service, id, type_name, reachable);
     if (!loaded)
-        return loaded.error();
+        co_return loaded.error();
     const auto outcome =
         core::evaluate_preconditions(conditions, {loaded->version.version, loaded->version.updated_at},
                                      core::request_kind::write, service.require_if_match_for(type_name));
     if (outcome != core::precondition_outcome::proceed)
-        return core::precondition_problem(outcome, &loaded->version);
-    return body_refusal;
+        co_return core::precondition_problem(outcome, &loaded->version);
+    co_return body_refusal;
 }
 
 net::awaitable<core::result<loaded_record>> update_record(core::record_service& service,
@@ -313,7 +315,7 @@ net::awaitable<core::result<loaded_record>> update_record(core::record_service& 
 {
     core::write_input input;
     input.conditions = std::move(request.conditions);
-    input.body = json::serialize(request.fields);
+    input.body = json::value(std::move(request.fields));
     input.media = core::body_media::json;
     input.actor = std::move(request.actor);
     input.every_problem_at_once = request.every_problem_at_once;

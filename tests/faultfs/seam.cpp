@@ -2,7 +2,7 @@
 // fault-injecting file system, and SIGUSR2 (power loss) and SIGUSR1 (arm a failure) reach it through
 // a self-pipe and a watcher thread. Linked as an object file, so the server's own definition in the
 // static library is never pulled in.
-#include <reqstore/store/rocks_store.hpp>
+#include <reqstore/store/rocks/rocks_store.hpp>
 
 #include <rocksdb/env.h>
 

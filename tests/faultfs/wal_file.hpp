@@ -2,7 +2,7 @@
 // reader, wal_check.hpp), a byte inverted in place, and a data directory's files of one kind.
 #pragma once
 
-#include <reqstore/store/wal_check.hpp>
+#include <reqstore/store/rocks/wal_check.hpp>
 
 #include <algorithm>
 #include <cstddef>

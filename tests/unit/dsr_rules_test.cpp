@@ -7,7 +7,7 @@
 #include <reqstore/core/record_service.hpp>
 #include <reqstore/core/request_type.hpp>
 #include <reqstore/ops/config.hpp>
-#include <reqstore/store/rocks_store.hpp>
+#include <reqstore/store/rocks/rocks_store.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -724,7 +724,7 @@ struct dsr_fixture : service_harness
 
     std::vector<stored_version> versions(const std::string& id)
     {
-        auto h = service->history(id, 0, 100);
+        auto h = await(service->history(id, 0, 100));
         if (!h)
             throw std::runtime_error("history failed: " + describe(h.error()));
         return *h;
@@ -732,7 +732,7 @@ struct dsr_fixture : service_harness
 
     std::optional<std::string> attachment(const std::string& id, std::string_view sha256)
     {
-        auto loaded = store->load_attachment(id, sha256);
+        auto loaded = await(store->load_attachment(id, sha256));
         if (!loaded)
             throw std::runtime_error("load_attachment failed: " + describe(loaded.error()));
         return *loaded;

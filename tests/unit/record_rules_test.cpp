@@ -7,7 +7,7 @@
 #include <reqstore/core/record_service.hpp>
 #include <reqstore/core/request_type.hpp>
 #include <reqstore/core/time.hpp>
-#include <reqstore/store/rocks_store.hpp>
+#include <reqstore/store/rocks/rocks_store.hpp>
 
 #include <boost/json/parse.hpp>
 
@@ -157,7 +157,7 @@ struct service_fixture : service_harness
 
     std::vector<timer_key> timers()
     {
-        auto due = store->timers_due(std::numeric_limits<unix_millis>::max(), 100);
+        auto due = await(store->timers_due(std::numeric_limits<unix_millis>::max(), 100));
         if (!due)
             throw std::runtime_error("timers_due failed: " + describe(due.error()));
         return *due;
@@ -177,7 +177,7 @@ std::string fired(service_fixture& f, const timer_key& timer)
 // forget_idempotent_before's count, or -1 on failure.
 long forgotten(service_fixture& f, unix_millis cutoff)
 {
-    const auto r = f.service->forget_idempotent_before(cutoff);
+    const auto r = f.await(f.service->forget_idempotent_before(cutoff));
     return r ? static_cast<long>(*r) : -1;
 }
 
@@ -461,7 +461,7 @@ TEST(ScheduledExpiry, RecordWithAnExpiryTimeHasATimer)
     const std::string id =
         f.created(R"({"type": "ticket", "title": "a", "expires_at": "2020-01-01T00:00:00Z"})");
     EXPECT_EQ(f.timers(), (std::vector<timer_key>{{past_millis, id}}));
-    const auto due = f.store->timers_due(reqstore::core::now_millis(), 10);
+    const auto due = f.await(f.store->timers_due(reqstore::core::now_millis(), 10));
     ASSERT_TRUE(due.has_value());
     EXPECT_EQ(*due, (std::vector<timer_key>{{past_millis, id}}));
 }
@@ -548,7 +548,7 @@ TEST(ScheduledExpiry, TimersOfSeveralRecordsComeEarliestFirst)
         f.created(R"({"type": "ticket", "title": "a", "expires_at": "2020-01-01T00:00:00Z"})");
     EXPECT_EQ(f.timers(),
               (std::vector<timer_key>{{past_millis, early}, {*parse_rfc3339(later_future), late}}));
-    const auto earliest = f.store->earliest_timer();
+    const auto earliest = f.await(f.store->earliest_timer());
     ASSERT_TRUE(earliest.has_value());
     EXPECT_EQ(*earliest, std::optional<timer_key>(timer_key{past_millis, early}));
 }
@@ -742,7 +742,7 @@ TEST(IdempotencyHook, StoresTheRenderedAnswerWithTheCommit)
     const auto outcome = service_fixture::must(f.await(f.service->create(std::move(in))));
     EXPECT_EQ(renders.load(), 1);
 
-    const auto found = f.service->find_idempotent("tester:k1");
+    const auto found = f.await(f.service->find_idempotent("tester:k1"));
     ASSERT_TRUE(found.has_value()) << describe(found.error());
     ASSERT_TRUE(found->has_value());
     const idempotency_entry& entry = **found;
@@ -760,7 +760,7 @@ TEST(IdempotencyHook, StoresTheAnswerOfAnUpdate)
     write_input in = service_fixture::input(R"({"title": "b"})");
     in.idempotency = hook("tester:k2", renders);
     service_fixture::must(f.await(f.service->put(id, std::move(in))));
-    const auto found = f.service->find_idempotent("tester:k2");
+    const auto found = f.await(f.service->find_idempotent("tester:k2"));
     ASSERT_TRUE(found.has_value() && found->has_value());
     EXPECT_EQ((*found)->answer, "answer: " + id + " v2 updated");
     EXPECT_EQ((*found)->fingerprint, "fingerprint of tester:k2");
@@ -775,7 +775,7 @@ TEST(IdempotencyHook, FailingWriteStoresNothing)
     const failure problem = refused(f.await(f.service->create(std::move(in))));
     EXPECT_EQ(problem.code, errc::validation_failed);
     EXPECT_EQ(renders.load(), 0);
-    const auto found = f.service->find_idempotent("tester:k3");
+    const auto found = f.await(f.service->find_idempotent("tester:k3"));
     ASSERT_TRUE(found.has_value());
     EXPECT_FALSE(found->has_value());
 }
@@ -789,7 +789,7 @@ TEST(IdempotencyHook, WriteThatChangesNothingStoresNothing)
     in.idempotency = hook("tester:k4", renders);
     EXPECT_FALSE(service_fixture::must(f.await(f.service->put(id, std::move(in)))).committed);
     EXPECT_EQ(renders.load(), 0);
-    const auto found = f.service->find_idempotent("tester:k4");
+    const auto found = f.await(f.service->find_idempotent("tester:k4"));
     ASSERT_TRUE(found.has_value());
     EXPECT_FALSE(found->has_value());
 }
@@ -803,7 +803,7 @@ TEST(IdempotencyHook, ForgettingRemovesAnswersCreatedBeforeTheCutoff)
     const auto outcome = service_fixture::must(f.await(f.service->create(std::move(in))));
     EXPECT_EQ(forgotten(f, outcome.record.updated_at), 0);
     EXPECT_EQ(forgotten(f, outcome.record.updated_at + 1), 1);
-    const auto found = f.service->find_idempotent("tester:k5");
+    const auto found = f.await(f.service->find_idempotent("tester:k5"));
     ASSERT_TRUE(found.has_value());
     EXPECT_FALSE(found->has_value());
 }

@@ -1,11 +1,11 @@
-// A record service over a RocksDB store in a temporary directory, with an io_context on two threads: the
-// harness the unit tests of the record service build their fixtures on.
+// A record service over the memory engine, with an io_context on two threads: the harness the unit tests of
+// the record service build their fixtures on.
 #pragma once
 
 #include <reqstore/core/errc.hpp>
 #include <reqstore/core/record_service.hpp>
 #include <reqstore/core/request_type.hpp>
-#include <reqstore/store/rocks_store.hpp>
+#include <reqstore/store/memory/memory_store.hpp>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -27,8 +27,6 @@
 #include <utility>
 #include <vector>
 
-#include "temp_dir.hpp"
-
 namespace reqstore::test
 {
 
@@ -47,16 +45,15 @@ inline std::string describe(const core::failure& f)
 class service_harness
 {
 public:
-    temp_dir dir;
     boost::asio::io_context ioc{2};
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{ioc.get_executor()};
     std::vector<std::thread> threads; // run `ioc` for at most twice the deadline
-    std::unique_ptr<reqstore::store::rocks_store> store;
+    std::unique_ptr<reqstore::store::memory_store> store;
     core::type_registry types;
     std::unique_ptr<core::record_service> service;
 
     // Serves the types in `declared` (each member `<name>: <definition>` as under `types` in the config);
-    // throws std::runtime_error naming the problem when they do not parse or the store does not open.
+    // throws std::runtime_error naming the problem when they do not parse.
     explicit service_harness(const boost::json::object& declared, core::service_options options = {})
     {
         std::vector<core::request_type> parsed;
@@ -64,15 +61,7 @@ public:
             throw std::runtime_error("the test types do not parse: " + *error);
         types = core::type_registry(std::move(parsed));
 
-        reqstore::store::store_options o;
-        o.data_dir = dir.path() + "/db";
-        o.durability = reqstore::store::durability::buffered;
-        o.block_cache_bytes = 1u << 20;
-        o.write_buffer_bytes = 8u << 20;
-        auto opened = reqstore::store::rocks_store::open(o, ioc.get_executor());
-        if (!opened)
-            throw std::runtime_error("open failed: " + opened.error().detail);
-        store = std::move(*opened);
+        store = std::make_unique<reqstore::store::memory_store>();
         service = std::make_unique<core::record_service>(ioc.get_executor(), *store, types, options);
         for (int i = 0; i < 2; ++i)
             threads.emplace_back([this] { ioc.run_for(2 * deadline); });
@@ -83,7 +72,7 @@ public:
     service_harness(const service_harness&) = delete;
     service_harness& operator=(const service_harness&) = delete;
 
-    // Lets the io_context run out of work, joins its threads, stops it and closes the store; later calls do
+    // Lets the io_context run out of work, joins its threads and stops it; later calls do
     // nothing. A fixture with work of its own on the io_context (an expiry scheduler's loop) ends that work
     // and calls this in its destructor, before its members go.
     void shut_down()
@@ -95,8 +84,6 @@ public:
         for (auto& t : threads)
             t.join();
         ioc.stop();
-        if (store)
-            (void)store->close();
     }
 
     // Runs `op` on the io_context and waits for it, at most `deadline`; throws std::runtime_error when it
@@ -131,7 +118,7 @@ public:
     // The current version of record `id` as stored; throws std::runtime_error when it cannot be loaded.
     core::stored_version current(const std::string& id)
     {
-        auto loaded = store->load(id);
+        auto loaded = await(store->load(id));
         if (!loaded || !*loaded)
             throw std::runtime_error("record " + id + " cannot be loaded");
         return std::move(**loaded);

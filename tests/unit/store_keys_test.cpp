@@ -1,6 +1,6 @@
 // Unit tests for the store's byte formats: RocksDB keys (keys.hpp) and stored values (codec.hpp).
-#include <reqstore/store/codec.hpp>
-#include <reqstore/store/keys.hpp>
+#include <reqstore/store/rocks/codec.hpp>
+#include <reqstore/store/rocks/keys.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

@@ -1,7 +1,7 @@
 // Unit tests for the byte formats of scheduled transitions and idempotency entries: `timers` keys (keys.hpp)
 // and stored idempotent answers (codec.hpp).
-#include <reqstore/store/codec.hpp>
-#include <reqstore/store/keys.hpp>
+#include <reqstore/store/rocks/codec.hpp>
+#include <reqstore/store/rocks/keys.hpp>
 
 #include <gtest/gtest.h>
 

@@ -60,8 +60,9 @@ public:
     using decision = std::variant<std::monostate, http::response, go_ahead>;
 
     // `render` turns the outcome of the write into the answer the handler will send.
-    decision begin(const http::request& req, std::string_view key_id,
-                   std::function<http::response(const core::write_outcome&)> render);
+    // Awaited at once by the caller (req and key_id need only live until it completes).
+    boost::asio::awaitable<decision> begin(const http::request& req, std::string_view key_id,
+                                           std::function<http::response(const core::write_outcome&)> render);
 
     // Starts the hourly sweep of answers older than the lifetime; stop() ends it.
     void start();

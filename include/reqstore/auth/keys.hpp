@@ -58,7 +58,7 @@ public:
     // Accepts `Authorization: Basic base64(id:secret)`, `Authorization: Bearer id.secret` and
     // `X-API-Key: id.secret`. Returns the key, or errc::unauthorized with a detail that never
     // says whether the id exists (an unknown id and a wrong secret take the same path and time).
-    core::result<const api_key*> authenticate(const credentials& presented) const;
+    [[nodiscard]] core::result<const api_key*> authenticate(const credentials& presented) const;
 
     const std::vector<api_key>& keys() const noexcept { return keys_; }
 

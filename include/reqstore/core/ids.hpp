@@ -1,6 +1,7 @@
 // Record ids: the three formats a type may choose (API.md section 0), generated and checked.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,10 @@ enum class id_format
 // creation still commits only if the id is absent (the store's compare-and-swap).
 // Thread-safe.
 std::string generate_id(id_format format, std::string_view prefix);
+
+// A random, non-zero tag for a new version (stored_version::tag in record_store.hpp): with the
+// version number it names one exact commit. Thread-safe.
+std::uint64_t new_version_tag();
 
 // Whether `id` fits the format (and prefix, for `prefixed`). See docs/API.md for the
 // accepted lengths: wider than what generate_id makes, so that seed-document ids fit.

@@ -13,6 +13,6 @@ namespace reqstore::core
 // Parses `text` as one JSON value: valid UTF-8, at most `max_depth` levels of nesting, numbers
 // that fit a double. On failure: errc::malformed_json whose detail names the byte offset and
 // the reason, e.g. "invalid JSON at byte 17: syntax error".
-result<boost::json::value> parse_json_body(std::string_view text, unsigned max_depth);
+[[nodiscard]] result<boost::json::value> parse_json_body(std::string_view text, unsigned max_depth);
 
 } // namespace reqstore::core

@@ -3,7 +3,10 @@
 #pragma once
 
 #include <reqstore/core/errc.hpp>
+#include <reqstore/core/record_store.hpp>
 #include <reqstore/core/time.hpp>
+
+#include <boost/asio/awaitable.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -78,6 +81,11 @@ struct delivery_filter
     std::size_t limit = 100;
 };
 
+// The JSON text of the change feed's entry for `event` at `sequence`, as every engine stores and
+// serves it (API.md section 7): {"seq","event","id","type","version","status","at"}, with "from"
+// on a status change.
+std::string feed_entry_json(const event_draft& event, std::uint64_t sequence);
+
 // One entry of the change feed: its sequence number and stored JSON text.
 struct feed_entry
 {
@@ -85,34 +93,53 @@ struct feed_entry
     std::string json;
 };
 
+// The outbox and the change feed in storage. Like record_store (record_store.hpp), every call
+// returns an awaitable that the caller co_awaits at once, and may fail with errc::unavailable (the
+// engine cannot be reached: nothing was done) or errc::internal (the engine failed).
 class outbox_store
 {
 public:
+    template <class T>
+    using awaitable_result = boost::asio::awaitable<result<T>>;
+
     virtual ~outbox_store() = default;
 
-    // Change feed: up to `limit` entries after `after`, in sequence order.
-    virtual result<std::vector<feed_entry>> events_after(std::uint64_t after, std::size_t limit) = 0;
+    // Change feed: up to `limit` entries after sequence number `after`, in sequence order. Empty
+    // when none has been committed after it yet.
+    [[nodiscard]] virtual awaitable_result<std::vector<feed_entry>> events_after(std::uint64_t after,
+                                                                                 std::size_t limit) = 0;
     // The oldest retained sequence number (0 when the feed is empty).
-    virtual result<std::uint64_t> oldest_sequence() = 0;
-    // Removes feed entries committed before `cutoff` with sequence numbers below `below`.
-    virtual result<std::size_t> trim_events(unix_millis cutoff, std::uint64_t below) = 0;
+    [[nodiscard]] virtual awaitable_result<std::uint64_t> oldest_sequence() = 0;
+    // Removes the oldest feed entries, in sequence order, while they were committed before `cutoff`
+    // and their sequence numbers are below `below` (the first that is not ends the trim: entries
+    // are never removed from the middle of the feed, nor from its newest end but by emptying it);
+    // returns how many.
+    [[nodiscard]] virtual awaitable_result<std::size_t> trim_events(unix_millis cutoff,
+                                                                    std::uint64_t below) = 0;
 
-    virtual result<std::vector<subscription>> load_subscriptions() = 0;
-    virtual result<void> save_subscription(const subscription& s) = 0;
-    virtual result<void> delete_subscription(std::string_view id) = 0;
+    // Every stored subscription, in id order.
+    [[nodiscard]] virtual awaitable_result<std::vector<subscription>> load_subscriptions() = 0;
+    // Writes `s` under its id, replacing any stored before.
+    [[nodiscard]] virtual awaitable_result<void> save_subscription(const subscription& s) = 0;
+    // Removes subscription `id`; removing one that is not there succeeds.
+    [[nodiscard]] virtual awaitable_result<void> delete_subscription(std::string_view id) = 0;
 
-    // The sequence number up to which events have been fanned out to deliveries.
-    virtual result<std::uint64_t> fan_out_cursor() = 0;
-    // Writes the new deliveries (giving each its id) and moves the cursor, atomically.
-    virtual result<void> fan_out(std::uint64_t cursor, std::vector<delivery>& deliveries) = 0;
-    // Writes a delivery's new state.
-    virtual result<void> save_delivery(const delivery& d) = 0;
-    virtual result<std::optional<delivery>> load_delivery(std::uint64_t id) = 0;
+    // The sequence number up to which events have been fanned out to deliveries (0 at first).
+    [[nodiscard]] virtual awaitable_result<std::uint64_t> fan_out_cursor() = 0;
+    // Writes the new deliveries, giving each the next delivery id (ascending, never reused), and
+    // moves the cursor to `cursor`, atomically: on failure neither is written and no id is given.
+    [[nodiscard]] virtual awaitable_result<void> fan_out(std::uint64_t cursor,
+                                                         std::vector<delivery>& deliveries) = 0;
+    // Writes a delivery's new state (its id must have been given by fan_out).
+    [[nodiscard]] virtual awaitable_result<void> save_delivery(const delivery& d) = 0;
+    // Delivery `id`, or nullopt.
+    [[nodiscard]] virtual awaitable_result<std::optional<delivery>> load_delivery(std::uint64_t id) = 0;
     // Every delivery not yet settled (pending or failed), in id order.
-    virtual result<std::vector<delivery>> open_deliveries() = 0;
-    // The deliveries to `target` after filter.after_id, in id order.
-    virtual result<std::vector<delivery>> deliveries_to(std::string_view target,
-                                                        const delivery_filter& filter) = 0;
+    [[nodiscard]] virtual awaitable_result<std::vector<delivery>> open_deliveries() = 0;
+    // At most filter.limit deliveries to `target` with ids after filter.after_id and the filter's
+    // status (any when unset), in id order.
+    [[nodiscard]] virtual awaitable_result<std::vector<delivery>>
+    deliveries_to(std::string_view target, const delivery_filter& filter) = 0;
 };
 
 } // namespace reqstore::core

@@ -41,8 +41,9 @@ struct json_patch_limits
     unsigned max_depth = 1000;
     std::size_t max_copied_bytes = std::size_t(-1);
 };
-result<boost::json::value> apply_json_patch(const boost::json::value& target, const boost::json::value& patch,
-                                            const json_patch_limits& limits = {});
+[[nodiscard]] result<boost::json::value> apply_json_patch(const boost::json::value& target,
+                                                          const boost::json::value& patch,
+                                                          const json_patch_limits& limits = {});
 
 // The nesting depth of a JSON value: 0 for a scalar, 1 for an empty container, 1 + its deepest
 // child otherwise (as Boost.JSON's parse_options::max_depth counts it).

@@ -23,7 +23,7 @@ public:
     void complete(result<commit_receipt> outcome);
 
     // The outcome, at once when known, else once complete() is called. Thread-safe.
-    boost::asio::awaitable<result<commit_receipt>> wait();
+    [[nodiscard]] boost::asio::awaitable<result<commit_receipt>> wait();
 
 private:
     using handler_type = boost::asio::any_completion_handler<void(result<commit_receipt>)>;

@@ -3,6 +3,8 @@
 // run one at a time in arrival order while writes to other records run in parallel.
 #pragma once
 
+#include <reqstore/core/write_serialization.hpp>
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -33,16 +35,12 @@ public:
     template <class T>
     boost::asio::awaitable<T> run_exclusive(std::string id, boost::asio::awaitable<T> op)
     {
-#ifdef REQSTORE_NEGATIVE_CONTROL_NO_RECORD_SERIALIZATION
-        // Only in the negative-control build of the crash test (tests/CMakeLists.txt): writes to
-        // one record run at once, and the test must see the updates this loses.
-        (void)id;
-        co_return co_await std::move(op);
-#else
+        // Off only in the crash test's negative control, through a link seam (write_serialization.hpp).
+        if (!serialize_record_writes())
+            co_return co_await std::move(op);
         stripe& s = stripe_for(id);
         co_return co_await boost::asio::co_spawn(s.strand, locked(s, std::move(id), std::move(op)),
                                                  boost::asio::use_awaitable);
-#endif
     }
 
 private:

@@ -13,12 +13,14 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/json/value.hpp>
 
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 
 namespace reqstore::core
 {
@@ -34,6 +36,8 @@ enum class body_media
 };
 
 struct write_outcome;
+struct version_change;            // record_rules.hpp, private to the core
+enum class write_operation : int; // likewise
 
 // Asks the core to store the answer to this write with the write itself (Idempotency-Key).
 struct idempotency_hook
@@ -47,7 +51,11 @@ struct idempotency_hook
 struct write_input
 {
     conditional_headers conditions;
-    std::string body; // raw bytes as received; parsed only once the preconditions hold
+    // The body, decoded once by the surface: the raw bytes, which the core parses only once the
+    // preconditions hold (so that a 412 costs no parse); a JSON value the surface built; or the
+    // surface's refusal of the body, answered in the body's place in the order of section 5 (after
+    // existence and preconditions). Never serialized by one side to be parsed by the other.
+    std::variant<std::string, boost::json::value, failure> body;
     body_media media = body_media::none;
     std::string actor; // the key id that writes, recorded as created_by / updated_by
     std::optional<idempotency_hook> idempotency;
@@ -108,55 +116,57 @@ public:
     bool id_is_valid(std::string_view id) const { return types_.any_type_fits(id); }
 
     // POST: creates a record from a JSON object naming its `type`.
-    boost::asio::awaitable<result<write_outcome>> create(write_input input);
+    [[nodiscard]] boost::asio::awaitable<result<write_outcome>> create(write_input input);
 
     // PUT: partial update; with `If-None-Match: *` creates the record under `id` if absent.
-    boost::asio::awaitable<result<write_outcome>> put(std::string id, write_input input);
+    [[nodiscard]] boost::asio::awaitable<result<write_outcome>> put(std::string id, write_input input);
 
     // PATCH: merge patch or JSON Patch, by input.media.
-    boost::asio::awaitable<result<write_outcome>> patch(std::string id, write_input input);
+    [[nodiscard]] boost::asio::awaitable<result<write_outcome>> patch(std::string id, write_input input);
 
     // DELETE: writes a tombstone version.
-    boost::asio::awaitable<result<write_outcome>> remove(std::string id, write_input input);
+    [[nodiscard]] boost::asio::awaitable<result<write_outcome>> remove(std::string id, write_input input);
 
-    // GET/HEAD of the current version, with read preconditions evaluated.
-    result<read_outcome> read(std::string_view id, const conditional_headers& conditions);
+    // The reads below are awaited at once by the caller: arguments passed by reference or view
+    // need only live until they complete. Each may also fail as the store does (record_store.hpp).
 
-    // Version `version` of a record (deleted records included).
-    result<stored_version> read_version(std::string_view id, std::uint64_t version);
+    // GET/HEAD of the current version, with read preconditions evaluated: errc::not_found,
+    // errc::gone for a deleted record, or a precondition failure (precondition_problem).
+    [[nodiscard]] boost::asio::awaitable<result<read_outcome>> read(std::string_view id,
+                                                                    const conditional_headers& conditions);
 
-    // History newest first, starting below `below_version` (0: from the newest).
-    result<std::vector<stored_version>> history(std::string_view id, std::uint64_t below_version,
-                                                std::size_t limit);
+    // Version `version` of a record (deleted records included); errc::not_found when either is
+    // missing.
+    [[nodiscard]] boost::asio::awaitable<result<stored_version>> read_version(std::string_view id,
+                                                                              std::uint64_t version);
 
-    result<list_page> list(const list_filter& filter, std::string_view after_id, std::size_t limit);
+    // History newest first, starting below `below_version` (0: from the newest); errc::not_found
+    // when the record never existed.
+    [[nodiscard]] boost::asio::awaitable<result<std::vector<stored_version>>>
+    history(std::string_view id, std::uint64_t below_version, std::size_t limit);
+
+    [[nodiscard]] boost::asio::awaitable<result<list_page>>
+    list(const list_filter& filter, std::string_view after_id, std::size_t limit);
 
     // The stored answer of an earlier write with this idempotency key, if any (expired or not:
     // the caller judges the age).
-    result<std::optional<idempotency_entry>> find_idempotent(std::string_view key);
+    [[nodiscard]] boost::asio::awaitable<result<std::optional<idempotency_entry>>>
+    find_idempotent(std::string_view key);
 
     // Forgets stored answers created before `cutoff`; returns how many.
-    result<std::size_t> forget_idempotent_before(unix_millis cutoff);
+    [[nodiscard]] boost::asio::awaitable<result<std::size_t>> forget_idempotent_before(unix_millis cutoff);
 
     // Fires a scheduled transition that has fallen due: on the record's strand, if the record
     // still expires at `timer.due` and its type allows the move, commits the move to the expiry
     // state as `system` (with its event) and drops the timer in the same batch; otherwise just
     // drops the timer. Returns whether a version was committed.
-    boost::asio::awaitable<result<bool>> fire_expiry(timer_key timer);
+    [[nodiscard]] boost::asio::awaitable<result<bool>> fire_expiry(timer_key timer);
 
     // Called (from the committing coroutine) with the due time of every timer a commit adds.
     // Set once, before serving.
     void on_timer_added(std::function<void(unix_millis due)> callback) { timer_added_ = std::move(callback); }
 
 private:
-    enum class operation
-    {
-        put,
-        merge_patch,
-        json_patch,
-        remove
-    };
-
     // A write judged and handed to the store under the record's lock, whose durability is awaited
     // after the lock is released (finish), so that the record's next writer need not wait for this
     // one's fsync.
@@ -169,43 +179,42 @@ private:
         std::vector<timer_key> timers_added;
     };
 
+    // PUT, PATCH and DELETE: judges the write under the record's lock, then answers once it is
+    // durable; judges it again when the version it was judged against proves stale.
+    [[nodiscard]] boost::asio::awaitable<result<write_outcome>> write(std::string id, write_input input,
+                                                                      write_operation op);
     // `judged_against` is set to the pending commit of the queued version the write was judged
-    // against, if it was not yet durable.
-    boost::asio::awaitable<result<staged_write>>
-    mutate_locked(std::string id, write_input input, operation op,
+    // against, if it was not yet durable. `input` must outlive the call (it is awaited at once).
+    [[nodiscard]] boost::asio::awaitable<result<staged_write>>
+    mutate_locked(std::string id, const write_input& input, write_operation op,
                   std::shared_ptr<pending_commit>& judged_against);
     // Waits for a staged write's durability and answers for it; a refusal judged against a queued
-    // version waits for that version's durability first.
-    boost::asio::awaitable<result<write_outcome>>
-    finish(result<staged_write> staged, std::shared_ptr<pending_commit> judged_against = nullptr);
+    // version waits for that version's durability first. When the engine refused the commit because
+    // the version it was judged against was a stale hint, sets *judged_on_stale_version (if given)
+    // so that the caller judges the write again; without it, that is answered errc::unavailable.
+    [[nodiscard]] boost::asio::awaitable<result<write_outcome>>
+    finish(result<staged_write> staged, std::shared_ptr<pending_commit> judged_against = nullptr,
+           bool* judged_on_stale_version = nullptr);
     // The record's newest version for a writer holding its lock: a queued one not yet durable if
     // any (with its pending commit in `pending`), else the store's.
-    result<std::optional<stored_version>> load_for_write(const std::string& id,
-                                                         std::shared_ptr<pending_commit>& pending);
-    // What one committed change consists of, before the system fields are filled in.
-    struct version_change
-    {
-        std::string id;
-        const request_type* type = nullptr;
-        const stored_version* current = nullptr;             // null for a creation
-        const boost::json::object* current_record = nullptr; // null for a creation
-        boost::json::object members;                         // the record's members after the write
-        bool deleting = false;
-        std::string actor;
-        const std::optional<idempotency_hook>* idempotency = nullptr;
-        std::optional<timer_key> fired_timer; // a scheduled transition this change carries out
-        std::vector<attachment_blob> uploads; // attachment files this change adds
-        bool pipelined = false;               // `current` is queued, not yet durable
-    };
-
+    [[nodiscard]] boost::asio::awaitable<result<std::optional<stored_version>>>
+    load_for_write(const std::string& id, std::shared_ptr<pending_commit>& pending);
+    // PUT with If-None-Match: * of a record that does not exist: creates it under `id`.
+    [[nodiscard]] result<staged_write> create_by_put(std::string id, const write_input& input);
     // Judge a creation / build a version and start its commit. `locked`: under the record's lock,
     // so the queued version is shown to the record's next writer.
-    result<staged_write> commit_create(std::string id, const request_type& type, boost::json::object body,
-                                       std::string actor, const std::optional<idempotency_hook>& idempotency,
-                                       bool locked);
-    result<staged_write> commit_change(version_change change, bool locked);
+    [[nodiscard]] result<staged_write> commit_create(std::string id, const request_type& type,
+                                                     boost::json::object body, std::string actor,
+                                                     const std::optional<idempotency_hook>& idempotency,
+                                                     bool locked);
+    // Builds the change's commit (record_rules.hpp), adds the idempotency answer, and starts it.
+    // `pipelined`: judged against a version not yet durable.
+    [[nodiscard]] result<staged_write> commit_change(version_change change,
+                                                     const std::optional<idempotency_hook>* idempotency,
+                                                     bool pipelined, bool locked);
     // nullopt: the timer no longer applies and was dropped.
-    boost::asio::awaitable<result<std::optional<staged_write>>> fire_expiry_locked(timer_key timer);
+    [[nodiscard]] boost::asio::awaitable<result<std::optional<staged_write>>>
+    fire_expiry_locked(timer_key timer);
 
     record_store& store_;
     const type_registry& types_;

@@ -1,5 +1,17 @@
-// The storage interface the core needs, in the core's own terms. `store/` implements it on
-// RocksDB; nothing outside `store/` knows which engine is behind it.
+// The storage interface the core needs, in the core's own terms: the records, their versions and
+// everything committed with a version (events, timers, idempotency answers, attachments). Each
+// engine implements it in its own folder under store/ (store/rocks, store/memory); nothing outside
+// store/ and the wiring in app/ knows which engine is behind it.
+//
+// Every call returns an awaitable. An embedded engine may complete it without suspending; a remote
+// one completes it after one or more round trips, or a failover. A caller co_awaits each call at
+// once, so arguments passed by reference or view need only live until the call completes.
+//
+// Failures every call may return, besides those it names:
+// - errc::unavailable: the engine cannot be reached or is closed. Nothing was done; the same call
+//   may succeed later.
+// - errc::internal: the engine failed, or holds data it cannot read. The detail names the cause
+//   for the log, never for a client.
 #pragma once
 
 #include <reqstore/core/errc.hpp>
@@ -7,7 +19,9 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +35,11 @@ namespace reqstore::core
 struct stored_version
 {
     std::uint64_t version = 0;
+    // Chosen at random by the writer of each version. With `version` it names one exact commit, so
+    // that a write judged against a version that some other write replaced (or that was never
+    // stored) cannot pass the engine's compare-and-swap. Versions stored before tags existed read
+    // as 0.
+    std::uint64_t tag = 0;
     unix_millis updated_at = 0;
     bool deleted = false; // a tombstone: the record was deleted at this version
     std::string type;
@@ -58,7 +77,7 @@ struct idempotency_entry
     std::string key;         // the caller's key id and the Idempotency-Key value
     std::string fingerprint; // of method, path and body: a repeat must match it
     unix_millis created_at = 0;
-    std::string answer; // opaque to the core: the transport's encoding of the answer
+    std::string answer; // opaque to the store: the bytes the core was given to keep
 };
 
 // The bytes of one attachment file, kept beside the record under its SHA-256.
@@ -68,13 +87,21 @@ struct attachment_blob
     std::string bytes;
 };
 
-// One atomic change: record `id` moves from `expected_version` (0: it must not exist) to
-// `next`, whose version is expected_version + 1, with its events, the scheduled transitions it
-// adds or removes, the idempotent answer it produced, and the attachment files it uploads.
+// The version a write was judged against: the record's exact predecessor. The engine commits the
+// write only if the record is still at exactly this version (number and tag).
+struct predecessor
+{
+    std::uint64_t version = 0; // 0: the record must not exist (a creation)
+    std::uint64_t tag = 0;
+};
+
+// One atomic change: record `id` moves from `expected` to `next` (whose version is
+// expected.version + 1), with its events, the scheduled transitions it adds or removes, the
+// idempotent answer it produced, and the attachment files it uploads.
 struct commit_request
 {
     std::string id;
-    std::uint64_t expected_version = 0;
+    predecessor expected;
     stored_version next;
     std::vector<event_draft> events;
     std::vector<timer_key> timers_added;
@@ -101,63 +128,83 @@ struct list_page
     std::optional<std::string> last_examined_id; // set when more records may follow
 };
 
+// Told by an engine about what it commits, from whichever thread commits. Every member may be
+// empty; each must be cheap and thread-safe.
+struct commit_observer
+{
+    // A batch of `batch_size` commits was written in `write_time` (with its fsync, if any).
+    std::function<void(std::size_t batch_size, std::chrono::nanoseconds write_time)> on_batch_written;
+    // The newest sequence number after a batch that committed events.
+    std::function<void(std::uint64_t last_sequence)> on_sequence;
+};
+
 class pending_commit;
 
 class record_store
 {
 public:
+    template <class T>
+    using awaitable_result = boost::asio::awaitable<result<T>>;
+
     virtual ~record_store() = default;
 
     // The current version of `id`, tombstones included; nullopt when it never existed.
-    // Synchronous: a point read. Failures are errc::internal with a detail for the log only.
-    virtual result<std::optional<stored_version>> load(std::string_view id) = 0;
+    [[nodiscard]] virtual awaitable_result<std::optional<stored_version>> load(std::string_view id) = 0;
 
-    // Version `version` of `id`, or nullopt.
-    virtual result<std::optional<stored_version>> load_version(std::string_view id,
-                                                               std::uint64_t version) = 0;
+    // Version `version` of `id` (tombstones included), or nullopt when there is no such version.
+    [[nodiscard]] virtual awaitable_result<std::optional<stored_version>>
+    load_version(std::string_view id, std::uint64_t version) = 0;
 
-    // Up to `limit` versions of `id` below `below_version`, newest first, bodies left empty.
-    virtual result<std::vector<stored_version>> history(std::string_view id, std::uint64_t below_version,
-                                                        std::size_t limit) = 0;
+    // Up to `limit` versions of `id` below `below_version`, newest first, bodies left empty. Empty
+    // when there are none (or `limit` is 0).
+    [[nodiscard]] virtual awaitable_result<std::vector<stored_version>>
+    history(std::string_view id, std::uint64_t below_version, std::size_t limit) = 0;
 
-    // Current, not deleted records with ids after `after_id`, in id order, that pass the
-    // filter: at most `limit` of them, examining at most `max_examined` records.
-    virtual result<list_page> list(const list_filter& filter, std::string_view after_id, std::size_t limit,
-                                   std::size_t max_examined) = 0;
+    // Current, not deleted records with ids after `after_id` (empty: from the first), in id order,
+    // that pass the filter: at most `limit` of them, examining at most `max_examined` records. The
+    // page may stop earlier when its bodies grow large; `last_examined_id` is set whenever records
+    // may follow, and the next page starts after it.
+    [[nodiscard]] virtual awaitable_result<list_page> list(const list_filter& filter,
+                                                           std::string_view after_id, std::size_t limit,
+                                                           std::size_t max_examined) = 0;
 
-    // Commits the request durably (per the configured durability) and atomically: the current
-    // version, the history entry and the events. Completes after the write (and fsync) is done.
-    // Fails with errc::precondition_failed if the current version is not expected_version (nothing
-    // is written then), errc::unavailable if the store is closed or cannot write now (nothing is
-    // written), and errc::internal if the engine's write failed: then the outcome is unknown (the
-    // batch may still appear after a restart, whole or not at all, since it is atomic).
-    // May be called from any thread; the caller resumes on its own executor.
-    virtual boost::asio::awaitable<result<commit_receipt>> commit(commit_request request) = 0;
-
-    // Queues the commit and returns at once; the pending_commit completes with the outcome commit()
-    // would have. Commits are written in the order they are started, so a record's next version
-    // may be started before this one is durable: if this one fails, that one fails its
-    // compare-and-swap. Thread-safe.
-    virtual std::shared_ptr<pending_commit> start_commit(commit_request request) = 0;
+    // Queues the commit and returns at once; the pending_commit completes once its outcome is
+    // known. Commits are applied in the order they are started, each atomically: the version, its
+    // history entry, its events (numbered after every event committed before, with no gaps), its
+    // timers, its idempotency answer and its attachments, all or nothing. The outcome:
+    // - a receipt: committed, and durable as the engine is configured to make it;
+    // - errc::precondition_failed: the record is not at exactly `expected` (or `next.version` is
+    //   not expected.version + 1). Nothing was written;
+    // - errc::unavailable or errc::writes_stopped: the engine refused to write now. Nothing was
+    //   written;
+    // - errc::internal: the write failed and its outcome is unknown: the batch may still appear
+    //   after a restart, whole or not at all. Never answered as a success.
+    // So a record's next version may be started before this one completes: if this one fails, that
+    // one fails its compare-and-swap. Thread-safe.
+    [[nodiscard]] virtual std::shared_ptr<pending_commit> start_commit(commit_request request) = 0;
 
     // Up to `limit` scheduled transitions due at or before `up_to`, earliest first.
-    virtual result<std::vector<timer_key>> timers_due(unix_millis up_to, std::size_t limit) = 0;
+    [[nodiscard]] virtual awaitable_result<std::vector<timer_key>> timers_due(unix_millis up_to,
+                                                                              std::size_t limit) = 0;
 
     // The earliest scheduled transition, if any.
-    virtual result<std::optional<timer_key>> earliest_timer() = 0;
+    [[nodiscard]] virtual awaitable_result<std::optional<timer_key>> earliest_timer() = 0;
 
     // Removes a scheduled transition that no longer applies (its record changed or is gone).
-    virtual result<void> remove_timer(const timer_key& timer) = 0;
+    // Removing one that is not there succeeds.
+    [[nodiscard]] virtual awaitable_result<void> remove_timer(const timer_key& timer) = 0;
 
-    // The stored answer for an idempotency key, or nullopt.
-    virtual result<std::optional<idempotency_entry>> load_idempotency(std::string_view key) = 0;
+    // The stored answer for an idempotency key (expired or not: the caller judges its age), or
+    // nullopt.
+    [[nodiscard]] virtual awaitable_result<std::optional<idempotency_entry>>
+    load_idempotency(std::string_view key) = 0;
 
     // Removes the stored answers created before `cutoff`; returns how many.
-    virtual result<std::size_t> remove_idempotency_before(unix_millis cutoff) = 0;
+    [[nodiscard]] virtual awaitable_result<std::size_t> remove_idempotency_before(unix_millis cutoff) = 0;
 
     // The bytes of an attachment file committed for record `id`, or nullopt.
-    virtual result<std::optional<std::string>> load_attachment(std::string_view id,
-                                                               std::string_view sha256) = 0;
+    [[nodiscard]] virtual awaitable_result<std::optional<std::string>>
+    load_attachment(std::string_view id, std::string_view sha256) = 0;
 };
 
 } // namespace reqstore::core

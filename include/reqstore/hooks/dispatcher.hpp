@@ -69,29 +69,31 @@ public:
                core::feed_notifier& feed, http_client& client, ops::metrics& stats,
                dispatcher_options options);
 
-    // Loads subscriptions and open deliveries, then starts fanning out and sending.
-    core::result<void> start();
+    // Loads subscriptions and open deliveries, then starts fanning out and sending. Fails as the
+    // store does, and then starts nothing.
+    [[nodiscard]] boost::asio::awaitable<core::result<void>> start();
     // Stops starting attempts; attempts under way finish or time out.
     void stop();
 
     // Subscriptions (API). Each runs on the dispatcher's strand.
-    boost::asio::awaitable<core::result<core::subscription>> create_subscription(subscription_fields fields);
-    boost::asio::awaitable<core::result<std::vector<core::subscription>>> list_subscriptions();
-    boost::asio::awaitable<core::result<core::subscription>> get_subscription(std::string id);
-    boost::asio::awaitable<core::result<core::subscription>> update_subscription(std::string id,
-                                                                                 subscription_fields fields);
-    boost::asio::awaitable<core::result<void>> delete_subscription(std::string id);
+    [[nodiscard]] boost::asio::awaitable<core::result<core::subscription>>
+    create_subscription(subscription_fields fields);
+    [[nodiscard]] boost::asio::awaitable<core::result<std::vector<core::subscription>>> list_subscriptions();
+    [[nodiscard]] boost::asio::awaitable<core::result<core::subscription>> get_subscription(std::string id);
+    [[nodiscard]] boost::asio::awaitable<core::result<core::subscription>>
+    update_subscription(std::string id, subscription_fields fields);
+    [[nodiscard]] boost::asio::awaitable<core::result<void>> delete_subscription(std::string id);
 
     // Deliveries (API).
-    boost::asio::awaitable<core::result<std::vector<core::delivery>>>
+    [[nodiscard]] boost::asio::awaitable<core::result<std::vector<core::delivery>>>
     deliveries_of(std::string subscription_id, core::delivery_filter filter);
     // Queues a failed or dead delivery again (errc::not_found, or errc::bad_request if it is not
     // failed or dead).
-    boost::asio::awaitable<core::result<core::delivery>> retry(std::uint64_t delivery_id);
+    [[nodiscard]] boost::asio::awaitable<core::result<core::delivery>> retry(std::uint64_t delivery_id);
     // Queues again every failed or dead delivery of the subscription created at or after `since`;
     // returns how many.
-    boost::asio::awaitable<core::result<std::size_t>> recover(std::string subscription_id,
-                                                              core::unix_millis since);
+    [[nodiscard]] boost::asio::awaitable<core::result<std::size_t>> recover(std::string subscription_id,
+                                                                            core::unix_millis since);
 
 private:
     struct lane_state
@@ -105,20 +107,25 @@ private:
     boost::asio::awaitable<void> send_loop();
     boost::asio::awaitable<void> deliver_head(std::string lane);
 
-    core::result<void> fan_out_batch(std::vector<core::feed_entry> entries);
+    [[nodiscard]] boost::asio::awaitable<core::result<void>>
+    fan_out_batch(std::vector<core::feed_entry> entries);
     void enqueue(core::delivery d);
     void schedule(const std::string& lane, core::unix_millis due);
     void resume_lane(const std::string& lane);
     // Queues a failed or dead delivery again (the body of retry(), on the strand).
-    core::result<core::delivery> requeue(std::uint64_t delivery_id);
-    void end_orphaned_lane(const std::string& lane);
-    void disable(core::subscription& s, std::string reason);
+    [[nodiscard]] boost::asio::awaitable<core::result<core::delivery>> requeue(std::uint64_t delivery_id);
+    // Ends every delivery of a lane whose subscription was deleted (unless an attempt is under way).
+    boost::asio::awaitable<void> end_orphaned_lane(std::string lane);
+    // Marks one delivery of a deleted subscription dead and saves it; a failure to save is logged.
+    boost::asio::awaitable<void> end_for_deleted_subscription(core::delivery& d);
+    // Disables subscription `id` (if enabled), saves it and announces it as webhook.disabled.
+    boost::asio::awaitable<void> disable(std::string id, std::string reason);
     bool lane_blocked(const lane_state& lane) const;
-    // Saves a subscription with its secret sealed.
-    core::result<void> save(const core::subscription& s);
+    // Saves a subscription with its secret sealed. `s` must live until the save completes.
+    [[nodiscard]] boost::asio::awaitable<core::result<void>> save(const core::subscription& s);
     // Saves the subscriptions of unsaved_failure_state_ when a second has passed since the last
     // save, or at once when `now_anyway`.
-    void save_failure_state(bool now_anyway);
+    boost::asio::awaitable<void> save_failure_state(bool now_anyway);
     const std::string& secret_for(const core::delivery& d) const;
 
     core::outbox_store& outbox_;

@@ -16,7 +16,7 @@ namespace reqstore::http
 
 // The decoded parameters in order (`+` read as a space), or errc::bad_request naming the
 // parameter that is unknown, repeated, or a query that does not parse.
-core::result<std::vector<std::pair<std::string, std::string>>>
+[[nodiscard]] core::result<std::vector<std::pair<std::string, std::string>>>
 query_parameters(const request& req, std::initializer_list<std::string_view> allowed);
 
 } // namespace reqstore::http

@@ -56,7 +56,8 @@ public:
 
     // Binds and listens. Returns the bound endpoint (the real port when `port` is 0), or a
     // message saying why it could not.
-    core::result<boost::asio::ip::tcp::endpoint> listen(const std::string& host, std::uint16_t port);
+    [[nodiscard]] core::result<boost::asio::ip::tcp::endpoint> listen(const std::string& host,
+                                                                      std::uint16_t port);
 
     // Starts accepting connections (after listen()).
     void start();

@@ -58,7 +58,7 @@ public:
 
     // Queues `entry` for the next batch and completes once that batch is written (or failed).
     // Thread-safe. After stop(), completes at once with errc::unavailable.
-    boost::asio::awaitable<core::result<core::commit_receipt>> submit(queued_commit entry);
+    [[nodiscard]] boost::asio::awaitable<core::result<core::commit_receipt>> submit(queued_commit entry);
 
     // Queues `entry` at once and calls `done` with its outcome once its batch is written (or
     // failed), on an executor of `fallback`. Thread-safe.

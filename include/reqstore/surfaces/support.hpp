@@ -46,8 +46,8 @@ boost::json::object record_fields(const boost::json::object& body, field_table t
 
 // The record members an update body (a JSON object, whatever its label) sets through the table;
 // members the table does not let it set are one body_failure naming each.
-core::result<boost::json::object> mapped_body(const http::request& req, field_table table,
-                                              std::string_view surface_name, unsigned max_depth);
+[[nodiscard]] core::result<boost::json::object>
+mapped_body(const http::request& req, field_table table, std::string_view surface_name, unsigned max_depth);
 
 // The record's members under their wire names, in table order; an absent member is null.
 boost::json::object wire_fields(const boost::json::object& record, field_table table);
@@ -68,7 +68,7 @@ boost::json::object wire_errors(const core::failure& f, field_table table);
 
 // The request body as a JSON object, whatever its Content-Type says: the DocSpring and Box
 // documents send JSON with curl's -d, which labels it a form. Errors: malformed_json.
-core::result<boost::json::object> object_body(const http::request& req, unsigned max_depth);
+[[nodiscard]] core::result<boost::json::object> object_body(const http::request& req, unsigned max_depth);
 
 // The media type of Content-Type without parameters, lower-cased ("" when absent).
 std::string media_type(const http::request& req);
@@ -94,8 +94,10 @@ scheme_surface(std::string name, std::string scheme, bool x_api_key,
 // Authenticates with the Authorization header only when it uses `scheme` ("Basic", "Bearer",
 // case-insensitive), and with X-API-Key too when `x_api_key` is set. Other credentials count as
 // none: errc::unauthorized.
-core::result<const auth::api_key*> authenticate_with(const http::request& req, const auth::key_registry& keys,
-                                                     std::string_view scheme, bool x_api_key = false);
+[[nodiscard]] core::result<const auth::api_key*> authenticate_with(const http::request& req,
+                                                                   const auth::key_registry& keys,
+                                                                   std::string_view scheme,
+                                                                   bool x_api_key = false);
 
 // If-Match and If-Unmodified-Since as the core takes them. A bare entity-tag (Box sends `1` for
 // `"1"`) is read as the quoted one. If-None-Match is not passed: no surface creates records.
@@ -126,17 +128,21 @@ using reach_check = std::function<bool(const boost::json::object& record)>;
 
 // The current version of a record of type `type_name`. A record of another type, a deleted one,
 // or one `reachable` refuses is errc::not_found, so that a surface never shows what is not its own.
-core::result<loaded_record> read_record(core::record_service& service, std::string_view id,
-                                        std::string_view type_name, const reach_check& reachable = {});
+// Awaited at once by the caller (the arguments need only live until it completes).
+[[nodiscard]] boost::asio::awaitable<core::result<loaded_record>>
+read_record(core::record_service& service, std::string_view id, std::string_view type_name,
+            const reach_check& reachable = {});
 
 // The answer to a body (or media type) the surface refused, in the contract's order (section 5):
 // a record that is missing, of another type or out of reach is not_found, and a failing or
 // missing precondition (412, 428) comes next, before the body's own failure, which is returned
 // otherwise.
 // Judged without the record's lock: it only orders refusals, and nothing is written.
-core::failure refusal_in_order(core::record_service& service, std::string_view id, std::string_view type_name,
-                               const core::conditional_headers& conditions, const reach_check& reachable,
-                               core::failure body_refusal);
+boost::asio::awaitable<core::failure> refusal_in_order(core::record_service& service, std::string_view id,
+                                                       std::string_view type_name,
+                                                       const core::conditional_headers& conditions,
+                                                       const reach_check& reachable,
+                                                       core::failure body_refusal);
 
 // One partial update as a surface asks for it.
 struct update_request
@@ -156,8 +162,8 @@ struct update_request
 // The core's partial update (API.md section 3, PUT): every member of `fields` replaces the
 // record's, absent members keep their value, judged and committed by the core on the record's
 // strand.
-boost::asio::awaitable<core::result<loaded_record>> update_record(core::record_service& service,
-                                                                  update_request request);
+[[nodiscard]] boost::asio::awaitable<core::result<loaded_record>> update_record(core::record_service& service,
+                                                                                update_request request);
 
 // Text helpers: ASCII lower case, spaces and tabs trimmed, a JSON Pointer token unescaped
 // ("a~1b" -> "a/b").

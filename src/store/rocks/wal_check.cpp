@@ -1,5 +1,5 @@
 // Checking RocksDB's write-ahead logs record by record, to name the damage RocksDB refuses to replay.
-#include <reqstore/store/wal_check.hpp>
+#include <reqstore/store/rocks/wal_check.hpp>
 
 #include <boost/crc.hpp>
 

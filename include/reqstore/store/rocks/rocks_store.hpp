@@ -1,5 +1,6 @@
-// The RocksDB implementation of core::record_store: the column families of ARCHITECTURE.md,
-// group commit with one synced write per batch, and the gap-free global sequence of events.
+// The RocksDB engine (the embedded default): core::record_store and core::outbox_store on the column families
+// of ARCHITECTURE.md, group commit with one synced write per batch, and the gap-free global sequence of
+// events.
 #pragma once
 
 #include <reqstore/core/outbox.hpp>
@@ -56,14 +57,7 @@ struct store_options
     std::size_t write_buffer_bytes = 64u << 20; // all memtables together
 };
 
-// Told about every group commit, on the commit thread: how many commits the batch held and how
-// long the write (with its fsync) took. Must be cheap and thread-safe.
-struct commit_observer
-{
-    std::function<void(std::size_t batch_size, std::chrono::nanoseconds write_time)> on_batch_written;
-    // The newest sequence number after a batch that committed events.
-    std::function<void(std::uint64_t last_sequence)> on_sequence;
-};
+using core::commit_observer;
 
 // The link seam through which a test build runs RocksDB on another file system. A program defines
 // storage_environment_for() exactly once: the server's definition (src/store/file_system_seam.cpp,
@@ -82,10 +76,13 @@ storage_environment storage_environment_for(const store_options& options);
 class rocks_store final : public core::record_store, public core::outbox_store
 {
 public:
+    template <class T>
+    using awaitable_result = boost::asio::awaitable<core::result<T>>;
+
     // Opens (creating if needed) the database in options.data_dir. Fails with a message naming
     // the cause (a locked or corrupt directory, an unknown schema version, a sequence counter
     // that disagrees with the change feed).
-    static core::result<std::unique_ptr<rocks_store>>
+    [[nodiscard]] static core::result<std::unique_ptr<rocks_store>>
     open(const store_options& options, boost::asio::any_io_executor executor, commit_observer observer = {});
 
     // Closes if close() was not called; errors are then only logged.
@@ -93,39 +90,46 @@ public:
 
     // Finishes queued commits, syncs the WAL, closes the database and reports its status.
     // Commits submitted afterwards fail with errc::unavailable.
-    core::result<void> close();
+    [[nodiscard]] core::result<void> close();
 
-    core::result<std::optional<core::stored_version>> load(std::string_view id) override;
-    core::result<std::optional<core::stored_version>> load_version(std::string_view id,
-                                                                   std::uint64_t version) override;
-    core::result<std::vector<core::stored_version>> history(std::string_view id, std::uint64_t below_version,
-                                                            std::size_t limit) override;
-    core::result<core::list_page> list(const core::list_filter& filter, std::string_view after_id,
-                                       std::size_t limit, std::size_t max_examined) override;
-    boost::asio::awaitable<core::result<core::commit_receipt>> commit(core::commit_request request) override;
+    // core::record_store: the contract of each call is in core/record_store.hpp. Every read here
+    // completes without suspending.
+    [[nodiscard]] awaitable_result<std::optional<core::stored_version>> load(std::string_view id) override;
+    [[nodiscard]] awaitable_result<std::optional<core::stored_version>>
+    load_version(std::string_view id, std::uint64_t version) override;
+    [[nodiscard]] awaitable_result<std::vector<core::stored_version>>
+    history(std::string_view id, std::uint64_t below_version, std::size_t limit) override;
+    [[nodiscard]] awaitable_result<core::list_page> list(const core::list_filter& filter,
+                                                         std::string_view after_id, std::size_t limit,
+                                                         std::size_t max_examined) override;
     std::shared_ptr<core::pending_commit> start_commit(core::commit_request request) override;
-    core::result<std::vector<core::timer_key>> timers_due(core::unix_millis up_to,
-                                                          std::size_t limit) override;
-    core::result<std::optional<core::timer_key>> earliest_timer() override;
-    core::result<void> remove_timer(const core::timer_key& timer) override;
-    core::result<std::optional<core::idempotency_entry>> load_idempotency(std::string_view key) override;
-    core::result<std::size_t> remove_idempotency_before(core::unix_millis cutoff) override;
-    core::result<std::optional<std::string>> load_attachment(std::string_view id,
-                                                             std::string_view sha256) override;
+    [[nodiscard]] awaitable_result<std::vector<core::timer_key>> timers_due(core::unix_millis up_to,
+                                                                            std::size_t limit) override;
+    [[nodiscard]] awaitable_result<std::optional<core::timer_key>> earliest_timer() override;
+    [[nodiscard]] awaitable_result<void> remove_timer(const core::timer_key& timer) override;
+    [[nodiscard]] awaitable_result<std::optional<core::idempotency_entry>>
+    load_idempotency(std::string_view key) override;
+    [[nodiscard]] awaitable_result<std::size_t> remove_idempotency_before(core::unix_millis cutoff) override;
+    [[nodiscard]] awaitable_result<std::optional<std::string>>
+    load_attachment(std::string_view id, std::string_view sha256) override;
 
-    core::result<std::vector<core::feed_entry>> events_after(std::uint64_t after, std::size_t limit) override;
-    core::result<std::uint64_t> oldest_sequence() override;
-    core::result<std::size_t> trim_events(core::unix_millis cutoff, std::uint64_t below) override;
-    core::result<std::vector<core::subscription>> load_subscriptions() override;
-    core::result<void> save_subscription(const core::subscription& s) override;
-    core::result<void> delete_subscription(std::string_view id) override;
-    core::result<std::uint64_t> fan_out_cursor() override;
-    core::result<void> fan_out(std::uint64_t cursor, std::vector<core::delivery>& deliveries) override;
-    core::result<void> save_delivery(const core::delivery& d) override;
-    core::result<std::optional<core::delivery>> load_delivery(std::uint64_t id) override;
-    core::result<std::vector<core::delivery>> open_deliveries() override;
-    core::result<std::vector<core::delivery>> deliveries_to(std::string_view target,
-                                                            const core::delivery_filter& filter) override;
+    // core::outbox_store (core/outbox.hpp).
+    [[nodiscard]] awaitable_result<std::vector<core::feed_entry>> events_after(std::uint64_t after,
+                                                                               std::size_t limit) override;
+    [[nodiscard]] awaitable_result<std::uint64_t> oldest_sequence() override;
+    [[nodiscard]] awaitable_result<std::size_t> trim_events(core::unix_millis cutoff,
+                                                            std::uint64_t below) override;
+    [[nodiscard]] awaitable_result<std::vector<core::subscription>> load_subscriptions() override;
+    [[nodiscard]] awaitable_result<void> save_subscription(const core::subscription& s) override;
+    [[nodiscard]] awaitable_result<void> delete_subscription(std::string_view id) override;
+    [[nodiscard]] awaitable_result<std::uint64_t> fan_out_cursor() override;
+    [[nodiscard]] awaitable_result<void> fan_out(std::uint64_t cursor,
+                                                 std::vector<core::delivery>& deliveries) override;
+    [[nodiscard]] awaitable_result<void> save_delivery(const core::delivery& d) override;
+    [[nodiscard]] awaitable_result<std::optional<core::delivery>> load_delivery(std::uint64_t id) override;
+    [[nodiscard]] awaitable_result<std::vector<core::delivery>> open_deliveries() override;
+    [[nodiscard]] awaitable_result<std::vector<core::delivery>>
+    deliveries_to(std::string_view target, const core::delivery_filter& filter) override;
 
     // The sequence number of the newest event (0 before the first). Thread-safe.
     std::uint64_t last_sequence() const noexcept;
@@ -150,17 +154,23 @@ private:
 
     rocks_store(const store_options& options, boost::asio::any_io_executor executor,
                 commit_observer observer);
-    core::result<void> open_db();
+    [[nodiscard]] core::result<void> open_db();
     void flush(std::vector<queued_commit>& batch); // one batch at a time (group_commit)
+    // errc::unavailable once the database is closed (every call after close() answers so), else
+    // nothing.
+    std::optional<core::failure> refused_when_closed() const;
     // Why writes are refused, or nothing while they are accepted.
-    std::optional<core::failure> writes_refused() const;
+    [[nodiscard]] std::optional<core::failure> writes_refused() const;
     // Every write to the engine goes through here: refused at once once writes have stopped, and
     // a failure stops every later one (logged once, naming RocksDB's status).
-    core::result<void> write_to_engine(const rocksdb::WriteOptions& options, rocksdb::WriteBatch& batch,
-                                       std::string_view what);
+    [[nodiscard]] core::result<void> write_to_engine(const rocksdb::WriteOptions& options,
+                                                     rocksdb::WriteBatch& batch, std::string_view what);
     void write_batch_of(std::vector<queued_commit>& batch);
-    // The version of `id` in the store, for flush's compare-and-swap.
-    core::result<std::uint64_t> committed_version(const std::string& id);
+    // The version of `id` in the store (0 when absent), for flush's compare-and-swap.
+    [[nodiscard]] core::result<core::predecessor> committed_version(const std::string& id);
+    // Synchronous bodies shared by the awaitable calls.
+    [[nodiscard]] core::result<std::optional<core::stored_version>> load_now(std::string_view id);
+    [[nodiscard]] core::result<std::optional<core::delivery>> load_delivery_now(std::uint64_t id);
 
     // Constant after open().
     store_options options_;
@@ -175,10 +185,10 @@ private:
     mutable std::mutex failure_mutex_;               // guards write_failure_
     std::string write_failure_;                      // what failed and RocksDB's status, set once
     std::atomic<std::uint64_t> last_delivery_id_{0}; // written by fan_out (one caller at a time)
-    // Only in flush: the version each record was last committed at, for the compare-and-swap
-    // without a read of the store. Records are written by flush alone, so an entry stays true;
-    // cleared when it grows past a bound.
-    std::unordered_map<std::string, std::uint64_t> committed_versions_;
+    // Only in flush: the version (and tag) each record was last committed at, for the
+    // compare-and-swap without a read of the store. Records are written by flush alone, so an entry
+    // stays true; cleared when it grows past a bound.
+    std::unordered_map<std::string, core::predecessor> committed_versions_;
 
     bool closed_ = false;
     std::unique_ptr<group_commit> committer_; // started by open() once the database is open

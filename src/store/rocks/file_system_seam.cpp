@@ -1,7 +1,7 @@
 // The server's side of the storage link seam (rocks_store.hpp): RocksDB's own environment and the
 // configured WAL recovery. Alone in its object file, so that a test program that defines
 // storage_environment_for() itself never links this one from the static library.
-#include <reqstore/store/rocks_store.hpp>
+#include <reqstore/store/rocks/rocks_store.hpp>
 
 namespace reqstore::store
 {

@@ -1,6 +1,6 @@
 // Encoding and bounds-checked decoding of stored versions and events.
-#include <reqstore/store/codec.hpp>
-#include <reqstore/store/keys.hpp>
+#include <reqstore/store/rocks/codec.hpp>
+#include <reqstore/store/rocks/keys.hpp>
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
@@ -12,6 +12,7 @@ namespace
 
 constexpr unsigned char format_1 = 1;
 constexpr unsigned char flag_deleted = 1;
+constexpr unsigned char flag_tagged = 2; // a be64 tag follows the version
 
 void append_be16(std::string& out, std::size_t n)
 {
@@ -75,13 +76,15 @@ struct reader
 std::string encode_version(const core::stored_version& v)
 {
     std::string out;
-    std::size_t size = 2 + 16 + 6 + v.type.size() + v.status.size() + v.updated_by.size() + 2 + v.body.size();
+    std::size_t size = 2 + 24 + 6 + v.type.size() + v.status.size() + v.updated_by.size() + 2 + v.body.size();
     for (const auto& name : v.changed)
         size += 2 + name.size();
     out.reserve(size);
     out.push_back(static_cast<char>(format_1));
-    out.push_back(static_cast<char>(v.deleted ? flag_deleted : 0));
+    out.push_back(static_cast<char>((v.deleted ? flag_deleted : 0) | (v.tag != 0 ? flag_tagged : 0)));
     append_be64(out, v.version);
+    if (v.tag != 0)
+        append_be64(out, v.tag);
     append_be64(out, static_cast<std::uint64_t>(v.updated_at));
     append_str(out, v.type);
     append_str(out, v.status);
@@ -97,8 +100,15 @@ std::optional<version_head> decode_version_head(std::string_view bytes) noexcept
 {
     if (bytes.size() < 10 || static_cast<unsigned char>(bytes[0]) != format_1)
         return std::nullopt;
-    return version_head{*read_be64(bytes.substr(2)),
-                        (static_cast<unsigned char>(bytes[1]) & flag_deleted) != 0};
+    const auto flags = static_cast<unsigned char>(bytes[1]);
+    std::uint64_t tag = 0;
+    if (flags & flag_tagged)
+    {
+        if (bytes.size() < 18)
+            return std::nullopt;
+        tag = *read_be64(bytes.substr(10));
+    }
+    return version_head{*read_be64(bytes.substr(2)), tag, (flags & flag_deleted) != 0};
 }
 
 std::optional<core::stored_version> decode_version(std::string_view bytes, bool with_body)
@@ -106,9 +116,12 @@ std::optional<core::stored_version> decode_version(std::string_view bytes, bool 
     if (bytes.size() < 2 || static_cast<unsigned char>(bytes[0]) != format_1)
         return std::nullopt;
     core::stored_version v;
-    v.deleted = (static_cast<unsigned char>(bytes[1]) & flag_deleted) != 0;
+    const auto flags = static_cast<unsigned char>(bytes[1]);
+    v.deleted = (flags & flag_deleted) != 0;
     reader r{bytes.substr(2)};
     v.version = r.be64();
+    if (flags & flag_tagged)
+        v.tag = r.be64();
     v.updated_at = static_cast<core::unix_millis>(r.be64());
     v.type = r.str();
     v.status = r.str();
@@ -125,17 +138,7 @@ std::optional<core::stored_version> decode_version(std::string_view bytes, bool 
 
 std::string encode_event(const core::event_draft& event, std::uint64_t sequence)
 {
-    boost::json::object o;
-    o["seq"] = sequence;
-    o["event"] = event.name;
-    o["id"] = event.id;
-    o["type"] = event.type;
-    o["version"] = event.version;
-    o["status"] = event.status;
-    if (event.from_status)
-        o["from"] = *event.from_status;
-    o["at"] = core::format_rfc3339(event.at);
-    return boost::json::serialize(o);
+    return core::feed_entry_json(event, sequence);
 }
 
 std::string encode_idempotency(const core::idempotency_entry& entry)

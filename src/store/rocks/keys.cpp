@@ -1,5 +1,5 @@
 // Key encoding for the RocksDB column families.
-#include <reqstore/store/keys.hpp>
+#include <reqstore/store/rocks/keys.hpp>
 
 #include <cstdint>
 

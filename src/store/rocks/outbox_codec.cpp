@@ -1,5 +1,5 @@
 // JSON encoding of subscriptions and deliveries for the `webhooks` and `deliveries` column families.
-#include <reqstore/store/outbox_codec.hpp>
+#include <reqstore/store/rocks/outbox_codec.hpp>
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>

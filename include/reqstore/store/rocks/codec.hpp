@@ -2,6 +2,7 @@
 // corrupt or truncated value is reported, never read past its end.
 #pragma once
 
+#include <reqstore/core/outbox.hpp>
 #include <reqstore/core/record_store.hpp>
 
 #include <optional>
@@ -11,7 +12,8 @@
 namespace reqstore::store
 {
 
-// Layout, format 1: u8 format | u8 flags (bit 0: deleted) | be64 version | be64 updated_at
+// Layout, format 1: u8 format | u8 flags (bit 0: deleted, bit 1: tagged) | be64 version
+// | be64 tag (only when tagged: a version with tag 0 is stored without one) | be64 updated_at
 // | str type | str status | str updated_by | be16 count, str changed[count] | body (the rest),
 // where str = be16 length + bytes.
 std::string encode_version(const core::stored_version& v);
@@ -20,16 +22,16 @@ std::string encode_version(const core::stored_version& v);
 // (history listings). nullopt when the bytes are not a valid format-1 value.
 std::optional<core::stored_version> decode_version(std::string_view bytes, bool with_body = true);
 
-// Reads only the version number and deleted flag: the commit path's compare-and-swap check.
+// Reads only the version number, tag and deleted flag: the commit path's compare-and-swap check.
 struct version_head
 {
     std::uint64_t version;
+    std::uint64_t tag; // 0 when the version was stored untagged
     bool deleted;
 };
 std::optional<version_head> decode_version_head(std::string_view bytes) noexcept;
 
-// An event of the change feed as stored in `events`: the JSON object
-// {"seq","event","id","type","version","status","at"} (+ "from" on status changes).
+// An event of the change feed as stored in `events`: its feed entry (core::feed_entry_json).
 std::string encode_event(const core::event_draft& event, std::uint64_t sequence);
 
 // An idempotency entry as stored under its key: u8 format | be64 created_at | str fingerprint |
