@@ -54,8 +54,8 @@ void idempotency_keys::release(const std::string& key)
 }
 
 net::awaitable<idempotency_keys::decision>
-idempotency_keys::begin(const http::request& req, std::string_view key_id,
-                        std::function<http::response(const core::write_outcome&)> render)
+idempotency_keys::begin(const http::request& req, std::string_view key_id, std::string answer_form,
+                        std::function<http::response(const core::kept_answer&)> replay)
 {
     const auto header = req.header("idempotency-key");
     if (!header)
@@ -93,18 +93,18 @@ idempotency_keys::begin(const http::request& req, std::string_view key_id,
                 "this Idempotency-Key was used for another request (method, path or "
                 "body differ)",
                 req.path());
-        auto replay = decode_answer((*stored)->answer);
-        if (!replay)
+        std::optional<http::response> answer;
+        if (const auto kept = core::decode_kept_answer((*stored)->answer))
+            answer = replay(*kept);
+        else
+            answer = decode_answer((*stored)->answer); // kept in the transport's form, before kept_answer
+        if (!answer)
             co_return http::problem_response(core::errc::internal, "a stored answer is unreadable",
                                              req.path());
-        replay->set("Idempotent-Replayed", "true");
-        co_return *replay;
+        answer->set("Idempotent-Replayed", "true");
+        co_return *answer;
     }
-    core::idempotency_hook hook{key, fingerprint,
-                                [render = std::move(render)](const core::write_outcome& outcome)
-                                {
-                                    return encode_answer(render(outcome));
-                                }};
+    core::idempotency_hook hook{key, fingerprint, std::move(answer_form)};
     co_return go_ahead{std::move(held), std::move(hook)};
 }
 

@@ -11,8 +11,11 @@
 #include <boost/url/params_encoded_view.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
+#include <optional>
+#include <utility>
 
 #include "request_parsing.hpp"
 
@@ -313,14 +316,17 @@ private:
                                    core::body_media media)
     {
         const http::request& req = ctx.req;
+        const bool minimal = prefers_minimal(req);
         // Named, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
-        std::function<response(const core::write_outcome&)> render =
-            [&req, kind](const core::write_outcome& outcome)
+        std::function<response(const core::kept_answer&)> replay = [&req](const core::kept_answer& kept)
         {
-            return answer_for(kind, outcome, req);
+            const auto form = answer_form_from(kept.answer_form);
+            if (!form)
+                return failure_answer({errc::internal, "a kept answer has an unknown form"}, req);
+            return answer_for(form->first, kept.outcome, form->second);
         };
-        auto decision =
-            co_await idempotency_.begin(req, ctx.key ? ctx.key->id : std::string_view(), std::move(render));
+        auto decision = co_await idempotency_.begin(req, ctx.key ? ctx.key->id : std::string_view(),
+                                                    answer_form_of(kind, minimal), std::move(replay));
         if (auto* answer = std::get_if<response>(&decision))
             co_return std::move(*answer);
         core::write_input input = write_input_of(ctx, media);
@@ -348,11 +354,29 @@ private:
         }
         if (!written)
             co_return failure_answer(written.error(), req);
-        co_return answer_for(kind, *written, req);
+        co_return answer_for(kind, *written, minimal);
     }
 
-    // The answer to a write that succeeded; also what an Idempotency-Key stores.
-    static response answer_for(write_kind kind, const core::write_outcome& written, const http::request& req)
+    // How a write is answered, in the words kept with an Idempotency-Key: its kind, and " minimal"
+    // when the client asked for return=minimal.
+    static constexpr std::array<std::string_view, 4> kind_names{"create", "put", "patch", "remove"};
+    static std::string answer_form_of(write_kind kind, bool minimal)
+    {
+        return std::string(kind_names[static_cast<std::size_t>(kind)]) + (minimal ? " minimal" : "");
+    }
+    static std::optional<std::pair<write_kind, bool>> answer_form_from(std::string_view form)
+    {
+        const bool minimal = form.ends_with(" minimal");
+        if (minimal)
+            form.remove_suffix(std::string_view(" minimal").size());
+        for (std::size_t i = 0; i < kind_names.size(); ++i)
+            if (kind_names[i] == form)
+                return std::pair{static_cast<write_kind>(i), minimal};
+        return std::nullopt;
+    }
+
+    // The answer to a write that succeeded, and to a repeat of it with its Idempotency-Key.
+    static response answer_for(write_kind kind, const core::write_outcome& written, bool minimal)
     {
         switch (kind)
         {
@@ -360,9 +384,9 @@ private:
             return created_answer(written.record, written.id);
         case write_kind::put:
             return written.created ? created_answer(written.record, written.id)
-                                   : update_answer(written, written.id, req);
+                                   : update_answer(written, written.id, minimal);
         case write_kind::patch:
-            return update_answer(written, written.id, req);
+            return update_answer(written, written.id, minimal);
         case write_kind::remove:
             break;
         }
@@ -395,10 +419,9 @@ private:
         return r;
     }
 
-    static response update_answer(const core::write_outcome& written, std::string_view id,
-                                  const http::request& req)
+    static response update_answer(const core::write_outcome& written, std::string_view id, bool minimal)
     {
-        if (prefers_minimal(req))
+        if (minimal)
         {
             response r;
             r.status = 204;

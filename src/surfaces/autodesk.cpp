@@ -242,11 +242,7 @@ public:
         core::conditional_headers conditions = write_conditions(ctx.req);
         reach_check reachable = owned_by(account);
         auto changes = decode_body(ctx.req);
-        if (!changes)
-            co_return error_answer(co_await refusal_in_order(service_, id, autodesk_type, conditions,
-                                                             reachable, changes.error()),
-                                   ctx.req);
-        update_request update{std::move(id), autodesk_type,         std::move(*changes),
+        update_request update{std::move(id), autodesk_type,         std::move(changes),
                               ctx.key->id,   std::move(conditions), std::move(reachable)};
         auto updated = co_await update_record(service_, std::move(update));
         if (!updated)

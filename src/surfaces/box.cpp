@@ -184,10 +184,7 @@ public:
         core::conditional_headers conditions = write_conditions(ctx.req);
         auto changes =
             mapped_body(ctx.req, fields, "a Box file request update", service_.options().max_json_depth);
-        if (!changes)
-            co_return error_answer(
-                co_await refusal_in_order(service_, id, box_type, conditions, {}, changes.error()), ctx.req);
-        update_request update{std::move(id), box_type, std::move(*changes), ctx.key->id,
+        update_request update{std::move(id), box_type, std::move(changes), ctx.key->id,
                               std::move(conditions)};
         auto updated = co_await update_record(service_, std::move(update));
         if (!updated)

@@ -290,22 +290,21 @@ private:
         update.conditions = write_conditions(req);
         update.every_problem_at_once = true;
         auto changes = update_fields(req, update.id, service_.options().max_json_depth);
-        if (!changes)
-            co_return error_answer(co_await refusal_in_order(service_, update.id, dsr_type, update.conditions,
-                                                             update.reachable, changes.error()),
-                                   req);
-        if (as_subject)
+        // A body refused here is answered as the core orders it (after the record's existence and
+        // the preconditions), in this surface's plain error format.
+        const bool body_refused = !changes;
+        if (changes && as_subject)
         {
             changes->erase("owner");
             if (const auto* status = changes->if_contains("status"))
                 update.guard = subject_status_rule(*status);
         }
-        update.fields = std::move(*changes);
+        update.fields = std::move(changes);
         const std::string id = update.id;
         auto updated = co_await update_record(service_, std::move(update));
         if (updated)
             co_return accepted_answer(*updated);
-        if (!reported_in_result(updated.error().code))
+        if (body_refused || !reported_in_result(updated.error().code))
             co_return error_answer(updated.error(), req);
         // Nothing was applied: the status reported is the one the request still has.
         auto current = co_await read_record(service_, id, dsr_type);

@@ -294,28 +294,15 @@ net::awaitable<core::result<loaded_record>> read_record(core::record_service& se
     co_return loaded_record{std::move(read->record), std::move(*record), false};
 }
 
-net::awaitable<failure> refusal_in_order(core::record_service& service, std::string_view id,
-                                         std::string_view type_name,
-                                         const core::conditional_headers& conditions,
-                                         const reach_check& reachable, failure body_refusal)
-{
-    auto loaded = co_await read_record(service, id, type_name, reachable);
-    if (!loaded)
-        co_return loaded.error();
-    const auto outcome =
-        core::evaluate_preconditions(conditions, {loaded->version.version, loaded->version.updated_at},
-                                     core::request_kind::write, service.require_if_match_for(type_name));
-    if (outcome != core::precondition_outcome::proceed)
-        co_return core::precondition_problem(outcome, &loaded->version);
-    co_return body_refusal;
-}
-
 net::awaitable<core::result<loaded_record>> update_record(core::record_service& service,
                                                           update_request request)
 {
     core::write_input input;
     input.conditions = std::move(request.conditions);
-    input.body = json::value(std::move(request.fields));
+    if (request.fields)
+        input.body = json::value(std::move(*request.fields));
+    else
+        input.body = std::move(request.fields.error());
     input.media = core::body_media::json;
     input.actor = std::move(request.actor);
     input.every_problem_at_once = request.every_problem_at_once;

@@ -59,10 +59,12 @@ public:
     };
     using decision = std::variant<std::monostate, http::response, go_ahead>;
 
-    // `render` turns the outcome of the write into the answer the handler will send.
-    // Awaited at once by the caller (req and key_id need only live until it completes).
-    boost::asio::awaitable<decision> begin(const http::request& req, std::string_view key_id,
-                                           std::function<http::response(const core::write_outcome&)> render);
+    // `answer_form` is the handler's note of how it answers this write, kept with the outcome;
+    // `replay` rebuilds the answer of an earlier write from what was kept (its form, not this
+    // request's). Awaited at once by the caller (req and key_id need only live until it completes).
+    [[nodiscard]] boost::asio::awaitable<decision>
+    begin(const http::request& req, std::string_view key_id, std::string answer_form,
+          std::function<http::response(const core::kept_answer&)> replay);
 
     // Starts the hourly sweep of answers older than the lifetime; stop() ends it.
     void start();
@@ -80,7 +82,8 @@ private:
     bool stopping_ = false;                 // only on strand_
 };
 
-// The stored form of an answer, and back.
+// The form answers were kept in before the core kept them as a kept_answer: the transport's whole
+// answer. A repeat within 24 hours of an upgrade is still answered from it.
 std::string encode_answer(const http::response& r);
 std::optional<http::response> decode_answer(std::string_view bytes);
 

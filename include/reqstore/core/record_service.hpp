@@ -4,6 +4,7 @@
 #pragma once
 
 #include <reqstore/core/errc.hpp>
+#include <reqstore/core/kept_answer.hpp>
 #include <reqstore/core/newest_versions.hpp>
 #include <reqstore/core/pending_commit.hpp>
 #include <reqstore/core/preconditions.hpp>
@@ -35,17 +36,16 @@ enum class body_media
     none,        // no body expected (DELETE)
 };
 
-struct write_outcome;
 struct version_change;            // record_rules.hpp, private to the core
 enum class write_operation : int; // likewise
 
-// Asks the core to store the answer to this write with the write itself (Idempotency-Key).
+// Asks the core to keep the answer to this write with the write itself (Idempotency-Key): the
+// outcome, and the transport's note of how it answers, as a kept_answer (kept_answer.hpp).
 struct idempotency_hook
 {
     std::string key;         // caller's key id + the Idempotency-Key value
     std::string fingerprint; // of method, path and body
-    // Encodes the answer the transport will send for `outcome`; called once, before the commit.
-    std::function<std::string(const write_outcome& outcome)> render;
+    std::string answer_form; // kept_answer::answer_form
 };
 
 struct write_input
@@ -68,14 +68,6 @@ struct write_input
     // surface whose clients expect every problem of an update at once. The answer stays one
     // validation_failed; the order of section 5 is otherwise unchanged.
     bool every_problem_at_once = false;
-};
-
-struct write_outcome
-{
-    std::string id;
-    stored_version record; // the current version after the write (unchanged for a no-op)
-    bool created = false;
-    bool committed = false; // false for a write that changed nothing
 };
 
 struct read_outcome

@@ -133,24 +133,15 @@ using reach_check = std::function<bool(const boost::json::object& record)>;
 read_record(core::record_service& service, std::string_view id, std::string_view type_name,
             const reach_check& reachable = {});
 
-// The answer to a body (or media type) the surface refused, in the contract's order (section 5):
-// a record that is missing, of another type or out of reach is not_found, and a failing or
-// missing precondition (412, 428) comes next, before the body's own failure, which is returned
-// otherwise.
-// Judged without the record's lock: it only orders refusals, and nothing is written.
-boost::asio::awaitable<core::failure> refusal_in_order(core::record_service& service, std::string_view id,
-                                                       std::string_view type_name,
-                                                       const core::conditional_headers& conditions,
-                                                       const reach_check& reachable,
-                                                       core::failure body_refusal);
-
 // One partial update as a surface asks for it.
 struct update_request
 {
     std::string id;
     std::string_view type_name; // only a record of this type is reached (others: not_found)
-    boost::json::object fields; // record members that replace the record's
-    std::string actor;          // recorded as updated_by
+    // The record members that replace the record's, or the surface's refusal of the body, which
+    // the core answers in the body's place (after the record's existence and the preconditions).
+    core::result<boost::json::object> fields = boost::json::object();
+    std::string actor; // recorded as updated_by
     core::conditional_headers conditions;
     reach_check reachable;              // empty: every record of the type is reachable
     bool every_problem_at_once = false; // see core::write_input
