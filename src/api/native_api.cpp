@@ -3,6 +3,7 @@
 #include <reqstore/api/native_api.hpp>
 #include <reqstore/auth/keys.hpp>
 #include <reqstore/http/problem.hpp>
+#include <reqstore/http/status_map.hpp>
 #include <reqstore/ops/log.hpp>
 
 #include <boost/json/array.hpp>
@@ -109,7 +110,7 @@ response failure_answer(const failure& f, const http::request& req)
 {
     // The client sees a generic sentence for server-side failures; the detail goes to the log.
     // (An empty detail was logged where it arose, e.g. the dispatcher's "handler failed".)
-    if (core::describe_failure(f.code).status >= 500 && !f.detail.empty())
+    if (http::describe_failure(f.code).status >= 500 && !f.detail.empty())
         ops::log().error("request failed",
                          {{"request_id", req.request_id()}, {"path", req.path()}, {"error", f.detail}});
     response r = http::problem_response(f, req.path());

@@ -1,5 +1,6 @@
 // Serializing core failures as RFC 9457 problem documents.
 #include <reqstore/http/problem.hpp>
+#include <reqstore/http/status_map.hpp>
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
@@ -9,14 +10,14 @@ namespace reqstore::http
 
 response problem_response(const core::failure& f, std::string_view instance)
 {
-    const auto d = core::describe_failure(f.code);
+    const auto d = describe_failure(f.code);
     boost::json::object body;
     body["type"] = "/problems/" + std::string(d.slug);
     body["title"] = d.title;
     body["status"] = d.status;
     const bool internal = d.status >= 500;
     if (internal)
-        body["detail"] = core::server_failure_detail(f.code);
+        body["detail"] = server_failure_detail(f.code);
     else
         body["detail"] =
             valid_utf8(f.detail.empty() ? std::string_view(d.title) : std::string_view(f.detail));

@@ -3,6 +3,7 @@
 #include <reqstore/core/time.hpp>
 #include <reqstore/http/problem.hpp>
 #include <reqstore/http/server.hpp>
+#include <reqstore/http/status_map.hpp>
 #include <reqstore/ops/log.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -650,7 +651,7 @@ std::uint64_t open_files_limit() noexcept
 // The answer to a connection over a cap. No request was read, so the problem has no instance.
 std::string refusal_answer(bool total_cap)
 {
-    const auto d = core::describe_failure(core::errc::unavailable);
+    const auto d = describe_failure(core::errc::unavailable);
     boost::json::object problem;
     problem["type"] = "/problems/" + std::string(d.slug);
     problem["title"] = d.title;

@@ -3,6 +3,7 @@
 #include <reqstore/auth/keys.hpp>
 #include <reqstore/core/ids.hpp>
 #include <reqstore/core/json_body.hpp>
+#include <reqstore/http/status_map.hpp>
 #include <reqstore/surfaces/autodesk.hpp>
 #include <reqstore/surfaces/support.hpp>
 
@@ -89,7 +90,7 @@ std::string error_code_for(const failure& f, const http::request& req)
     for (const auto& g : gateway_codes)
         if (g.code == f.code)
             return std::string(g.error_code);
-    std::string out(core::describe_failure(f.code).slug);
+    std::string out(http::describe_failure(f.code).slug);
     std::transform(out.begin(), out.end(), out.begin(),
                    [](unsigned char c) { return c == '-' ? '_' : static_cast<char>(std::toupper(c)); });
     return out;
@@ -119,7 +120,7 @@ http::response error_answer(const failure& f, const http::request& req)
     json::array errors = field_errors(f);
     if (!errors.empty())
         body["errors"] = std::move(errors);
-    http::response r = json_response(core::describe_failure(f.code).status, body);
+    http::response r = json_response(http::describe_failure(f.code).status, body);
     if (f.code == errc::precondition_failed)
         if (const auto* etag = f.extensions.if_contains("current_etag"); etag && etag->is_string())
             r.set("ETag", std::string(etag->get_string()));

@@ -5,6 +5,7 @@
 #include <reqstore/auth/keys.hpp>
 #include <reqstore/http/problem.hpp>
 #include <reqstore/http/query.hpp>
+#include <reqstore/http/status_map.hpp>
 #include <reqstore/surfaces/consentgrid.hpp>
 #include <reqstore/surfaces/support.hpp>
 
@@ -63,7 +64,7 @@ bool reported_in_result(errc code)
 // The JSON error object of every answer that is not an update status.
 http::response error_answer(const failure& f, const http::request& req)
 {
-    const auto described = core::describe_failure(f.code);
+    const auto described = http::describe_failure(f.code);
     json::object body{{"status", described.status},
                       {"code", described.slug},
                       {"error", client_message(f, req)},
@@ -118,7 +119,7 @@ http::response refused_answer(const failure& f, std::string_view id, std::string
             add(field_errors, first, message);
     }
     std::string error =
-        http::valid_utf8(f.detail.empty() ? std::string_view(core::describe_failure(f.code).title)
+        http::valid_utf8(f.detail.empty() ? std::string_view(http::describe_failure(f.code).title)
                                           : std::string_view(f.detail));
     if (const auto* allowed = f.extensions.if_contains("allowed"); allowed && allowed->is_array())
     {

@@ -1,6 +1,7 @@
 // DocSpring data requests over the core: Basic credentials, the success/error envelope, and 422
 // for an update the type refuses (a request already viewed or completed cannot be updated).
 #include <reqstore/auth/keys.hpp>
+#include <reqstore/http/status_map.hpp>
 #include <reqstore/surfaces/docspring.hpp>
 #include <reqstore/surfaces/support.hpp>
 
@@ -52,7 +53,7 @@ unsigned status_for(const failure& f)
     case errc::requirements_missing:
         return 422;
     default:
-        return core::describe_failure(f.code).status;
+        return http::describe_failure(f.code).status;
     }
 }
 

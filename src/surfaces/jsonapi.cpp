@@ -5,6 +5,7 @@
 #include <reqstore/core/preconditions.hpp>
 #include <reqstore/core/time.hpp>
 #include <reqstore/http/problem.hpp>
+#include <reqstore/http/status_map.hpp>
 #include <reqstore/surfaces/jsonapi.hpp>
 #include <reqstore/surfaces/support.hpp>
 
@@ -127,7 +128,7 @@ http::response errors_answer(const std::vector<api_error>& errors)
 // the failure's other extensions (allowed targets, current_etag, ...) go to `meta`.
 http::response error_answer(const failure& f, const http::request& req)
 {
-    const auto described = core::describe_failure(f.code);
+    const auto described = http::describe_failure(f.code);
     const bool server_side = described.status >= 500;
     api_error base{described.status,
                    std::string(described.slug),

@@ -2,6 +2,7 @@
 #include <reqstore/core/json_body.hpp>
 #include <reqstore/core/patch.hpp>
 #include <reqstore/http/problem.hpp>
+#include <reqstore/http/status_map.hpp>
 #include <reqstore/ops/log.hpp>
 #include <reqstore/surfaces/support.hpp>
 
@@ -230,14 +231,14 @@ core::conditional_headers write_conditions(const http::request& req)
 
 std::string client_message(const failure& f, const http::request& req)
 {
-    const auto described = core::describe_failure(f.code);
+    const auto described = http::describe_failure(f.code);
     if (described.status >= 500)
     {
         // An empty detail was logged where it arose (the dispatcher's "handler failed").
         if (!f.detail.empty())
             ops::log().error("request failed",
                              {{"request_id", req.request_id()}, {"path", req.path()}, {"error", f.detail}});
-        return std::string(core::server_failure_detail(f.code));
+        return std::string(http::server_failure_detail(f.code));
     }
     return http::valid_utf8(f.detail.empty() ? std::string_view(described.title)
                                              : std::string_view(f.detail));
