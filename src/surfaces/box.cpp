@@ -213,8 +213,8 @@ void add_box_surface(http::router& routes, core::record_service& service)
 
     auto surface = std::make_shared<box_surface>(service);
     routes.add(std::string(prefix) + "/{file_request_id}",
-               {{http::method::get, auth::scope_read, handler_of(surface, &box_surface::get)},
-                {http::method::put, auth::scope_write, handler_of(surface, &box_surface::put)}});
+               {{http::method::get, auth::scope_read, http::handler_of(surface, &box_surface::get)},
+                {http::method::put, auth::scope_write, http::handler_of(surface, &box_surface::put)}});
 }
 
 } // namespace reqstore::surfaces

@@ -141,8 +141,8 @@ void add_docspring_surface(http::router& routes, core::record_service& service)
 
     auto surface = std::make_shared<docspring_surface>(service);
     routes.add(std::string(prefix) + "/{id}",
-               {{http::method::get, auth::scope_read, handler_of(surface, &docspring_surface::get)},
-                {http::method::put, auth::scope_write, handler_of(surface, &docspring_surface::put)}});
+               {{http::method::get, auth::scope_read, http::handler_of(surface, &docspring_surface::get)},
+                {http::method::put, auth::scope_write, http::handler_of(surface, &docspring_surface::put)}});
 }
 
 } // namespace reqstore::surfaces
