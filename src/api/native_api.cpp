@@ -2,17 +2,16 @@
 #include <reqstore/api/idempotency.hpp>
 #include <reqstore/api/native_api.hpp>
 #include <reqstore/auth/keys.hpp>
+#include <reqstore/http/header_text.hpp>
 #include <reqstore/http/problem.hpp>
-#include <reqstore/ops/log.hpp>
+#include <reqstore/http/validators.hpp>
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/params_encoded_view.hpp>
 
-#include <algorithm>
 #include <array>
-#include <cctype>
 #include <charconv>
 #include <optional>
 #include <utility>
@@ -34,33 +33,15 @@ namespace
 constexpr std::string_view accept_patch =
     "application/merge-patch+json, application/json-patch+json, application/json";
 
-std::string lowercase(std::string_view s)
-{
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-    return out;
-}
-
-// The media type of Content-Type without parameters, lower-cased ("" when absent).
-std::string media_type(const http::request& req)
-{
-    const auto value = req.header("content-type");
-    if (!value)
-        return {};
-    std::string_view type = value->substr(0, value->find(';'));
-    while (!type.empty() && (type.back() == ' ' || type.back() == '\t'))
-        type.remove_suffix(1);
-    return lowercase(type);
-}
-
 core::body_media json_media(const http::request& req)
 {
-    return media_type(req) == "application/json" ? core::body_media::json : core::body_media::unsupported;
+    return http::media_type(req) == "application/json" ? core::body_media::json
+                                                       : core::body_media::unsupported;
 }
 
 core::body_media patch_media(const http::request& req)
 {
-    const std::string type = media_type(req);
+    const std::string type = http::media_type(req);
     if (type == "application/merge-patch+json" || type == "application/json")
         return core::body_media::merge_patch;
     if (type == "application/json-patch+json")
@@ -73,16 +54,13 @@ bool prefers_minimal(const http::request& req)
     const auto prefer = req.header_list("prefer");
     if (!prefer)
         return false;
-    const std::string value = lowercase(*prefer);
+    const std::string value = http::lowercase(*prefer);
     std::string_view rest = value;
     while (!rest.empty())
     {
         const auto comma = rest.find(',');
-        std::string_view token = rest.substr(0, comma);
-        token = token.substr(0, token.find(';'));
-        const auto first = token.find_first_not_of(" \t");
-        const auto last = token.find_last_not_of(" \t");
-        if (first != std::string_view::npos && token.substr(first, last - first + 1) == "return=minimal")
+        const std::string_view token = rest.substr(0, comma);
+        if (http::trim(token.substr(0, token.find(';'))) == "return=minimal")
             return true;
         if (comma == std::string_view::npos)
             break;
@@ -111,14 +89,9 @@ std::string record_path(std::string_view id)
 response failure_answer(const failure& f, const http::request& req)
 {
     // The client sees a generic sentence for server-side failures; the detail goes to the log.
-    // (An empty detail was logged where it arose, e.g. the dispatcher's "handler failed".)
-    if (core::describe_failure(f.code).status >= 500 && !f.detail.empty())
-        ops::log().error("request failed",
-                         {{"request_id", req.request_id()}, {"path", req.path()}, {"error", f.detail}});
+    http::log_server_failure(f, req);
     response r = http::problem_response(f, req.path());
-    if (f.code == errc::precondition_failed)
-        if (const auto* etag = f.extensions.if_contains("current_etag"); etag && etag->is_string())
-            r.set("ETag", std::string(etag->get_string()));
+    http::set_current_etag(r, f);
     if (f.code == errc::unsupported_media_type && req.verb() == http::method::patch)
         r.set("Accept-Patch", std::string(accept_patch));
     return r;
@@ -127,8 +100,7 @@ response failure_answer(const failure& f, const http::request& req)
 response record_answer(unsigned status, const core::stored_version& v)
 {
     response r = json_answer(status, v.body);
-    r.set("ETag", core::etag_for_version(v.version));
-    r.set("Last-Modified", core::format_http_date(v.updated_at));
+    http::set_validators(r, v.version, v.updated_at);
     return r;
 }
 
@@ -157,13 +129,7 @@ public:
         if (!found)
             co_return failure_answer(found.error(), req);
         if (found->not_modified)
-        {
-            response r;
-            r.status = 304;
-            r.set("ETag", core::etag_for_version(found->record.version));
-            r.set("Last-Modified", core::format_http_date(found->record.updated_at));
-            co_return r;
-        }
+            co_return http::not_modified(found->record.version, found->record.updated_at);
         co_return record_answer(200, found->record);
     }
 
@@ -459,23 +425,19 @@ http::surface native_surface()
 void add_native_routes(http::router& routes, core::record_service& service, idempotency_keys& idempotency)
 {
     auto api = std::make_shared<native_api>(service, idempotency);
-    const auto bind = [api](net::awaitable<response> (native_api::*fn)(handler_context&))
-    {
-        return [api, fn](handler_context& ctx)
-        {
-            return ((*api).*fn)(ctx);
-        };
-    };
     using http::method;
-    routes.add("/v1/requests", {{method::get, auth::scope_read, bind(&native_api::list)},
-                                {method::post, auth::scope_write, bind(&native_api::create)}});
-    routes.add("/v1/requests/{id}", {{method::get, auth::scope_read, bind(&native_api::read)},
-                                     {method::put, auth::scope_write, bind(&native_api::put)},
-                                     {method::patch, auth::scope_write, bind(&native_api::patch)},
-                                     {method::delete_, auth::scope_write, bind(&native_api::remove)}});
-    routes.add("/v1/requests/{id}/versions", {{method::get, auth::scope_read, bind(&native_api::versions)}});
+    routes.add("/v1/requests",
+               {{method::get, auth::scope_read, http::handler_of(api, &native_api::list)},
+                {method::post, auth::scope_write, http::handler_of(api, &native_api::create)}});
+    routes.add("/v1/requests/{id}",
+               {{method::get, auth::scope_read, http::handler_of(api, &native_api::read)},
+                {method::put, auth::scope_write, http::handler_of(api, &native_api::put)},
+                {method::patch, auth::scope_write, http::handler_of(api, &native_api::patch)},
+                {method::delete_, auth::scope_write, http::handler_of(api, &native_api::remove)}});
+    routes.add("/v1/requests/{id}/versions",
+               {{method::get, auth::scope_read, http::handler_of(api, &native_api::versions)}});
     routes.add("/v1/requests/{id}/versions/{n}",
-               {{method::get, auth::scope_read, bind(&native_api::version)}});
+               {{method::get, auth::scope_read, http::handler_of(api, &native_api::version)}});
 }
 
 } // namespace reqstore::api

@@ -8,9 +8,6 @@ namespace reqstore::http
 {
 namespace net = boost::asio;
 
-namespace
-{
-
 // Paths no surface covers (health, metrics) are public and answer in the native format.
 response render_failure(const surface* s, const core::failure& f, const request& req)
 {
@@ -18,6 +15,9 @@ response render_failure(const surface* s, const core::failure& f, const request&
         return s->render_failure(f, req);
     return problem_response(f, req.path());
 }
+
+namespace
+{
 
 net::awaitable<response> route_and_handle(const request& req, std::optional<router::match>& found,
                                           const auth::api_key* key, const surface* s);

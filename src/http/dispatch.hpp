@@ -22,6 +22,10 @@ struct dispatch_result
     std::string key_id;                               // empty when unauthenticated
 };
 
+// The answer to `f` in the words of `s`, the request's surface (see router::surface_for); a path
+// no surface covers (health, metrics) is answered with a native problem document.
+response render_failure(const surface* s, const core::failure& f, const request& req);
+
 // Never throws: a handler's exception becomes a logged 500.
 boost::asio::awaitable<dispatch_result> dispatch(const request& req, const router& routes,
                                                  const auth::key_registry& keys, auth::rate_limiter& limiter);

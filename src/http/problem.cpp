@@ -1,5 +1,7 @@
 // Serializing core failures as RFC 9457 problem documents.
 #include <reqstore/http/problem.hpp>
+#include <reqstore/http/status_map.hpp>
+#include <reqstore/ops/log.hpp>
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
@@ -9,17 +11,13 @@ namespace reqstore::http
 
 response problem_response(const core::failure& f, std::string_view instance)
 {
-    const auto d = core::describe_failure(f.code);
+    const auto d = describe_failure(f.code);
     boost::json::object body;
     body["type"] = "/problems/" + std::string(d.slug);
     body["title"] = d.title;
     body["status"] = d.status;
     const bool internal = d.status >= 500;
-    if (internal)
-        body["detail"] = core::server_failure_detail(f.code);
-    else
-        body["detail"] =
-            valid_utf8(f.detail.empty() ? std::string_view(d.title) : std::string_view(f.detail));
+    body["detail"] = client_detail(f);
     body["instance"] = valid_utf8(instance);
     if (!internal)
         for (const auto& member : f.extensions)
@@ -29,6 +27,21 @@ response problem_response(const core::failure& f, std::string_view instance)
     r.content_type = "application/problem+json";
     r.body = boost::json::serialize(body);
     return r;
+}
+
+std::string client_detail(const core::failure& f)
+{
+    const auto d = describe_failure(f.code);
+    if (d.status >= 500)
+        return std::string(server_failure_detail(f.code));
+    return valid_utf8(f.detail.empty() ? std::string_view(d.title) : std::string_view(f.detail));
+}
+
+void log_server_failure(const core::failure& f, const request& req)
+{
+    if (describe_failure(f.code).status >= 500 && !f.detail.empty())
+        ops::log().error("request failed",
+                         {{"request_id", req.request_id()}, {"path", req.path()}, {"error", f.detail}});
 }
 
 std::string valid_utf8(std::string_view text)

@@ -3,6 +3,9 @@
 #include <reqstore/auth/keys.hpp>
 #include <reqstore/core/ids.hpp>
 #include <reqstore/core/json_body.hpp>
+#include <reqstore/http/header_text.hpp>
+#include <reqstore/http/status_map.hpp>
+#include <reqstore/http/validators.hpp>
 #include <reqstore/surfaces/autodesk.hpp>
 #include <reqstore/surfaces/support.hpp>
 
@@ -78,7 +81,7 @@ constexpr std::string_view service_info =
 bool has_bearer(const http::request& req)
 {
     const auto authorization = req.header("authorization");
-    return authorization && lowercase(authorization->substr(0, 7)) == "bearer ";
+    return authorization && http::lowercase(authorization->substr(0, 7)) == "bearer ";
 }
 
 std::string error_code_for(const failure& f, const http::request& req)
@@ -89,7 +92,7 @@ std::string error_code_for(const failure& f, const http::request& req)
     for (const auto& g : gateway_codes)
         if (g.code == f.code)
             return std::string(g.error_code);
-    std::string out(core::describe_failure(f.code).slug);
+    std::string out(http::describe_failure(f.code).slug);
     std::transform(out.begin(), out.end(), out.begin(),
                    [](unsigned char c) { return c == '-' ? '_' : static_cast<char>(std::toupper(c)); });
     return out;
@@ -119,10 +122,8 @@ http::response error_answer(const failure& f, const http::request& req)
     json::array errors = field_errors(f);
     if (!errors.empty())
         body["errors"] = std::move(errors);
-    http::response r = json_response(core::describe_failure(f.code).status, body);
-    if (f.code == errc::precondition_failed)
-        if (const auto* etag = f.extensions.if_contains("current_etag"); etag && etag->is_string())
-            r.set("ETag", std::string(etag->get_string()));
+    http::response r = json_response(http::describe_failure(f.code).status, body);
+    http::set_current_etag(r, f);
     if (f.code == errc::unsupported_media_type)
         r.set("Accept-Patch", "application/json");
     return r;
@@ -210,9 +211,9 @@ std::optional<failure> path_problem(const core::type_registry& types, std::strin
 // Only the account in the path reaches its requests; another account's are not found.
 reach_check owned_by(std::string_view account)
 {
-    return [account = lowercase(account)](const json::object& record)
+    return [account = http::lowercase(account)](const json::object& record)
     {
-        return lowercase(string_member(record, "account_id")) == account;
+        return http::lowercase(string_member(record, "account_id")) == account;
     };
 }
 
@@ -255,7 +256,7 @@ private:
     // the documented header rule says), then the body's members through the field table.
     core::result<json::object> decode_body(const http::request& req) const
     {
-        if (media_type(req) != "application/json")
+        if (http::media_type(req) != "application/json")
             return failure(errc::unsupported_media_type, "Content-Type must be application/json");
         auto body = object_body(req, service_.options().max_json_depth);
         if (!body)
@@ -273,9 +274,10 @@ void add_autodesk_surface(http::router& routes, core::record_service& service)
     routes.add_surface(std::string(prefix), scheme_surface("autodesk", "Bearer", false, error_answer));
 
     auto surface = std::make_shared<autodesk_surface>(service);
-    routes.add(std::string(prefix) + "/accounts/{accountId}/requests/{requestId}",
-               {{http::method::get, auth::scope_read, handler_of(surface, &autodesk_surface::get)},
-                {http::method::patch, auth::scope_write, handler_of(surface, &autodesk_surface::patch)}});
+    routes.add(
+        std::string(prefix) + "/accounts/{accountId}/requests/{requestId}",
+        {{http::method::get, auth::scope_read, http::handler_of(surface, &autodesk_surface::get)},
+         {http::method::patch, auth::scope_write, http::handler_of(surface, &autodesk_surface::patch)}});
 }
 
 std::optional<std::string> autodesk_callback_body(const json::object& event, const json::value& record)

@@ -2,6 +2,7 @@
 // Box's bare etag and user objects, If-Match as compare-and-swap, and Box's error object.
 #include <reqstore/auth/keys.hpp>
 #include <reqstore/core/preconditions.hpp>
+#include <reqstore/http/status_map.hpp>
 #include <reqstore/surfaces/box.hpp>
 #include <reqstore/surfaces/support.hpp>
 
@@ -91,7 +92,7 @@ box_code box_code_for(errc code)
         break;
     }
     // Failures Box has no word for keep the core's status, with its slug in Box's snake_case.
-    const auto described = core::describe_failure(code);
+    const auto described = http::describe_failure(code);
     std::string slug(described.slug);
     std::replace(slug.begin(), slug.end(), '-', '_');
     return {described.status, std::move(slug)};
@@ -209,8 +210,8 @@ void add_box_surface(http::router& routes, core::record_service& service)
 
     auto surface = std::make_shared<box_surface>(service);
     routes.add(std::string(prefix) + "/{file_request_id}",
-               {{http::method::get, auth::scope_read, handler_of(surface, &box_surface::get)},
-                {http::method::put, auth::scope_write, handler_of(surface, &box_surface::put)}});
+               {{http::method::get, auth::scope_read, http::handler_of(surface, &box_surface::get)},
+                {http::method::put, auth::scope_write, http::handler_of(surface, &box_surface::put)}});
 }
 
 } // namespace reqstore::surfaces

@@ -5,6 +5,8 @@
 #include <reqstore/auth/keys.hpp>
 #include <reqstore/http/problem.hpp>
 #include <reqstore/http/query.hpp>
+#include <reqstore/http/status_map.hpp>
+#include <reqstore/http/validators.hpp>
 #include <reqstore/surfaces/consentgrid.hpp>
 #include <reqstore/surfaces/support.hpp>
 
@@ -63,15 +65,13 @@ bool reported_in_result(errc code)
 // The JSON error object of every answer that is not an update status.
 http::response error_answer(const failure& f, const http::request& req)
 {
-    const auto described = core::describe_failure(f.code);
+    const auto described = http::describe_failure(f.code);
     json::object body{{"status", described.status},
                       {"code", described.slug},
                       {"error", client_message(f, req)},
                       {"requestId", req.request_id()}};
     http::response r = json_response(described.status, body);
-    if (f.code == errc::precondition_failed)
-        if (const auto* etag = f.extensions.if_contains("current_etag"); etag && etag->is_string())
-            r.set("ETag", std::string(etag->get_string()));
+    http::set_current_etag(r, f);
     return r;
 }
 
@@ -118,7 +118,7 @@ http::response refused_answer(const failure& f, std::string_view id, std::string
             add(field_errors, first, message);
     }
     std::string error =
-        http::valid_utf8(f.detail.empty() ? std::string_view(core::describe_failure(f.code).title)
+        http::valid_utf8(f.detail.empty() ? std::string_view(http::describe_failure(f.code).title)
                                           : std::string_view(f.detail));
     if (const auto* allowed = f.extensions.if_contains("allowed"); allowed && allowed->is_array())
     {
@@ -393,14 +393,15 @@ void add_consentgrid_surface(http::router& routes, core::record_service& service
     routes.add_surface(std::string(subject_prefix), std::move(subject_surface));
 
     auto surface = std::make_shared<consentgrid_surface>(service);
-    routes.add(
-        std::string(operator_prefix) + "/requests/{id}",
-        {{http::method::get, auth::scope_read, handler_of(surface, &consentgrid_surface::get_as_operator)},
-         {http::method::put, auth::scope_write, handler_of(surface, &consentgrid_surface::put_as_operator)}});
+    routes.add(std::string(operator_prefix) + "/requests/{id}",
+               {{http::method::get, auth::scope_read,
+                 http::handler_of(surface, &consentgrid_surface::get_as_operator)},
+                {http::method::put, auth::scope_write,
+                 http::handler_of(surface, &consentgrid_surface::put_as_operator)}});
     // A subject's key needs no scope: what it may reach is decided by its subject.
     routes.add(std::string(subject_prefix) + "/{acct}/requests/{id}",
-               {{http::method::get, "", handler_of(surface, &consentgrid_surface::get_as_subject)},
-                {http::method::put, "", handler_of(surface, &consentgrid_surface::put_as_subject)}});
+               {{http::method::get, "", http::handler_of(surface, &consentgrid_surface::get_as_subject)},
+                {http::method::put, "", http::handler_of(surface, &consentgrid_surface::put_as_subject)}});
 }
 
 } // namespace reqstore::surfaces

@@ -1,6 +1,7 @@
 // DocSpring data requests over the core: Basic credentials, the success/error envelope, and 422
 // for an update the type refuses (a request already viewed or completed cannot be updated).
 #include <reqstore/auth/keys.hpp>
+#include <reqstore/http/status_map.hpp>
 #include <reqstore/surfaces/docspring.hpp>
 #include <reqstore/surfaces/support.hpp>
 
@@ -52,7 +53,7 @@ unsigned status_for(const failure& f)
     case errc::requirements_missing:
         return 422;
     default:
-        return core::describe_failure(f.code).status;
+        return http::describe_failure(f.code).status;
     }
 }
 
@@ -137,8 +138,8 @@ void add_docspring_surface(http::router& routes, core::record_service& service)
 
     auto surface = std::make_shared<docspring_surface>(service);
     routes.add(std::string(prefix) + "/{id}",
-               {{http::method::get, auth::scope_read, handler_of(surface, &docspring_surface::get)},
-                {http::method::put, auth::scope_write, handler_of(surface, &docspring_surface::put)}});
+               {{http::method::get, auth::scope_read, http::handler_of(surface, &docspring_surface::get)},
+                {http::method::put, auth::scope_write, http::handler_of(surface, &docspring_surface::put)}});
 }
 
 } // namespace reqstore::surfaces

@@ -4,7 +4,10 @@
 #include <reqstore/core/patch.hpp>
 #include <reqstore/core/preconditions.hpp>
 #include <reqstore/core/time.hpp>
+#include <reqstore/http/header_text.hpp>
 #include <reqstore/http/problem.hpp>
+#include <reqstore/http/status_map.hpp>
+#include <reqstore/http/validators.hpp>
 #include <reqstore/surfaces/jsonapi.hpp>
 #include <reqstore/surfaces/support.hpp>
 
@@ -127,7 +130,7 @@ http::response errors_answer(const std::vector<api_error>& errors)
 // the failure's other extensions (allowed targets, current_etag, ...) go to `meta`.
 http::response error_answer(const failure& f, const http::request& req)
 {
-    const auto described = core::describe_failure(f.code);
+    const auto described = http::describe_failure(f.code);
     const bool server_side = described.status >= 500;
     api_error base{described.status,
                    std::string(described.slug),
@@ -165,9 +168,7 @@ http::response error_answer(const failure& f, const http::request& req)
         errors.push_back(std::move(base));
 
     http::response r = errors_answer(errors);
-    if (f.code == errc::precondition_failed)
-        if (const auto* etag = f.extensions.if_contains("current_etag"); etag && etag->is_string())
-            r.set("ETag", std::string(etag->get_string()));
+    http::set_current_etag(r, f);
     if (f.code == errc::unsupported_media_type)
         r.set("Accept-Patch", std::string(jsonapi_media) + ", application/json");
     return r;
@@ -208,17 +209,18 @@ media_range parse_media_range(std::string_view text)
 {
     const auto parts = split_unquoted(text, ';');
     media_range m;
-    m.type = lowercase(trim(parts.front()));
+    m.type = http::lowercase(http::trim(parts.front()));
     for (std::size_t i = 1; i < parts.size(); ++i)
     {
-        const std::string_view p = trim(parts[i]);
+        const std::string_view p = http::trim(parts[i]);
         if (p.empty())
             continue;
         const auto eq = p.find('=');
-        std::string_view value = eq == std::string_view::npos ? std::string_view() : trim(p.substr(eq + 1));
+        std::string_view value =
+            eq == std::string_view::npos ? std::string_view() : http::trim(p.substr(eq + 1));
         if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
             value = value.substr(1, value.size() - 2);
-        m.parameters.emplace_back(lowercase(trim(p.substr(0, eq))), std::string(value));
+        m.parameters.emplace_back(http::lowercase(http::trim(p.substr(0, eq))), std::string(value));
     }
     return m;
 }
@@ -234,7 +236,7 @@ std::string jsonapi_parameter_problem(const media_range& m)
             continue;
         if (name == "ext")
         {
-            if (!trim(value).empty())
+            if (!http::trim(value).empty())
                 return "this server implements no JSON:API extension (ext=\"" + value + "\")";
             continue;
         }
@@ -350,7 +352,7 @@ std::vector<api_error> read_query(const http::request& req, answer_shape& shape)
             std::vector<std::string> names;
             for (const std::string_view item : split_unquoted(value, ','))
             {
-                const std::string_view attribute = trim(item);
+                const std::string_view attribute = http::trim(item);
                 if (attribute.empty())
                     continue;
                 if (!find_wire(fields, attribute))
@@ -399,8 +401,7 @@ http::response resource_answer(const loaded_record& loaded, const answer_shape& 
                           {"jsonapi", jsonapi_member()},
                           {"links", json::object{{"self", self_link(id)}}}};
     http::response r = json_response(200, document, jsonapi_media);
-    r.set("ETag", core::etag_for_version(loaded.version.version));
-    r.set("Last-Modified", core::format_http_date(loaded.version.updated_at));
+    http::set_validators(r, loaded.version.version, loaded.version.updated_at);
     return r;
 }
 
@@ -543,13 +544,7 @@ public:
             core::evaluate_preconditions(conditions, {loaded->version.version, loaded->version.updated_at},
                                          core::request_kind::read, false);
         if (outcome == core::precondition_outcome::not_modified)
-        {
-            http::response r;
-            r.status = 304;
-            r.set("ETag", core::etag_for_version(loaded->version.version));
-            r.set("Last-Modified", core::format_http_date(loaded->version.updated_at));
-            co_return r;
-        }
+            co_return http::not_modified(loaded->version.version, loaded->version.updated_at);
         if (auto problem = refused_by_preconditions(outcome, loaded->version))
             co_return error_answer(*problem, ctx.req);
         co_return resource_answer(*loaded, shape);
@@ -631,9 +626,10 @@ void add_jsonapi_surface(http::router& routes, core::record_service& service)
     routes.add_surface(std::string(prefix), scheme_surface("jsonapi", "Bearer", true, error_answer));
 
     auto surface = std::make_shared<jsonapi_surface>(service);
-    routes.add(std::string(prefix) + "/requests/{request_id}",
-               {{http::method::get, auth::scope_read, handler_of(surface, &jsonapi_surface::get)},
-                {http::method::patch, auth::scope_write, handler_of(surface, &jsonapi_surface::patch)}});
+    routes.add(
+        std::string(prefix) + "/requests/{request_id}",
+        {{http::method::get, auth::scope_read, http::handler_of(surface, &jsonapi_surface::get)},
+         {http::method::patch, auth::scope_write, http::handler_of(surface, &jsonapi_surface::patch)}});
 }
 
 } // namespace reqstore::surfaces

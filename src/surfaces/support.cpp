@@ -1,14 +1,13 @@
 // Field tables, lenient bodies, one-scheme credentials, and record access for the seed surfaces.
 #include <reqstore/core/json_body.hpp>
 #include <reqstore/core/patch.hpp>
+#include <reqstore/http/header_text.hpp>
 #include <reqstore/http/problem.hpp>
-#include <reqstore/ops/log.hpp>
 #include <reqstore/surfaces/support.hpp>
 
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
-#include <cctype>
 
 namespace reqstore::surfaces
 {
@@ -27,7 +26,7 @@ std::string quote_bare_tags(std::string_view value)
     while (true)
     {
         const auto comma = value.find(',');
-        const std::string_view element = trim(value.substr(0, comma));
+        const std::string_view element = http::trim(value.substr(0, comma));
         if (!out.empty())
             out += ", ";
         const bool bare = !element.empty() && element != "*" && element.front() != '"' &&
@@ -46,22 +45,6 @@ std::string quote_bare_tags(std::string_view value)
 }
 
 } // namespace
-
-std::string lowercase(std::string_view s)
-{
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-    return out;
-}
-
-std::string_view trim(std::string_view s)
-{
-    const auto first = s.find_first_not_of(" \t");
-    if (first == std::string_view::npos)
-        return {};
-    const auto last = s.find_last_not_of(" \t");
-    return s.substr(first, last - first + 1);
-}
 
 std::string unescape_pointer_token(std::string_view token)
 {
@@ -175,14 +158,6 @@ core::result<json::object> object_body(const http::request& req, unsigned max_de
     return std::move(parsed->get_object());
 }
 
-std::string media_type(const http::request& req)
-{
-    const auto value = req.header("content-type");
-    if (!value)
-        return {};
-    return lowercase(trim(value->substr(0, value->find(';'))));
-}
-
 http::surface scheme_surface(std::string name, std::string scheme, bool x_api_key,
                              std::function<http::response(const failure&, const http::request&)> render)
 {
@@ -204,9 +179,9 @@ core::result<const auth::api_key*> authenticate_with(const http::request& req, c
     auth::credentials presented;
     if (const auto authorization = req.header("authorization"))
     {
-        const std::string_view value = trim(*authorization);
+        const std::string_view value = http::trim(*authorization);
         const bool matches = value.size() > scheme.size() &&
-                             lowercase(value.substr(0, scheme.size())) == lowercase(scheme) &&
+                             http::lowercase(value.substr(0, scheme.size())) == http::lowercase(scheme) &&
                              value[scheme.size()] == ' ';
         if (matches)
             presented.authorization = value;
@@ -230,17 +205,8 @@ core::conditional_headers write_conditions(const http::request& req)
 
 std::string client_message(const failure& f, const http::request& req)
 {
-    const auto described = core::describe_failure(f.code);
-    if (described.status >= 500)
-    {
-        // An empty detail was logged where it arose (the dispatcher's "handler failed").
-        if (!f.detail.empty())
-            ops::log().error("request failed",
-                             {{"request_id", req.request_id()}, {"path", req.path()}, {"error", f.detail}});
-        return std::string(core::server_failure_detail(f.code));
-    }
-    return http::valid_utf8(f.detail.empty() ? std::string_view(described.title)
-                                             : std::string_view(f.detail));
+    http::log_server_failure(f, req);
+    return http::client_detail(f);
 }
 
 http::response json_response(unsigned status, const json::value& body, std::string_view content_type)

@@ -5,6 +5,7 @@
 #include <reqstore/core/errc.hpp>
 #include <reqstore/core/record_service.hpp>
 #include <reqstore/core/request_type.hpp>
+#include <reqstore/http/status_map.hpp>
 #include <reqstore/store/memory/memory_store.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -36,7 +37,7 @@ inline constexpr auto deadline = std::chrono::seconds(30);
 // `f` as "<slug>: <detail>", followed by its extension members as JSON when it has any.
 inline std::string describe(const core::failure& f)
 {
-    std::string out = std::string(core::describe_failure(f.code).slug) + ": " + f.detail;
+    std::string out = std::string(http::describe_failure(f.code).slug) + ": " + f.detail;
     if (!f.extensions.empty())
         out += " " + boost::json::serialize(f.extensions);
     return out;

@@ -1,5 +1,6 @@
-// The domain failures of reqstore: every way a request can be refused, each mapped to exactly
-// one HTTP status and one problem type (RFC 9457) in one place, describe_failure().
+// The domain failures of reqstore: every way a request can be refused, as a code, a detail and
+// extension members. The core knows no HTTP: http/status_map.hpp gives each code its one status and
+// problem type (RFC 9457); the statuses named beside the codes below are that map, for the reader.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -20,45 +21,30 @@ enum class errc
     validation_failed,      // 400 members that do not fit the type; `errors` names each one
     read_only_field,        // 400 a write that changes a system field
     invalid_id,             // 400 a path id that fits no type's id format
-    unauthorized,           // 401
-    forbidden,              // 403
-    not_found,              // 404
-    method_not_allowed,     // 405
-    request_timeout,        // 408
+    unauthorized,           // 401 no credentials, or none that a key matches
+    forbidden,              // 403 the caller's key lacks the scope the route needs
+    not_found,              // 404 no such record, or none within the caller's reach
+    method_not_allowed,     // 405 the route does not take this method
+    request_timeout,        // 408 the request did not arrive within its deadline
     patch_test_failed,      // 409 a JSON Patch `test` operation did not hold
     invalid_transition,     // 409 the type's state machine does not allow this move
-    not_updatable_in_state, // 409
-    idempotency_in_flight,  // 409
+    not_updatable_in_state, // 409 the record's state takes no update
+    idempotency_in_flight,  // 409 a request with the same Idempotency-Key is still being handled
     gone,                   // 410 the record was deleted
-    precondition_failed,    // 412
-    payload_too_large,      // 413
+    precondition_failed,    // 412 a precondition does not hold; `current_etag` names the current version
+    payload_too_large,      // 413 the body is larger than the limit
     record_too_large,       // 413 the record a write would produce exceeds limits.max_record_bytes or depth
-    unsupported_media_type, // 415
+    unsupported_media_type, // 415 the body is labelled with a media type the route does not take
     invalid_patch_path,     // 422 a JSON Patch path that does not exist in the document
-    requirements_missing,   // 422
-    idempotency_conflict,   // 422
-    precondition_required,  // 428
-    rate_limited,           // 429
-    headers_too_large,      // 431
+    requirements_missing,   // 422 the record lacks what the state it moves to requires
+    idempotency_conflict,   // 422 an Idempotency-Key reused for a different request
+    precondition_required,  // 428 a write without the precondition its type requires
+    rate_limited,           // 429 the caller's key has used up its rate
+    headers_too_large,      // 431 the header section is larger than the limit
     internal,               // 500 never carries internal detail to the client
     unavailable,            // 503 the store is closed or the server is draining
     writes_stopped,         // 503 a write failed to become durable: no write until a restart
 };
-
-// How a failure appears on the wire.
-struct failure_description
-{
-    unsigned status;
-    std::string_view slug;  // problem type is "/problems/<slug>"
-    std::string_view title; // short, constant, human-readable summary
-};
-
-// The one mapping from errc to status, slug and title.
-failure_description describe_failure(errc code) noexcept;
-
-// The one sentence a client gets as the detail of a 5xx (the failure's own detail, which may name
-// internals, goes only to the log).
-std::string_view server_failure_detail(errc code);
 
 // A refused request: the reason, a human-readable detail for this occurrence, and problem
 // extension members (`errors`, `allowed`, `current_etag`, ...) copied into the answer as they are.

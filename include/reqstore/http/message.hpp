@@ -1,5 +1,5 @@
-// The request and response as the handlers see them. Beast's message types stay inside the
-// session's translation unit, so that the API and surfaces compile without Beast.
+// The request and response as the handlers see them. Beast's message types stay inside the http
+// module's own sources, so that the API and surfaces compile without Beast.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -30,7 +30,7 @@ std::string_view method_name(method m) noexcept;
 
 namespace detail
 {
-struct native_request; // Beast's request message, defined in session.cpp
+struct native_request; // Beast's request message (src/http/native_request.hpp)
 } // namespace detail
 
 // A parsed request. Valid only while the session that read it is handling it.

@@ -24,4 +24,14 @@ std::string valid_utf8(std::string_view text);
 // Shorthand for a failure with no extensions.
 response problem_response(core::errc code, std::string detail, std::string_view instance);
 
+// The sentence a client may see for `f`: its detail (its title when it has none) as valid UTF-8;
+// for a server-side failure (5xx), the generic sentence of server_failure_detail() instead, never
+// the failure's own detail.
+std::string client_detail(const core::failure& f);
+
+// Logs the detail of a server-side failure (5xx) at error level with the request's id and path,
+// since the client never sees it. Does nothing for any other failure, nor for an empty detail (one
+// that was logged where it arose, as dispatch's "handler failed" is). Thread-safe.
+void log_server_failure(const core::failure& f, const request& req);
+
 } // namespace reqstore::http

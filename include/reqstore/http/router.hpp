@@ -10,6 +10,7 @@
 
 #include <array>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,6 +35,19 @@ struct handler_context
 };
 
 using handler = std::function<boost::asio::awaitable<response>(handler_context&)>;
+
+// A handler that calls the member coroutine `method` on `self`, an API or surface object the
+// handler keeps alive (and with it, the router). Not a coroutine itself: the call returns the
+// member coroutine's awaitable, so `self` outlives the request through the handler.
+template <class Object>
+handler handler_of(std::shared_ptr<Object> self,
+                   boost::asio::awaitable<response> (Object::*method)(handler_context&))
+{
+    return [self = std::move(self), method](handler_context& ctx)
+    {
+        return ((*self).*method)(ctx);
+    };
+}
 
 struct method_binding
 {

@@ -11,16 +11,12 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/strand.hpp>
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <unordered_map>
 
 namespace reqstore::http
 {
@@ -45,6 +41,9 @@ struct server_limits
 // connection cap, not the kernel, decides how many clients are served. Returns the soft limit in
 // force afterwards. Call once at startup, before serving.
 std::uint64_t raise_open_files_limit() noexcept;
+
+class listener;
+class session_drain;
 
 class server
 {
@@ -71,60 +70,18 @@ public:
     boost::asio::awaitable<void> drain_with(std::function<void()> wake_streams,
                                             std::chrono::milliseconds deadline);
 
-    bool draining() const noexcept { return draining_.load(std::memory_order_acquire); }
+    bool draining() const noexcept;
     // The cap on connections open at once, as enforced: limits.max_connections lowered to what the
     // open-file limit allows (0 before start()).
-    std::size_t connection_cap() const noexcept { return connection_cap_.load(std::memory_order_relaxed); }
+    std::size_t connection_cap() const noexcept;
     std::chrono::milliseconds write_timeout() const noexcept { return limits_.write_timeout; }
 
-    struct connection; // one open connection, as the drain sees it (defined in session.cpp)
-
 private:
-    friend struct session_access;
-
-    boost::asio::awaitable<void> accept_loop();
-
-    enum class admission
-    {
-        admitted,
-        over_total_cap,
-        over_address_cap,
-    };
-    // Counts a new connection from `remote` against the caps, or says which cap refuses it.
-    admission admit(const boost::asio::ip::address& remote);
-    // Gives back what admit() counted, once the connection is closed.
-    void release(const boost::asio::ip::address& remote);
-    // Counts a refused connection and logs it, at most once a second. Only on acceptor_strand_.
-    void note_refusal(const boost::asio::ip::address& remote, admission why);
-
-    boost::asio::io_context& io_;
+    // Constant after construction. The sessions refer to limits_ and to the drain, which is
+    // therefore destroyed after the listener.
     const server_limits limits_;
-    const router& routes_;
-    const auth::key_registry& keys_;
-    auth::rate_limiter& limiter_;
-    ops::metrics& stats_;
-    const bool access_log_;
-
-    boost::asio::strand<boost::asio::io_context::executor_type> acceptor_strand_;
-    boost::asio::ip::tcp::acceptor acceptor_; // only on acceptor_strand_
-    std::atomic<bool> draining_{false};
-
-    std::atomic<std::size_t> connection_cap_{0}; // set by start(), then constant
-
-    std::mutex admission_mutex_; // guards admitted_ and admitted_by_address_
-    std::size_t admitted_ = 0;
-    std::unordered_map<boost::asio::ip::address, std::size_t> admitted_by_address_;
-
-    // Only on acceptor_strand_: the pacing of the refusal and accept-failure logs (one line a
-    // second at most, however hard the flood).
-    std::chrono::steady_clock::time_point next_refusal_log_{};
-    std::uint64_t refusals_unlogged_ = 0;
-    std::chrono::steady_clock::time_point next_accept_failure_log_{};
-    std::uint64_t accept_failures_unlogged_ = 0;
-
-    std::mutex connections_mutex_; // guards connections_ and next_connection_id_
-    std::unordered_map<std::uint64_t, std::shared_ptr<connection>> connections_;
-    std::uint64_t next_connection_id_ = 0;
+    std::unique_ptr<session_drain> sessions_;
+    std::unique_ptr<listener> listener_;
 };
 
 } // namespace reqstore::http

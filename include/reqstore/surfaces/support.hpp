@@ -70,21 +70,6 @@ boost::json::object wire_errors(const core::failure& f, field_table table);
 // documents send JSON with curl's -d, which labels it a form. Errors: malformed_json.
 [[nodiscard]] core::result<boost::json::object> object_body(const http::request& req, unsigned max_depth);
 
-// The media type of Content-Type without parameters, lower-cased ("" when absent).
-std::string media_type(const http::request& req);
-
-// A route handler that calls `method` on the surface object `self` (kept alive by the router).
-// Not a coroutine itself: the call returns the member coroutine's awaitable.
-template <class Surface>
-http::handler handler_of(std::shared_ptr<Surface> self,
-                         boost::asio::awaitable<http::response> (Surface::*method)(http::handler_context&))
-{
-    return [self = std::move(self), method](http::handler_context& ctx)
-    {
-        return ((*self).*method)(ctx);
-    };
-}
-
 // A surface whose callers present an API key in one Authorization scheme ("Basic", "Bearer"; with
 // `x_api_key`, X-API-Key too), whose refusals `render` words, challenged with `<scheme> realm`.
 http::surface
@@ -156,10 +141,8 @@ struct update_request
 [[nodiscard]] boost::asio::awaitable<core::result<loaded_record>> update_record(core::record_service& service,
                                                                                 update_request request);
 
-// Text helpers: ASCII lower case, spaces and tabs trimmed, a JSON Pointer token unescaped
-// ("a~1b" -> "a/b").
-std::string lowercase(std::string_view s);
-std::string_view trim(std::string_view s);
+// A JSON Pointer token unescaped ("a~1b" -> "a/b"). (The header text helpers, lowercase() and
+// trim(), are http's: http/header_text.hpp.)
 std::string unescape_pointer_token(std::string_view token);
 
 // Record member helpers: a string member or "" / null.
