@@ -19,6 +19,7 @@
 #include <reqstore/api/native_api.hpp>
 #include <reqstore/api/ops_api.hpp>
 #include <reqstore/api/webhooks_api.hpp>
+#include <reqstore/app/config.hpp>
 #include <reqstore/auth/rate_limiter.hpp>
 #include <reqstore/core/expiry_scheduler.hpp>
 #include <reqstore/core/feed_notifier.hpp>
@@ -26,7 +27,6 @@
 #include <reqstore/hooks/dispatcher.hpp>
 #include <reqstore/hooks/http_client.hpp>
 #include <reqstore/http/server.hpp>
-#include <reqstore/ops/config.hpp>
 #include <reqstore/ops/log.hpp>
 #include <reqstore/store/rocks_store.hpp>
 #include <reqstore/surfaces/autodesk.hpp>
@@ -80,7 +80,7 @@ constexpr std::array<std::string_view, ops::metrics::method_count> method_labels
 struct in_process_server
 {
     std::filesystem::path directory;
-    ops::server_config config;
+    app::server_config config;
     std::unique_ptr<net::io_context> io;
     std::unique_ptr<ops::metrics> stats;
     std::unique_ptr<store::rocks_store> records;
@@ -108,7 +108,7 @@ in_process_server* the_server = nullptr;
     std::exit(2);
 }
 
-ops::server_config production_config(const std::filesystem::path& directory)
+app::server_config production_config(const std::filesystem::path& directory)
 {
     // The built-in defaults (config/reqstore.json) with the limits untouched. Buffered durability
     // spares an fsync per write; access logging is off so that the fuzzer's output stays readable.
@@ -118,10 +118,10 @@ ops::server_config production_config(const std::filesystem::path& directory)
     const std::string config_path = config_file.string();
     const char* argv[] = {"reqstore",    "--config",   config_path.c_str(), "--listen",
                           "127.0.0.1:0", "--data-dir", data_dir.c_str()};
-    auto loaded = ops::load_config(static_cast<int>(std::size(argv)), argv);
-    if (auto* error = std::get_if<ops::config_error>(&loaded))
+    auto loaded = app::load_config(static_cast<int>(std::size(argv)), argv);
+    if (auto* error = std::get_if<app::config_error>(&loaded))
         setup_failed("configuration: " + error->message);
-    return std::get<ops::config_outcome>(loaded).config;
+    return std::get<app::config_outcome>(loaded).config;
 }
 
 void start_server()

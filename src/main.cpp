@@ -5,6 +5,7 @@
 #include <reqstore/api/native_api.hpp>
 #include <reqstore/api/ops_api.hpp>
 #include <reqstore/api/webhooks_api.hpp>
+#include <reqstore/app/config.hpp>
 #include <reqstore/auth/rate_limiter.hpp>
 #include <reqstore/core/expiry_scheduler.hpp>
 #include <reqstore/core/feed_notifier.hpp>
@@ -12,7 +13,6 @@
 #include <reqstore/hooks/dispatcher.hpp>
 #include <reqstore/hooks/http_client.hpp>
 #include <reqstore/http/server.hpp>
-#include <reqstore/ops/config.hpp>
 #include <reqstore/ops/log.hpp>
 #include <reqstore/store/rocks_store.hpp>
 #include <reqstore/surfaces/autodesk.hpp>
@@ -97,7 +97,7 @@ struct server_parts
     std::unique_ptr<net::steady_timer> trim_timer; // paces the change feed's retention
 };
 
-int serve(const ops::server_config& config)
+int serve(const app::server_config& config)
 {
     server_parts parts;
     parts.io = std::make_unique<net::io_context>(static_cast<int>(config.threads));
@@ -269,25 +269,25 @@ int main(int argc, char** argv)
 {
     std::signal(SIGPIPE, SIG_IGN);
     http::raise_open_files_limit(); // every connection takes a descriptor; the caps decide how many
-    auto loaded = ops::load_config(argc, argv);
-    if (auto* error = std::get_if<ops::config_error>(&loaded))
+    auto loaded = app::load_config(argc, argv);
+    if (auto* error = std::get_if<app::config_error>(&loaded))
     {
         std::cerr << "reqstore: " << error->message << "\n";
         return 2;
     }
-    auto& outcome = std::get<ops::config_outcome>(loaded);
+    auto& outcome = std::get<app::config_outcome>(loaded);
     switch (outcome.what)
     {
-    case ops::config_outcome::action::show_help:
-        std::cout << ops::usage_text();
+    case app::config_outcome::action::show_help:
+        std::cout << app::usage_text();
         return 0;
-    case ops::config_outcome::action::show_version:
+    case app::config_outcome::action::show_version:
         std::cout << "reqstore 0.1.0\n";
         return 0;
-    case ops::config_outcome::action::print_config:
+    case app::config_outcome::action::print_config:
         std::cout << boost::json::serialize(outcome.config.effective) << "\n";
         return 0;
-    case ops::config_outcome::action::serve:
+    case app::config_outcome::action::serve:
         break;
     }
     try
