@@ -35,9 +35,9 @@ using reqstore::app::server_config;
 using reqstore::app::usage_text;
 using ::testing::HasSubstr;
 
-// The repository's config directory, found from this file: tests/unit/ -> ../../config.
-const std::filesystem::path config_dir =
-    std::filesystem::path(__FILE__).parent_path() / ".." / ".." / "config";
+// The repository's config directory. Not found from __FILE__: a compiler cache with a base directory
+// makes that relative to the build directory, and ctest runs the tests from another one.
+const std::filesystem::path config_dir = std::filesystem::path(REQSTORE_SOURCE_DIR) / "config";
 
 using reqstore::test::temp_dir;
 
