@@ -2,8 +2,9 @@
 // production limits (the configuration's defaults: 1 MiB bodies, 16 KiB header sections, JSON depth 64,
 // 2 MiB records, the connection caps), on a RocksDB store in a temporary directory.
 //
-// Once per process the server is wired as src/main.cpp wires it and listens on 127.0.0.1:0. Per input:
-// connect, write the bytes, half-close, read until the server closes (or a short deadline), close.
+// Once per process the server is built as src/main.cpp builds it (app::server) and listens on
+// 127.0.0.1:0. Per input: connect, write the bytes, half-close, read until the server closes (or a short
+// deadline), close.
 // Oracles, besides the sanitizers:
 //   - everything the server sends is a sequence of well-formed HTTP/1.1 answers, and when it closes
 //     cleanly the last one is whole;
@@ -13,26 +14,13 @@
 //   - after an answer that keeps the connection open, unread request bytes get an answer too (nothing
 //     is dropped silently, as a session that failed with an exception would).
 //
-// The webhook dispatcher is built but not started: started, it would send events to the URLs fuzzed
+// Webhook delivery is built but not started: started, it would send events to the URLs fuzzed
 // subscriptions name, which may be anywhere. Its routes work without it; deliveries stay queued.
-#include <reqstore/api/idempotency.hpp>
-#include <reqstore/api/native_api.hpp>
-#include <reqstore/api/ops_api.hpp>
-#include <reqstore/api/webhooks_api.hpp>
-#include <reqstore/auth/rate_limiter.hpp>
-#include <reqstore/core/expiry_scheduler.hpp>
-#include <reqstore/core/feed_notifier.hpp>
-#include <reqstore/core/record_service.hpp>
-#include <reqstore/hooks/dispatcher.hpp>
-#include <reqstore/hooks/http_client.hpp>
-#include <reqstore/http/server.hpp>
-#include <reqstore/ops/config.hpp>
-#include <reqstore/ops/log.hpp>
-#include <reqstore/store/rocks/rocks_store.hpp>
-#include <reqstore/surfaces/autodesk.hpp>
-#include <reqstore/surfaces/seed_surfaces.hpp>
+#include <reqstore/app/config.hpp>
+#include <reqstore/app/server.hpp>
+#include <reqstore/http/router.hpp>
 
-#include <boost/asio/io_context.hpp>
+#include <boost/asio/buffer.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -52,7 +40,6 @@
 #include <string>
 #include <string_view>
 #include <sys/socket.h>
-#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -72,31 +59,13 @@ using reqstore::fuzz::oracle_failed;
 // half-close, except where an answer waits by design (a long poll, the event stream): then this ends it.
 constexpr auto input_deadline = std::chrono::milliseconds(2000);
 
-constexpr std::array<std::string_view, ops::metrics::method_count> method_labels{
-    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER"};
-
-// The server of src/main.cpp, minus the signal handling, the feed trimming and the started dispatcher.
-// Built once and never destroyed: libFuzzer exits with the server running; `stop` at exit closes the store.
+// The server as src/main.cpp builds it (app::server), without webhook delivery and signal handling.
+// Built once and never destroyed: libFuzzer exits with the server running; a handler at exit halts it,
+// which closes the store, and removes its directory.
 struct in_process_server
 {
     std::filesystem::path directory;
-    ops::server_config config;
-    std::unique_ptr<net::io_context> io;
-    std::unique_ptr<ops::metrics> stats;
-    std::unique_ptr<store::rocks_store> records;
-    std::unique_ptr<core::type_registry> types;
-    std::unique_ptr<core::record_service> service;
-    std::unique_ptr<core::expiry_scheduler> expiry;
-    std::unique_ptr<auth::key_registry> keys;
-    std::unique_ptr<auth::rate_limiter> limiter;
-    std::unique_ptr<api::idempotency_keys> idempotency;
-    std::unique_ptr<core::feed_notifier> feed;
-    std::unique_ptr<hooks::network_policy> policy;
-    std::unique_ptr<hooks::http_client> client;
-    std::unique_ptr<hooks::dispatcher> dispatcher;
-    http::router routes;
-    std::unique_ptr<http::server> server;
-    std::vector<std::thread> threads;
+    std::unique_ptr<app::server> server;
     std::uint16_t port = 0;
 };
 
@@ -108,7 +77,7 @@ in_process_server* the_server = nullptr;
     std::exit(2);
 }
 
-ops::server_config production_config(const std::filesystem::path& directory)
+app::server_config production_config(const std::filesystem::path& directory)
 {
     // The built-in defaults (config/reqstore.json) with the limits untouched. Buffered durability
     // spares an fsync per write; access logging is off so that the fuzzer's output stays readable.
@@ -118,10 +87,10 @@ ops::server_config production_config(const std::filesystem::path& directory)
     const std::string config_path = config_file.string();
     const char* argv[] = {"reqstore",    "--config",   config_path.c_str(), "--listen",
                           "127.0.0.1:0", "--data-dir", data_dir.c_str()};
-    auto loaded = ops::load_config(static_cast<int>(std::size(argv)), argv);
-    if (auto* error = std::get_if<ops::config_error>(&loaded))
+    auto loaded = app::load_config(static_cast<int>(std::size(argv)), argv);
+    if (auto* error = std::get_if<app::config_error>(&loaded))
         setup_failed("configuration: " + error->message);
-    return std::get<ops::config_outcome>(loaded).config;
+    return std::get<app::config_outcome>(loaded).config;
 }
 
 void start_server()
@@ -132,88 +101,28 @@ void start_server()
     if (!mkdtemp(pattern.data()))
         setup_failed("cannot create a temporary directory under " + pattern);
     s->directory = pattern;
-    s->config = production_config(s->directory);
-    const auto& config = s->config;
 
-    s->io = std::make_unique<net::io_context>(static_cast<int>(config.threads));
-    s->stats = std::make_unique<ops::metrics>(method_labels);
-    store::store_options store_options;
-    store_options.data_dir = config.data_dir;
-    store_options.durability =
-        config.durability_fsync ? store::durability::fsync : store::durability::buffered;
-    store_options.block_cache_bytes = config.block_cache_bytes;
-    store_options.write_buffer_bytes = config.write_buffer_bytes;
-    store::commit_observer observer{[s](std::size_t n, std::chrono::nanoseconds t)
-                                    { s->stats->record_commit_batch(n, t); },
-                                    [s](std::uint64_t sequence)
-                                    {
-                                        if (s->feed)
-                                            s->feed->notify(sequence);
-                                    }};
-    auto opened = store::rocks_store::open(store_options, s->io->get_executor(), observer);
+    // Started, webhook delivery would send events to the URLs fuzzed subscriptions name, which may be
+    // anywhere.
+    auto opened =
+        app::server::open(production_config(s->directory), app::server_options{.deliver_webhooks = false});
     if (!opened)
         setup_failed("cannot open the store: " + opened.error().detail);
-    s->records = std::move(*opened);
-    s->types = std::make_unique<core::type_registry>(config.types);
-    s->service = std::make_unique<core::record_service>(
-        s->io->get_executor(), *s->records, *s->types,
-        core::service_options{config.require_if_match, config.limits.max_json_depth,
-                              config.limits.max_record_bytes});
-    s->expiry = std::make_unique<core::expiry_scheduler>(s->io->get_executor(), *s->service, *s->records);
-    s->keys = std::make_unique<auth::key_registry>(config.keys);
-    s->limiter = std::make_unique<auth::rate_limiter>(*s->keys);
-    s->idempotency = std::make_unique<api::idempotency_keys>(s->io->get_executor(), *s->service);
-    s->feed = std::make_unique<core::feed_notifier>(s->records->last_sequence());
-    s->policy = std::make_unique<hooks::network_policy>(config.webhooks.allow_networks);
-    hooks::client_options client_options;
-    client_options.max_idle_per_target = config.webhooks.max_in_flight;
-    s->client = std::make_unique<hooks::http_client>(s->io->get_executor(), *s->policy, client_options);
-    s->dispatcher = std::make_unique<hooks::dispatcher>(
-        s->io->get_executor(), *s->records, *s->records, *s->feed, *s->client, *s->stats,
-        hooks::dispatcher_options{config.webhooks.retry_schedule_seconds, config.webhooks.timeout,
-                                  config.webhooks.disable_after, config.webhooks.callback_secret,
-                                  config.webhooks.max_in_flight, surfaces::autodesk_callback_body});
-
-    api::add_operations_routes(s->routes, *s->stats,
-                               [s] { return s->server && !s->server->draining() && s->records->healthy(); });
-    s->routes.add_surface("/v1", api::native_surface());
-    api::add_native_routes(s->routes, *s->service, *s->idempotency);
-    surfaces::add_seed_surfaces(s->routes, *s->service);
-    api::add_webhook_routes(s->routes, *s->dispatcher);
-    api::add_feed_routes(s->routes, *s->records, *s->feed);
-    s->stats->name_routes(s->routes.patterns());
-
-    const http::server_limits limits{
-        .max_body_bytes = config.limits.max_body_bytes,
-        .max_header_bytes = config.limits.max_header_bytes,
-        .idle_timeout = config.limits.idle_timeout,
-        .header_timeout = config.limits.header_timeout,
-        .body_timeout = config.limits.body_timeout,
-        .write_timeout = config.limits.write_timeout,
-        .max_connections = config.limits.max_connections,
-        .max_connections_per_address = config.limits.max_connections_per_address,
-    };
-    s->server = std::make_unique<http::server>(*s->io, limits, s->routes, *s->keys, *s->limiter, *s->stats,
-                                               config.access_log);
-    auto endpoint = s->server->listen("127.0.0.1", 0);
+    s->server = std::move(*opened);
+    auto endpoint = s->server->listen();
     if (!endpoint)
         setup_failed(endpoint.error().detail);
     s->port = endpoint->port();
-    s->server->start();
-    s->expiry->start();
-    s->idempotency->start();
-    for (unsigned i = 0; i < config.threads; ++i)
-        s->threads.emplace_back([io = s->io.get()] { io->run(); });
+    if (auto started = s->server->start(); !started)
+        setup_failed(started.error().detail);
+    s->server->run_in_background();
     the_server = s;
 
     std::atexit(
         []
         {
             // Stop the threads, close the store, remove the directory; the objects stay (reachable).
-            the_server->io->stop();
-            for (auto& t : the_server->threads)
-                t.join();
-            (void)the_server->records->close();
+            (void)the_server->server->halt();
             std::error_code ec;
             std::filesystem::remove_all(the_server->directory, ec);
         });
@@ -338,8 +247,8 @@ std::vector<sent_request> requests_in(std::string_view input)
     while (offset < input.size())
     {
         bhttp::request_parser<bhttp::string_body> parser;
-        parser.header_limit(static_cast<std::uint32_t>(the_server->config.limits.max_header_bytes));
-        parser.body_limit(the_server->config.limits.max_body_bytes);
+        parser.header_limit(static_cast<std::uint32_t>(the_server->server->config().limits.max_header_bytes));
+        parser.body_limit(the_server->server->config().limits.max_body_bytes);
         parser.eager(true);
         boost::beast::error_code ec;
         std::size_t used = 0;
@@ -379,7 +288,8 @@ void check_error_body(const bhttp::response<bhttp::string_body>& answer, const s
 {
     const unsigned status = answer.result_int();
     const std::string_view content_type = answer[bhttp::field::content_type];
-    const http::surface* surface = request ? the_server->routes.surface_for(request->path) : nullptr;
+    const http::surface* surface =
+        request ? the_server->server->routes().surface_for(request->path) : nullptr;
     const bool native = !surface || surface->name == "native";
     if (native)
     {

@@ -1,14 +1,35 @@
 // The buffered JSON-lines logger.
-#include <reqstore/core/time.hpp>
 #include <reqstore/ops/log.hpp>
 
 #include <boost/json/serialize.hpp>
 
 #include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <unistd.h>
 
 namespace reqstore::ops
 {
+namespace
+{
+
+// The wall clock as RFC 3339 with milliseconds, "2026-11-22T04:46:31.991Z": the format of
+// core::format_rfc3339, written here because ops includes no other module (docs/modules.txt).
+std::string timestamp_now()
+{
+    using namespace std::chrono;
+    const auto millis = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+    const std::time_t seconds = static_cast<std::time_t>(millis / 1000);
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    char buffer[80]; // room for the widest int of every field, as -Wformat-truncation counts
+    std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
+                  utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                  static_cast<int>(millis % 1000));
+    return buffer;
+}
+
+} // namespace
 
 logger::logger() : thread_([this] { run(); }) {}
 
@@ -25,7 +46,7 @@ logger::~logger()
 void logger::write(std::string_view level, std::string_view message, const boost::json::object& fields)
 {
     boost::json::object line;
-    line["ts"] = core::format_rfc3339(core::now_millis());
+    line["ts"] = timestamp_now();
     line["level"] = level;
     line["msg"] = message;
     for (const auto& f : fields)

@@ -20,7 +20,7 @@ const std::string seed_account = "f9abf4c8-1f51-4b26-a6b7-6ac0639cb138";
 const std::string other_account = "0b8d2a7e-5c1f-4e0a-9d3b-2f6a7c8e9d10";
 const std::string project_a = "ffffffff-1f51-4b26-a6b7-6ac0639cb138";
 const std::string project_b = "aaaaaaaa-1f51-4b26-a6b7-6ac0639cb138";
-// The server's callback secret when the config does not set one (src/ops/config.cpp).
+// The server's callback secret when the config does not set one (src/app/config_defaults.cpp).
 const std::string dev_callback_secret = "whsec_cmVxc3RvcmUtZGV2ZWxvcG1lbnQtY2FsbGJhY2trZXk=";
 
 // The body of the documented example, byte for byte.

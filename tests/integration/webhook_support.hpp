@@ -213,10 +213,12 @@ inline std::vector<json::object> sink_deliveries(client& c, std::string_view rec
     return out;
 }
 
-// The directory of this source file (the recorder script lives next to it).
+// The directory of this source file (the recorder script lives next to it). Not found from __FILE__: a
+// compiler cache with a base directory makes that relative to the build directory, and ctest runs the
+// tests from another one.
 inline std::filesystem::path source_dir()
 {
-    return std::filesystem::path(__FILE__).parent_path();
+    return std::filesystem::path(REQSTORE_SOURCE_DIR) / "tests" / "integration";
 }
 
 // A scratch directory removed on destruction.

@@ -1,6 +1,6 @@
 // Unit tests for configuration (config.hpp): the built-in defaults, the checked-in config files, errors that
 // name the exact key, flags over the file, and the refusal to serve the development key beyond loopback.
-#include <reqstore/ops/config.hpp>
+#include <reqstore/app/config.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -26,18 +26,18 @@ namespace
 {
 
 using namespace std::chrono_literals;
-using reqstore::ops::config_error;
-using reqstore::ops::config_outcome;
-using reqstore::ops::default_config_text;
-using reqstore::ops::is_loopback_host;
-using reqstore::ops::load_config;
-using reqstore::ops::server_config;
-using reqstore::ops::usage_text;
+using reqstore::app::config_error;
+using reqstore::app::config_outcome;
+using reqstore::app::default_config_text;
+using reqstore::app::is_loopback_host;
+using reqstore::app::load_config;
+using reqstore::app::server_config;
+using reqstore::app::usage_text;
 using ::testing::HasSubstr;
 
-// The repository's config directory, found from this file: tests/unit/ -> ../../config.
-const std::filesystem::path config_dir =
-    std::filesystem::path(__FILE__).parent_path() / ".." / ".." / "config";
+// The repository's config directory. Not found from __FILE__: a compiler cache with a base directory
+// makes that relative to the build directory, and ctest runs the tests from another one.
+const std::filesystem::path config_dir = std::filesystem::path(REQSTORE_SOURCE_DIR) / "config";
 
 using reqstore::test::temp_dir;
 

@@ -1,13 +1,12 @@
 // Unit tests for data-subject request types (docs/CONFIG.md "Data-subject request types"): parsing
 // `dsr_types` with exact messages, validate_dsr and accept_uploads (dsr_rules.hpp), and the record
-// service keeping uploads beside a record on a real RocksDB store, with the write_input::admit hook.
+// service keeping uploads beside a record (on the memory engine), with the write_input::admit hook.
+#include <reqstore/app/config.hpp>
 #include <reqstore/core/dsr_rules.hpp>
 #include <reqstore/core/errc.hpp>
 #include <reqstore/core/patch.hpp>
 #include <reqstore/core/record_service.hpp>
 #include <reqstore/core/request_type.hpp>
-#include <reqstore/ops/config.hpp>
-#include <reqstore/store/rocks/rocks_store.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -123,10 +122,10 @@ request_type parsed(std::string_view patch = "{}")
     return out.at(0);
 }
 
-// The shipped `dsr` type (src/ops/config.cpp), as the server would read it.
+// The shipped `dsr` type (src/app/config_defaults.cpp), as the server would read it.
 json::value shipped_dsr_type()
 {
-    return json::parse(reqstore::ops::default_config_text()).at("types").at("dsr");
+    return json::parse(reqstore::app::default_config_text()).at("types").at("dsr");
 }
 
 std::string base64(std::string_view bytes)

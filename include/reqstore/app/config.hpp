@@ -16,7 +16,7 @@
 #include <variant>
 #include <vector>
 
-namespace reqstore::ops
+namespace reqstore::app
 {
 
 struct limits_config
@@ -86,15 +86,23 @@ struct config_error
     std::string message;
 };
 
-// The built-in defaults as JSON text: what config/reqstore.json spells out.
+// The built-in defaults (the local profile) as JSON text: what config/reqstore.json spells out.
+// Static storage: the view stays valid for the whole process.
 std::string_view default_config_text();
 
+// The text --help prints: every flag and what it does.
 std::string usage_text();
 
-// Reads flags and the config file. Never exits; the caller prints and picks the exit code.
+// Reads the flags in `argv[1..argc)` and the config file --config names, merge-patches the file and
+// then the flags over the defaults, and checks every key. Returns the action the flags ask for with
+// the checked configuration (for `serve` and `print_config`; --help and --version return before any
+// key is read), or a config_error naming the flag, the file or the key at fault: an unknown flag or
+// key, a value of the wrong kind or out of range, an unreadable file, or a published development
+// secret on an address that is not loopback. Never exits and prints nothing; the caller prints and
+// picks the exit code.
 std::variant<config_outcome, config_error> load_config(int argc, const char* const* argv);
 
 // Whether `host` is a loopback address (127.0.0.0/8, ::1, or "localhost").
 bool is_loopback_host(std::string_view host);
 
-} // namespace reqstore::ops
+} // namespace reqstore::app

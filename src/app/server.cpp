@@ -1,0 +1,328 @@
+// Wires the modules into one server (server.hpp): what is built from what, in which order, and the order
+// in which it stops.
+#include <reqstore/api/idempotency.hpp>
+#include <reqstore/api/native_api.hpp>
+#include <reqstore/api/ops_api.hpp>
+#include <reqstore/api/webhooks_api.hpp>
+#include <reqstore/app/server.hpp>
+#include <reqstore/auth/rate_limiter.hpp>
+#include <reqstore/core/expiry_scheduler.hpp>
+#include <reqstore/core/feed_notifier.hpp>
+#include <reqstore/core/record_service.hpp>
+#include <reqstore/hooks/dispatcher.hpp>
+#include <reqstore/hooks/http_client.hpp>
+#include <reqstore/http/server.hpp>
+#include <reqstore/ops/log.hpp>
+#include <reqstore/store/rocks/rocks_store.hpp>
+#include <reqstore/surfaces/autodesk.hpp>
+#include <reqstore/surfaces/seed_surfaces.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <array>
+#include <csignal>
+#include <cstdlib>
+#include <future>
+#include <thread>
+#include <vector>
+
+namespace reqstore::app
+{
+namespace net = boost::asio;
+
+namespace
+{
+
+constexpr std::array<std::string_view, ops::metrics::method_count> method_labels{
+    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER"};
+
+net::awaitable<void> drain_on_signal(net::signal_set& signals, http::server& server,
+                                     hooks::dispatcher& dispatcher, core::feed_notifier& feed,
+                                     std::chrono::milliseconds drain_timeout, net::io_context& io)
+{
+    const int signal = co_await signals.async_wait(net::use_awaitable);
+    ops::log().info("draining", {{"signal", signal}});
+    dispatcher.stop();
+    co_await server.drain_with([&feed] { feed.close(); }, drain_timeout);
+    io.stop();
+}
+
+// Runs `op` on `io` to its end before the server's threads start: a startup step that reads the
+// store, which a remote engine answers only while the context runs.
+template <class T>
+T run_before_serving(net::io_context& io, net::awaitable<T> op)
+{
+    auto done = net::co_spawn(io, std::move(op), net::use_future);
+    while (done.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+        if (io.run_one() == 0)
+            io.restart();
+    io.restart();
+    return done.get();
+}
+
+// Removes change feed entries older than the retention, hourly, but never one the webhook fan-out
+// has not read yet.
+net::awaitable<void> trim_feed(store::rocks_store& records, std::chrono::seconds retention,
+                               http::server& server, net::steady_timer& timer)
+{
+    while (!server.draining())
+    {
+        const auto cursor = co_await records.fan_out_cursor();
+        if (cursor)
+        {
+            auto removed =
+                co_await records.trim_events(core::now_millis() - retention.count() * 1000, *cursor + 1);
+            if (!removed)
+                ops::log().error("trimming the change feed failed", {{"error", removed.error().detail}});
+        }
+        timer.expires_after(std::chrono::minutes(60));
+        co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+    }
+}
+
+store::store_options store_options_of(const server_config& config)
+{
+    store::store_options o;
+    o.data_dir = config.data_dir;
+    o.durability = config.durability_fsync ? store::durability::fsync : store::durability::buffered;
+    o.wal_recovery =
+        config.recover_wal_point_in_time ? store::wal_recovery::point_in_time : store::wal_recovery::strict;
+    o.block_cache_bytes = config.block_cache_bytes;
+    o.write_buffer_bytes = config.write_buffer_bytes;
+    return o;
+}
+
+http::server_limits server_limits_of(const limits_config& limits)
+{
+    return http::server_limits{
+        .max_body_bytes = limits.max_body_bytes,
+        .max_header_bytes = limits.max_header_bytes,
+        .idle_timeout = limits.idle_timeout,
+        .header_timeout = limits.header_timeout,
+        .body_timeout = limits.body_timeout,
+        .write_timeout = limits.write_timeout,
+        .max_connections = limits.max_connections,
+        .max_connections_per_address = limits.max_connections_per_address,
+    };
+}
+
+} // namespace
+
+// Everything the server is made of, declared in the order it is built. Members are destroyed in
+// reverse order, so the I/O context, declared first after the configuration, goes last: every I/O
+// object and every coroutine frame it still holds is gone before it.
+struct server::parts
+{
+    parts(const server_config& c, server_options o) : config(c), options(o) {}
+
+    const server_config config;
+    const server_options options;
+    std::unique_ptr<net::io_context> io;
+    ops::metrics stats{method_labels};
+    std::unique_ptr<store::rocks_store> records;
+    std::unique_ptr<core::type_registry> types;
+    std::unique_ptr<core::record_service> service;
+    std::unique_ptr<core::expiry_scheduler> expiry;
+    std::unique_ptr<auth::key_registry> keys;
+    std::unique_ptr<auth::rate_limiter> limiter;
+    std::unique_ptr<api::idempotency_keys> idempotency;
+    std::unique_ptr<core::feed_notifier> feed;
+    std::unique_ptr<hooks::network_policy> policy;
+    std::unique_ptr<hooks::http_client> client;
+    std::unique_ptr<hooks::dispatcher> dispatcher;
+    http::router routes;
+    std::unique_ptr<http::server> server;
+    std::unique_ptr<net::signal_set> signals;      // drain_on_signals()'s
+    std::unique_ptr<net::steady_timer> trim_timer; // paces the change feed's retention
+    std::vector<std::thread> threads;              // run_in_background()'s; joined by halt()
+};
+
+server::server(const server_config& config, server_options options)
+    : parts_(std::make_unique<parts>(config, options))
+{
+    parts_->io = std::make_unique<net::io_context>(static_cast<int>(config.threads));
+}
+
+server::~server() = default;
+
+core::result<std::unique_ptr<server>> server::open(const server_config& config, server_options options)
+{
+    std::unique_ptr<server> built(new server(config, options));
+    parts& p = *built->parts_;
+    auto& io = *p.io;
+
+    // The store commits before the feed exists: the feed starts from the store's last sequence.
+    core::commit_observer observer{[&stats = p.stats](std::size_t n, std::chrono::nanoseconds t)
+                                   { stats.record_commit_batch(n, t); },
+                                   [&p](std::uint64_t sequence)
+                                   {
+                                       if (p.feed)
+                                           p.feed->notify(sequence);
+                                   }};
+    auto opened = store::rocks_store::open(store_options_of(config), io.get_executor(), observer);
+    if (!opened)
+        return opened.error();
+    p.records = std::move(*opened);
+    p.types = std::make_unique<core::type_registry>(config.types);
+    p.service = std::make_unique<core::record_service>(io.get_executor(), *p.records, *p.types,
+                                                       core::service_options{config.require_if_match,
+                                                                             config.limits.max_json_depth,
+                                                                             config.limits.max_record_bytes});
+    p.expiry = std::make_unique<core::expiry_scheduler>(io.get_executor(), *p.service, *p.records);
+    p.keys = std::make_unique<auth::key_registry>(config.keys);
+    p.limiter = std::make_unique<auth::rate_limiter>(*p.keys);
+    p.idempotency = std::make_unique<api::idempotency_keys>(io.get_executor(), *p.service);
+    p.feed = std::make_unique<core::feed_notifier>(p.records->last_sequence());
+    p.policy = std::make_unique<hooks::network_policy>(config.webhooks.allow_networks);
+    hooks::client_options client_options;
+    client_options.ca_file = config.webhooks.ca_file;
+    // Every attempt under way may be to one receiver: keep a connection for each, or a burst to
+    // one receiver would close and reopen connections all the time.
+    client_options.max_idle_per_target = config.webhooks.max_in_flight;
+    p.client = std::make_unique<hooks::http_client>(io.get_executor(), *p.policy, client_options);
+    hooks::dispatcher_options dispatch{config.webhooks.retry_schedule_seconds,
+                                       config.webhooks.timeout,
+                                       config.webhooks.disable_after,
+                                       config.webhooks.callback_secret,
+                                       config.webhooks.max_in_flight,
+                                       surfaces::autodesk_callback_body,
+                                       config.webhooks.secrets_key};
+    p.dispatcher = std::make_unique<hooks::dispatcher>(io.get_executor(), *p.records, *p.records, *p.feed,
+                                                       *p.client, p.stats, std::move(dispatch));
+
+    api::add_operations_routes(p.routes, p.stats,
+                               [&p] { return p.server && !p.server->draining() && p.records->healthy(); });
+    p.routes.add_surface("/v1", api::native_surface());
+    api::add_native_routes(p.routes, *p.service, *p.idempotency);
+    surfaces::add_seed_surfaces(p.routes, *p.service);
+    api::add_webhook_routes(p.routes, *p.dispatcher);
+    api::add_feed_routes(p.routes, *p.records, *p.feed);
+    p.stats.name_routes(p.routes.patterns());
+    p.stats.on_render_compaction(
+        [&records = *p.records]
+        {
+            const auto state = records.compaction();
+            return ops::metrics::compaction_gauges{state.running, state.pending_bytes};
+        });
+    p.stats.on_render_store_writable([&records = *p.records] { return records.healthy(); });
+
+    p.server = std::make_unique<http::server>(io, server_limits_of(config.limits), p.routes, *p.keys,
+                                              *p.limiter, p.stats, config.access_log);
+    p.trim_timer = std::make_unique<net::steady_timer>(io);
+    return built;
+}
+
+core::result<boost::asio::ip::tcp::endpoint> server::listen()
+{
+    parts& p = *parts_;
+    auto endpoint = p.server->listen(p.config.listen_host, p.config.listen_port);
+    if (!endpoint)
+        (void)p.records->close(); // nothing was written yet; the failure to report is the bind's
+    return endpoint;
+}
+
+core::result<void> server::start()
+{
+    parts& p = *parts_;
+    // Webhook delivery loads what it resumes before the first connection is taken.
+    if (p.options.deliver_webhooks)
+    {
+        if (auto started = run_before_serving(*p.io, p.dispatcher->start()); !started)
+        {
+            (void)p.records->close(); // the failure to report is the dispatcher's
+            return started;
+        }
+    }
+    p.server->start();
+    p.expiry->start();
+    if (p.config.events_retention.count() > 0)
+        net::co_spawn(*p.io, trim_feed(*p.records, p.config.events_retention, *p.server, *p.trim_timer),
+                      net::detached);
+    p.idempotency->start();
+    return {};
+}
+
+void server::drain_on_signals()
+{
+    parts& p = *parts_;
+    p.signals = std::make_unique<net::signal_set>(*p.io, SIGINT, SIGTERM);
+    net::co_spawn(
+        *p.io,
+        drain_on_signal(*p.signals, *p.server, *p.dispatcher, *p.feed, p.config.limits.drain_timeout, *p.io),
+        net::detached);
+}
+
+core::result<void> server::run()
+{
+    parts& p = *parts_;
+    auto& io = *p.io;
+    std::vector<std::thread> threads;
+    for (unsigned i = 1; i < p.config.threads; ++i)
+        threads.emplace_back([&io] { io.run(); });
+    io.run();
+    for (auto& t : threads)
+        t.join();
+
+    // The drain is over. Stop the background loops and run the context once more, with the store
+    // still open, so that every coroutine still suspended (a commit being written, a webhook
+    // attempt) finishes normally while the objects it uses are alive. Then close the store.
+    p.expiry->stop();
+    p.idempotency->stop();
+    p.dispatcher->stop();
+    p.feed->close();
+    p.trim_timer->cancel();
+    p.client->close_idle();
+    if (p.signals)
+        p.signals->cancel();
+    io.restart();
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (!io.stopped() && std::chrono::steady_clock::now() < give_up)
+        io.run_for(std::chrono::milliseconds(50));
+    if (!io.stopped())
+    {
+        // Something is still under way past every deadline (a webhook attempt waiting for its
+        // timeout, say). Every acknowledged write is already in the synced write-ahead log and
+        // open deliveries resume after a restart, so leave as a crash would: destroying the
+        // pending frames could touch objects they still use.
+        ops::log().warn("operations still pending after the drain; exiting without cleanup");
+        ops::log().flush();
+        std::_Exit(0);
+    }
+    return p.records->close();
+}
+
+void server::run_in_background()
+{
+    parts& p = *parts_;
+    for (unsigned i = 0; i < p.config.threads; ++i)
+        p.threads.emplace_back([io = p.io.get()] { io->run(); });
+}
+
+core::result<void> server::halt()
+{
+    parts& p = *parts_;
+    p.io->stop();
+    for (auto& t : p.threads)
+        t.join();
+    p.threads.clear();
+    return p.records->close();
+}
+
+const server_config& server::config() const noexcept
+{
+    return parts_->config;
+}
+
+const http::router& server::routes() const noexcept
+{
+    return parts_->routes;
+}
+
+} // namespace reqstore::app
