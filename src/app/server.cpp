@@ -308,6 +308,17 @@ void server::run_in_background()
 core::result<void> server::halt()
 {
     parts& p = *parts_;
+    if (!p.threads.empty())
+    {
+        // Ends every connection first, while the modules its session refers to are alive: a
+        // session left suspended in the context would be destroyed with the context, after them.
+        p.expiry->stop();
+        p.idempotency->stop();
+        p.dispatcher->stop();
+        auto drained = net::co_spawn(*p.io, p.server->drain(std::chrono::milliseconds(0)), net::use_future);
+        if (drained.wait_for(std::chrono::seconds(5)) != std::future_status::ready)
+            ops::log().warn("halting with connections still open");
+    }
     p.io->stop();
     for (auto& t : p.threads)
         t.join();

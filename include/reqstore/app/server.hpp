@@ -76,8 +76,10 @@ public:
     // talks to the server from other threads (a fuzz target, a test).
     void run_in_background();
 
-    // Stops the I/O context at once (operations under way are abandoned, not finished), joins the
-    // threads of run_in_background() and closes the store. Returns the result of closing it. The
+    // Stops the background loops and closes every connection (a drain with no grace: its sessions
+    // end while the modules they use are alive; at most about a second), then stops the I/O
+    // context (other operations under way are abandoned, not finished), joins the threads of
+    // run_in_background() and closes the store. Returns the result of closing it. The
     // server is then only good for destruction.
     core::result<void> halt();
 

@@ -1,12 +1,13 @@
-// Applying JSON Merge Patch (RFC 7396) and JSON Patch (RFC 6902) to a JSON document.
+// Applying JSON Merge Patch (RFC 7396) and JSON Patch (RFC 6902) to a JSON document. The JSON
+// Pointers (RFC 6901) a patch addresses values with are in json_pointer.hpp, included here.
 #pragma once
 
 #include <reqstore/core/errc.hpp>
+#include <reqstore/core/json_pointer.hpp>
 
 #include <boost/json/value.hpp>
 
-#include <string>
-#include <string_view>
+#include <cstddef>
 
 namespace reqstore::core
 {
@@ -48,12 +49,5 @@ struct json_patch_limits
 // The nesting depth of a JSON value: 0 for a scalar, 1 for an empty container, 1 + its deepest
 // child otherwise (as Boost.JSON's parse_options::max_depth counts it).
 unsigned json_depth(const boost::json::value& v);
-
-// RFC 6901: the value a pointer names, or nullptr (nothing there, or not valid pointer syntax). "" names
-// the whole document. An array index must be "0" or a number without leading zeros; "-" names nothing.
-const boost::json::value* find_pointer(const boost::json::value& doc, std::string_view pointer);
-
-// Escapes one member name as a JSON Pointer reference token ("a/b" -> "a~1b", "m~n" -> "m~0n").
-std::string escape_pointer_token(std::string_view name);
 
 } // namespace reqstore::core

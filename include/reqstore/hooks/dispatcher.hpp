@@ -9,6 +9,7 @@
 #include <reqstore/core/outbox.hpp>
 #include <reqstore/core/record_store.hpp>
 #include <reqstore/hooks/http_client.hpp>
+#include <reqstore/hooks/retry_policy.hpp>
 #include <reqstore/hooks/secret_box.hpp>
 #include <reqstore/ops/metrics.hpp>
 
@@ -103,30 +104,66 @@ private:
         bool scheduled = false;
     };
 
-    boost::asio::awaitable<void> fan_out_loop();
-    boost::asio::awaitable<void> send_loop();
-    boost::asio::awaitable<void> deliver_head(std::string lane);
+    // Every function below runs on strand_. Coroutines that take a reference are only awaited, never
+    // spawned, so the referenced object lives in the awaiting frame.
 
+    // ---- fan-out (dispatcher_fan_out.cpp): the change feed becomes deliveries ----
+    boost::asio::awaitable<void> fan_out_loop();
+    // Writes the deliveries of `entries` and the cursor past them in one batch, then queues them.
+    // Fails as the store does, or on an unreadable entry, and then neither writes nor queues anything.
     [[nodiscard]] boost::asio::awaitable<core::result<void>>
     fan_out_batch(std::vector<core::feed_entry> entries);
+    // The deliveries one feed entry makes (none if nobody asks for it). Fails as the store does when
+    // the record's version is loaded, or if the entry is unreadable.
+    [[nodiscard]] boost::asio::awaitable<core::result<std::vector<core::delivery>>>
+    deliveries_for(const core::feed_entry& entry, core::unix_millis now);
+    // Announces subscription `s`, just disabled for `reason`, to every other enabled subscription that
+    // asks for webhook.disabled. A failure to write the deliveries is logged.
+    boost::asio::awaitable<void> announce_disabled(core::subscription s, std::string reason);
+
+    // ---- lanes (dispatcher_lanes.cpp): scheduling and sending ----
+    boost::asio::awaitable<void> send_loop();
+    // One attempt of the lane's head, then its outcome recorded and the lane settled.
+    boost::asio::awaitable<void> deliver_head(std::string lane);
+    // The signed POST of one attempt of `d`.
+    post_request signed_request(const core::delivery& d) const;
+    // Appends the attempt `result` stands for to `d`, judges `d` (succeeded, failed with its next
+    // attempt due, or dead), updates its target's failure state, and saves `d`; a failure to save is
+    // logged.
+    boost::asio::awaitable<void> record_outcome(core::delivery& d, const post_result& result);
+    // Ends the attempt of `d` in `lane`: the lane's copy of `d` is updated or removed, and the lane
+    // resumes (or ends, if its subscription was deleted meanwhile).
+    boost::asio::awaitable<void> settle_lane(std::string lane, const core::delivery& d);
     void enqueue(core::delivery d);
     void schedule(const std::string& lane, core::unix_millis due);
     void resume_lane(const std::string& lane);
+    bool lane_blocked(const lane_state& lane) const;
     // Queues a failed or dead delivery again (the body of retry(), on the strand).
     [[nodiscard]] boost::asio::awaitable<core::result<core::delivery>> requeue(std::uint64_t delivery_id);
     // Ends every delivery of a lane whose subscription was deleted (unless an attempt is under way).
     boost::asio::awaitable<void> end_orphaned_lane(std::string lane);
     // Marks one delivery of a deleted subscription dead and saves it; a failure to save is logged.
     boost::asio::awaitable<void> end_for_deleted_subscription(core::delivery& d);
-    // Disables subscription `id` (if enabled), saves it and announces it as webhook.disabled.
-    boost::asio::awaitable<void> disable(std::string id, std::string reason);
-    bool lane_blocked(const lane_state& lane) const;
-    // Saves a subscription with its secret sealed. `s` must live until the save completes.
-    [[nodiscard]] boost::asio::awaitable<core::result<void>> save(const core::subscription& s);
     // Saves the subscriptions of unsaved_failure_state_ when a second has passed since the last
     // save, or at once when `now_anyway`.
     boost::asio::awaitable<void> save_failure_state(bool now_anyway);
     const std::string& secret_for(const core::delivery& d) const;
+
+    // ---- subscriptions (dispatcher_subscriptions.cpp): their state as deliveries change it ----
+    // Disables subscription `id` (if enabled), saves it and announces it as webhook.disabled.
+    boost::asio::awaitable<void> disable(std::string id, std::string reason);
+    // A delivery to `target` succeeded: the subscription (if any) is no longer failing.
+    void mark_target_healthy(const std::string& target);
+    // A delivery to `target` failed at `at`: the subscription (if any) is failing since then, unless
+    // it already was, and is disabled if the retry policy says so.
+    boost::asio::awaitable<void> mark_target_failing(std::string target, bool answered_gone,
+                                                     core::unix_millis at);
+    // Publishes how many subscriptions are disabled.
+    void count_disabled();
+    // Whether `target` names a subscription that no longer exists (a callback target never does).
+    bool subscription_deleted(const std::string& target) const;
+    // Saves a subscription with its secret sealed. `s` must live until the save completes.
+    [[nodiscard]] boost::asio::awaitable<core::result<void>> save(const core::subscription& s);
 
     core::outbox_store& outbox_;
     core::record_store& records_;
@@ -134,6 +171,7 @@ private:
     http_client& client_;
     ops::metrics& stats_;
     const dispatcher_options options_;
+    const retry_policy retry_;
     const secret_box box_;
 
     boost::asio::strand<boost::asio::any_io_executor> strand_;

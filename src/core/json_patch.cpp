@@ -1,4 +1,5 @@
-// JSON Merge Patch (RFC 7396), JSON Patch (RFC 6902) and JSON Pointer (RFC 6901) over boost::json.
+// JSON Patch (RFC 6902) over boost::json: every operation read and checked for form first, then
+// applied in order to a copy, within growth limits, so that a failing patch changes nothing.
 #include <reqstore/core/patch.hpp>
 
 #include <boost/json/array.hpp>
@@ -6,14 +7,15 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <limits>
 #include <optional>
 #include <span>
 #include <utility>
 #include <vector>
+
+#include "json_equal.hpp"
+#include "pointer_path.hpp"
 
 namespace reqstore::core
 {
@@ -23,251 +25,7 @@ namespace
 
 namespace json = boost::json;
 
-using tokens = std::vector<std::string>;
-
-// The unescaped reference tokens of an RFC 6901 pointer; nothing if the text is not pointer syntax.
-std::optional<tokens> parse_pointer(std::string_view text)
-{
-    tokens result;
-    if (text.empty())
-    {
-        return result;
-    }
-    if (text.front() != '/')
-    {
-        return std::nullopt;
-    }
-    std::string token;
-    for (std::size_t i = 1; i <= text.size(); ++i)
-    {
-        if (i == text.size() || text[i] == '/')
-        {
-            result.push_back(std::move(token));
-            token.clear();
-        }
-        else if (text[i] == '~')
-        {
-            // "~0" is '~' and "~1" is '/'; decoding left to right makes "~01" the name "~1".
-            if (i + 1 == text.size() || (text[i + 1] != '0' && text[i + 1] != '1'))
-            {
-                return std::nullopt;
-            }
-            token += text[i + 1] == '0' ? '~' : '/';
-            ++i;
-        }
-        else
-        {
-            token += text[i];
-        }
-    }
-    return result;
-}
-
-// An RFC 6901 array index: "0" or digits without a leading zero, fitting std::size_t. "-" is not one.
-std::optional<std::size_t> parse_index(std::string_view token)
-{
-    if (token.empty() || (token.size() > 1 && token.front() == '0'))
-    {
-        return std::nullopt;
-    }
-    std::size_t index = 0;
-    for (char c : token)
-    {
-        if (c < '0' || c > '9')
-        {
-            return std::nullopt;
-        }
-        const auto digit = static_cast<std::size_t>(c - '0');
-        if (index > (std::numeric_limits<std::size_t>::max() - digit) / 10)
-        {
-            return std::nullopt;
-        }
-        index = index * 10 + digit;
-    }
-    return index;
-}
-
-// The member or element of parent a token names, or nullptr. Value is json::value, const or not.
-template <class Value>
-Value* child(Value& parent, const std::string& token)
-{
-    if (auto* object = parent.if_object())
-    {
-        return object->if_contains(token);
-    }
-    if (auto* array = parent.if_array())
-    {
-        const auto index = parse_index(token);
-        if (!index || *index >= array->size())
-        {
-            return nullptr;
-        }
-        return &(*array)[*index];
-    }
-    return nullptr;
-}
-
-// The value a token sequence names inside doc, or nullptr.
-template <class Value>
-Value* resolve(Value& doc, std::span<const std::string> path)
-{
-    Value* current = &doc;
-    for (const auto& token : path)
-    {
-        current = child(*current, token);
-        if (!current)
-        {
-            return nullptr;
-        }
-    }
-    return current;
-}
-
-// Whether a double holds exactly the integer i.
-bool double_equals_integer(double d, std::int64_t i)
-{
-    // -2^63 and 2^63 are exact doubles; every integral double in [-2^63, 2^63) converts exactly.
-    constexpr double lower = -9223372036854775808.0;
-    constexpr double upper = 9223372036854775808.0;
-    if (!std::isfinite(d) || d != std::trunc(d) || d < lower || d >= upper)
-    {
-        return false;
-    }
-    return static_cast<std::int64_t>(d) == i;
-}
-
-bool double_equals_unsigned(double d, std::uint64_t u)
-{
-    constexpr double upper = 18446744073709551616.0; // 2^64
-    if (!std::isfinite(d) || d != std::trunc(d) || d < 0 || d >= upper)
-    {
-        return false;
-    }
-    return static_cast<std::uint64_t>(d) == u;
-}
-
-// Numeric equality by mathematical value across int64, uint64 and double.
-bool numbers_equal(const json::value& a, const json::value& b)
-{
-    switch (a.kind())
-    {
-    case json::kind::int64:
-        switch (b.kind())
-        {
-        case json::kind::int64:
-            return a.get_int64() == b.get_int64();
-        case json::kind::uint64:
-            return a.get_int64() >= 0 && static_cast<std::uint64_t>(a.get_int64()) == b.get_uint64();
-        default:
-            return double_equals_integer(b.get_double(), a.get_int64());
-        }
-    case json::kind::uint64:
-        switch (b.kind())
-        {
-        case json::kind::uint64:
-            return a.get_uint64() == b.get_uint64();
-        case json::kind::int64:
-            return numbers_equal(b, a);
-        default:
-            return double_equals_unsigned(b.get_double(), a.get_uint64());
-        }
-    default:
-        switch (b.kind())
-        {
-        case json::kind::double_:
-            return a.get_double() == b.get_double();
-        default:
-            return numbers_equal(b, a);
-        }
-    }
-}
-
-// RFC 6902 section 4.6 equality: same JSON type, numbers by value, arrays in order, objects by member.
-bool json_equal(const json::value& a, const json::value& b)
-{
-    if (a.is_number() && b.is_number())
-    {
-        return numbers_equal(a, b);
-    }
-    if (a.kind() != b.kind())
-    {
-        return false;
-    }
-    switch (a.kind())
-    {
-    case json::kind::null:
-        return true;
-    case json::kind::bool_:
-        return a.get_bool() == b.get_bool();
-    case json::kind::string:
-        return a.get_string() == b.get_string();
-    case json::kind::array:
-    {
-        const auto& x = a.get_array();
-        const auto& y = b.get_array();
-        if (x.size() != y.size())
-        {
-            return false;
-        }
-        for (std::size_t i = 0; i < x.size(); ++i)
-        {
-            if (!json_equal(x[i], y[i]))
-            {
-                return false;
-            }
-        }
-        return true;
-    }
-    case json::kind::object:
-    {
-        const auto& x = a.get_object();
-        const auto& y = b.get_object();
-        if (x.size() != y.size())
-        {
-            return false;
-        }
-        for (const auto& member : x)
-        {
-            const auto* other = y.if_contains(member.key());
-            if (!other || !json_equal(member.value(), *other))
-            {
-                return false;
-            }
-        }
-        return true;
-    }
-    default:
-        return false; // numbers were handled above
-    }
-}
-
-// RFC 7396 MergePatch, applied in place.
-void merge_into(json::value& target, const json::value& patch)
-{
-    const auto* patch_object = patch.if_object();
-    if (!patch_object)
-    {
-        target = patch;
-        return;
-    }
-    if (!target.is_object())
-    {
-        target.emplace_object();
-    }
-    auto& target_object = target.get_object();
-    for (const auto& member : *patch_object)
-    {
-        if (member.value().is_null())
-        {
-            target_object.erase(member.key());
-        }
-        else
-        {
-            // A missing member starts as null, which is not an object, as MergePatch(undefined, ...).
-            merge_into(target_object[member.key()], member.value());
-        }
-    }
-}
+using tokens = pointer_tokens;
 
 enum class op_kind
 {
@@ -391,7 +149,7 @@ std::optional<op_error> add_at(json::value& doc, const tokens& path, json::value
         doc = std::move(value);
         return std::nullopt;
     }
-    auto* parent = resolve(doc, std::span(path).first(path.size() - 1));
+    auto* parent = resolve_pointer(doc, std::span(path).first(path.size() - 1));
     if (!parent)
     {
         return path_error("the parent of the path does not exist");
@@ -404,7 +162,7 @@ std::optional<op_error> add_at(json::value& doc, const tokens& path, json::value
     }
     if (auto* array = parent->if_array())
     {
-        const auto index = last == "-" ? std::optional<std::size_t>(array->size()) : parse_index(last);
+        const auto index = last == "-" ? std::optional<std::size_t>(array->size()) : parse_array_index(last);
         if (!index)
         {
             return path_error("\"" + last + "\" is not a valid array index");
@@ -426,7 +184,7 @@ std::optional<op_error> remove_at(json::value& doc, const tokens& path, json::va
     {
         return path_error("the whole document cannot be removed");
     }
-    auto* parent = resolve(doc, std::span(path).first(path.size() - 1));
+    auto* parent = resolve_pointer(doc, std::span(path).first(path.size() - 1));
     if (!parent)
     {
         return path_error("path does not exist");
@@ -445,7 +203,7 @@ std::optional<op_error> remove_at(json::value& doc, const tokens& path, json::va
     }
     if (auto* array = parent->if_array())
     {
-        const auto index = parse_index(last);
+        const auto index = parse_array_index(last);
         if (!index)
         {
             return path_error("\"" + last + "\" is not a valid array index");
@@ -480,7 +238,7 @@ std::optional<op_error> apply_operation(json::value& doc, const operation& op)
     }
     case op_kind::replace:
     {
-        auto* target = resolve(doc, std::span(op.path));
+        auto* target = resolve_pointer(doc, std::span(op.path));
         if (!target)
         {
             return path_error("path does not exist");
@@ -490,7 +248,7 @@ std::optional<op_error> apply_operation(json::value& doc, const operation& op)
     }
     case op_kind::move:
     {
-        if (!resolve(doc, std::span(op.from)))
+        if (!resolve_pointer(doc, std::span(op.from)))
         {
             return path_error("\"from\" does not exist");
         }
@@ -511,7 +269,7 @@ std::optional<op_error> apply_operation(json::value& doc, const operation& op)
     }
     case op_kind::copy:
     {
-        const auto* source = resolve(doc, std::span(op.from));
+        const auto* source = resolve_pointer(doc, std::span(op.from));
         if (!source)
         {
             return path_error("\"from\" does not exist");
@@ -522,7 +280,7 @@ std::optional<op_error> apply_operation(json::value& doc, const operation& op)
     }
     case op_kind::test:
     {
-        const auto* target = resolve(doc, std::span(op.path));
+        const auto* target = resolve_pointer(doc, std::span(op.path));
         if (!target)
         {
             return path_error("path does not exist");
@@ -547,7 +305,7 @@ std::optional<op_error> check_growth(const json::value& doc, const operation& op
     if (op.kind == op_kind::add || op.kind == op_kind::replace)
         added = op.value;
     else if (op.kind == op_kind::copy || op.kind == op_kind::move)
-        added = resolve(doc, std::span(op.from));
+        added = resolve_pointer(doc, std::span(op.from));
     if (!added)
         return std::nullopt; // nothing is added, or apply_operation reports the missing source
     if (op.path.size() + json_depth(*added) > limits.max_depth)
@@ -592,13 +350,6 @@ failure operation_failure(std::size_t index, const operation& op, const op_error
 }
 
 } // namespace
-
-json::value apply_merge_patch(const json::value& target, const json::value& patch)
-{
-    json::value result(target, json::storage_ptr());
-    merge_into(result, patch);
-    return result;
-}
 
 unsigned json_depth(const json::value& v)
 {
@@ -650,38 +401,6 @@ result<json::value> apply_json_patch(const json::value& target, const json::valu
         }
     }
     return doc;
-}
-
-const json::value* find_pointer(const json::value& doc, std::string_view pointer)
-{
-    const auto path = parse_pointer(pointer);
-    if (!path)
-    {
-        return nullptr;
-    }
-    return resolve(doc, std::span(*path));
-}
-
-std::string escape_pointer_token(std::string_view name)
-{
-    std::string escaped;
-    escaped.reserve(name.size());
-    for (char c : name)
-    {
-        if (c == '~')
-        {
-            escaped += "~0";
-        }
-        else if (c == '/')
-        {
-            escaped += "~1";
-        }
-        else
-        {
-            escaped += c;
-        }
-    }
-    return escaped;
 }
 
 } // namespace reqstore::core

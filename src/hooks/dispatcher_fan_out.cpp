@@ -1,0 +1,195 @@
+// The dispatcher's fan-out: each committed event in the change feed becomes one durable delivery
+// per target that asks for it (the record's callback_url, the subscriptions), written together
+// with the feed cursor so that a restart neither loses nor repeats one.
+#include <reqstore/core/json_body.hpp>
+#include <reqstore/hooks/dispatcher.hpp>
+#include <reqstore/ops/log.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+
+#include "delivery_target.hpp"
+
+namespace reqstore::hooks
+{
+namespace net = boost::asio;
+namespace json = boost::json;
+
+namespace
+{
+
+constexpr std::size_t fan_out_batch_size = 512;
+
+std::string text_of(const json::object& o, std::string_view name)
+{
+    const auto* v = o.if_contains(name);
+    return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+// The body of a request event's delivery (API.md section 6).
+std::string request_payload(const json::object& event, const json::value& record)
+{
+    json::object data{{"id", text_of(event, "id")},
+                      {"type", text_of(event, "type")},
+                      {"from", event.contains("from") ? event.at("from") : json::value(nullptr)},
+                      {"to", text_of(event, "status")},
+                      {"version", event.contains("version") ? event.at("version") : json::value(0)},
+                      {"request", record}};
+    return json::serialize(json::object{
+        {"type", text_of(event, "event")}, {"timestamp", text_of(event, "at")}, {"data", std::move(data)}});
+}
+
+// A delivery of `event` about `record_id` to `target` at `url`, created and due at `now`.
+core::delivery due_delivery(const std::string& target, const std::string& record_id, std::string event,
+                            std::string url, core::unix_millis now)
+{
+    core::delivery d;
+    d.target = target;
+    d.lane = lane_of(target, record_id);
+    d.event = std::move(event);
+    d.record_id = record_id;
+    d.url = std::move(url);
+    d.created_at = now;
+    d.committed_at = now;
+    d.next_attempt_at = now;
+    return d;
+}
+
+} // namespace
+
+net::awaitable<void> dispatcher::fan_out_loop()
+{
+    while (!stopping_)
+    {
+        auto entries = co_await outbox_.events_after(cursor_, fan_out_batch_size);
+        if (!entries || entries->empty())
+        {
+            if (!entries)
+                ops::log().error("reading the change feed for webhooks failed",
+                                 {{"error", entries.error().detail}});
+            co_await feed_.wait_beyond(cursor_, std::chrono::seconds(entries ? 30 : 1));
+            continue;
+        }
+        if (auto done = co_await fan_out_batch(std::move(*entries)); !done)
+        {
+            ops::log().error("fanning out events to deliveries failed", {{"error", done.error().detail}});
+            net::steady_timer pause(strand_, std::chrono::seconds(1));
+            co_await pause.async_wait(net::as_tuple(net::use_awaitable));
+        }
+    }
+}
+
+net::awaitable<core::result<void>> dispatcher::fan_out_batch(std::vector<core::feed_entry> entries)
+{
+    std::vector<core::delivery> created;
+    const core::unix_millis now = core::now_millis();
+    for (const auto& entry : entries)
+    {
+        auto made = co_await deliveries_for(entry, now);
+        if (!made)
+            co_return made.error();
+        std::move(made->begin(), made->end(), std::back_inserter(created));
+    }
+    const std::uint64_t new_cursor = entries.back().sequence;
+    if (auto written = co_await outbox_.fan_out(new_cursor, created); !written)
+        co_return written.error();
+    cursor_ = new_cursor;
+    for (auto& d : created)
+        enqueue(std::move(d));
+    co_return core::result<void>();
+}
+
+net::awaitable<core::result<std::vector<core::delivery>>>
+dispatcher::deliveries_for(const core::feed_entry& entry, core::unix_millis now)
+{
+    boost::system::error_code ec;
+    const json::value parsed = json::parse(entry.json, ec);
+    if (ec || !parsed.is_object())
+        co_return core::failure(core::errc::internal,
+                                "change feed entry " + std::to_string(entry.sequence) + " is unreadable");
+    const json::object& event = parsed.get_object();
+    const std::string name = text_of(event, "event");
+    const std::string record_id = text_of(event, "id");
+    const std::string type = text_of(event, "type");
+    const auto version = event.contains("version") && event.at("version").is_number()
+                             ? event.at("version").to_number<std::uint64_t>()
+                             : 0;
+    const bool to_callback = name == "request.status_changed";
+    std::vector<std::pair<std::string, std::string>> targets; // target, url
+    for (const auto& [id, s] : subscriptions_)
+        if (s.enabled && s.wants(name, type))
+            targets.emplace_back(id, s.url);
+    json::value record;
+    if (!targets.empty() || to_callback)
+    {
+        auto stored = co_await records_.load_version(record_id, version);
+        if (!stored)
+            co_return stored.error();
+        if (*stored)
+        {
+            auto body = core::parse_json_body((*stored)->body, 1024);
+            if (body)
+                record = std::move(*body);
+        }
+    }
+    if (to_callback && record.is_object())
+        if (const auto* url = record.get_object().if_contains("callback_url"); url && url->is_string())
+            targets.emplace_back(std::string(callback_prefix) + record_id, std::string(url->get_string()));
+    std::vector<core::delivery> made;
+    if (targets.empty())
+        co_return made;
+    const std::string payload = request_payload(event, record);
+    std::optional<std::string> callback_payload;
+    if (to_callback && options_.callback_body)
+        callback_payload = options_.callback_body(event, record);
+    const auto committed = core::parse_rfc3339(text_of(event, "at")).value_or(now);
+    for (auto& [target, url] : targets)
+    {
+        core::delivery d = due_delivery(target, record_id, name, std::move(url), now);
+        d.sequence = entry.sequence;
+        d.record_type = type;
+        d.version = version;
+        d.webhook_id = "evt_" + std::to_string(entry.sequence);
+        d.payload = is_callback_target(target) && callback_payload ? *callback_payload : payload;
+        d.committed_at = committed;
+        made.push_back(std::move(d));
+    }
+    co_return made;
+}
+
+net::awaitable<void> dispatcher::announce_disabled(core::subscription s, std::string reason)
+{
+    const core::unix_millis now = core::now_millis();
+    const std::string payload = json::serialize(json::object{
+        {"type", "webhook.disabled"},
+        {"timestamp", core::format_rfc3339(now)},
+        {"data", json::object{{"id", s.id}, {"url", without_credentials(s.url)}, {"reason", reason}}}});
+    std::vector<core::delivery> created;
+    for (const auto& [other_id, other] : subscriptions_)
+    {
+        if (other_id == s.id || !other.enabled ||
+            std::none_of(other.events.begin(), other.events.end(),
+                         [](const std::string& e) { return e == "*" || e == "webhook.disabled"; }))
+            continue;
+        core::delivery d = due_delivery(other_id, s.id, "webhook.disabled", other.url, now);
+        d.webhook_id = "evt_disabled_" + s.id + "_" + std::to_string(now);
+        d.payload = payload;
+        created.push_back(std::move(d));
+    }
+    if (created.empty())
+        co_return;
+    if (auto written = co_await outbox_.fan_out(cursor_, created); !written)
+    {
+        ops::log().error("announcing a disabled subscription failed", {{"error", written.error().detail}});
+        co_return;
+    }
+    for (auto& d : created)
+        enqueue(std::move(d));
+}
+
+} // namespace reqstore::hooks
