@@ -124,7 +124,15 @@ core::result<void> rocks_store::open_db()
     auto environment = storage_environment_for(options_);
     env_ = std::move(environment.env);
     const store::wal_recovery recovery = environment.wal_recovery.value_or(options_.wal_recovery);
+    if (auto opened = open_database(recovery); !opened)
+        return opened;
+    if (auto checked = check_schema(); !checked)
+        return checked;
+    return read_counters();
+}
 
+core::result<void> rocks_store::open_database(store::wal_recovery recovery)
+{
     rocksdb::Options db_options;
     if (env_)
         db_options.env = env_.get();
@@ -186,7 +194,11 @@ core::result<void> rocks_store::open_db()
         return damaged_store(options_.data_dir, status);
     if (!status.ok())
         return engine_failure("cannot open the database in " + options_.data_dir, status);
+    return {};
+}
 
+core::result<void> rocks_store::check_schema()
+{
     std::string value;
     auto s = db_->Get(rocksdb::ReadOptions(), cf_->meta(), slice(meta_schema_key), &value);
     if (s.IsNotFound())
@@ -205,8 +217,14 @@ core::result<void> rocks_store::open_db()
         return failure(errc::internal, "the database in " + options_.data_dir + " has schema version " +
                                            std::to_string(read_be64(value).value_or(0)) +
                                            "; this build reads " + std::to_string(schema_version));
+    return {};
+}
 
-    if (s = db_->Get(rocksdb::ReadOptions(), cf_->meta(), slice(meta_sequence_key), &value); !s.ok())
+core::result<void> rocks_store::read_counters()
+{
+    std::string value;
+    auto s = db_->Get(rocksdb::ReadOptions(), cf_->meta(), slice(meta_sequence_key), &value);
+    if (!s.ok())
         return engine_failure("cannot read the event sequence", s);
     const std::uint64_t sequence = read_be64(value).value_or(0);
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_->events()));
@@ -231,8 +249,10 @@ core::result<void> rocks_store::open_db()
 
 rocks_store::~rocks_store()
 {
-    if (!closed_)
-        (void)close();
+    if (closed_)
+        return;
+    if (auto closed = close(); !closed)
+        ops::log().error("closing the store failed", {{"error", closed.error().detail}});
 }
 
 core::result<void> rocks_store::close()

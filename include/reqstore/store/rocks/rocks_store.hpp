@@ -154,7 +154,13 @@ private:
 
     rocks_store(const store_options& options, boost::asio::any_io_executor executor,
                 commit_observer observer);
+    // open() in named steps: the options and the database with its column families, then the schema
+    // version (written when the database is new), then the sequence and delivery counters (checked
+    // against the change feed).
     [[nodiscard]] core::result<void> open_db();
+    [[nodiscard]] core::result<void> open_database(store::wal_recovery recovery);
+    [[nodiscard]] core::result<void> check_schema();
+    [[nodiscard]] core::result<void> read_counters();
     void flush(std::vector<queued_commit>& batch); // one batch at a time (group_commit)
     // errc::unavailable once the database is closed (every call after close() answers so), else
     // nothing.
