@@ -168,29 +168,15 @@ public:
 
     net::awaitable<http::response> get(http::handler_context& ctx)
     {
-        const std::string id(ctx.params[0]);
-        if (!id_fits_type(service_.types(), box_type, id))
-            co_return invalid_id(ctx.req, id);
-        auto loaded = co_await read_record(service_, id, box_type);
-        if (!loaded)
-            co_return error_answer(loaded.error(), ctx.req);
-        co_return success_answer(*loaded);
+        co_return co_await get_mapped(shape, service_, ctx);
     }
 
     net::awaitable<http::response> put(http::handler_context& ctx)
     {
-        std::string id(ctx.params[0]);
-        if (!id_fits_type(service_.types(), box_type, id))
-            co_return invalid_id(ctx.req, id);
-        core::conditional_headers conditions = write_conditions(ctx.req);
-        auto changes =
-            mapped_body(ctx.req, fields, "a Box file request update", service_.options().max_json_depth);
-        update_request update{std::move(id), box_type, std::move(changes), ctx.key->id,
-                              std::move(conditions)};
-        auto updated = co_await update_record(service_, std::move(update));
-        if (!updated)
-            co_return error_answer(updated.error(), ctx.req);
-        co_return success_answer(*updated);
+        auto put = co_await put_mapped(shape, service_, ctx);
+        if (auto* answer = std::get_if<http::response>(&put))
+            co_return std::move(*answer);
+        co_return success_answer(std::get<loaded_record>(put));
     }
 
 private:
@@ -198,6 +184,9 @@ private:
     {
         return error_answer({errc::invalid_id, "\"" + std::string(id) + "\" is not a file request id"}, req);
     }
+
+    static constexpr mapped_surface shape{box_type,    fields,        "a Box file request update",
+                                          &invalid_id, &error_answer, &success_answer};
 
     core::record_service& service_;
 };

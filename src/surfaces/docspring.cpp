@@ -90,35 +90,22 @@ public:
 
     net::awaitable<http::response> get(http::handler_context& ctx)
     {
-        const std::string id(ctx.params[0]);
-        if (!id_fits_type(service_.types(), docspring_type, id))
-            co_return invalid_id(ctx.req, id);
-        auto loaded = co_await read_record(service_, id, docspring_type);
-        if (!loaded)
-            co_return error_answer(loaded.error(), ctx.req);
-        co_return success_answer(*loaded);
+        co_return co_await get_mapped(shape, service_, ctx);
     }
 
     net::awaitable<http::response> put(http::handler_context& ctx)
     {
-        std::string id(ctx.params[0]);
-        if (!id_fits_type(service_.types(), docspring_type, id))
-            co_return invalid_id(ctx.req, id);
-        core::conditional_headers conditions = write_conditions(ctx.req);
-        auto changes = mapped_body(ctx.req, fields, "a DocSpring data request update",
-                                   service_.options().max_json_depth);
-        update_request update{std::move(id), docspring_type, std::move(changes), ctx.key->id,
-                              std::move(conditions)};
-        auto updated = co_await update_record(service_, std::move(update));
-        if (!updated)
-            co_return error_answer(updated.error(), ctx.req);
+        auto put = co_await put_mapped(shape, service_, ctx);
+        if (auto* answer = std::get_if<http::response>(&put))
+            co_return std::move(*answer);
+        const loaded_record& updated = std::get<loaded_record>(put);
         // DocSpring refuses any update of a request that is no longer pending, even one that would
         // change nothing, which the core lets pass as a no-op.
         const core::request_type* t = service_.types().find(docspring_type);
-        if (!updated->committed && t && !t->updatable_in_state(updated->version.status))
-            co_return error_answer({errc::not_updatable_in_state, "", {{"state", updated->version.status}}},
+        if (!updated.committed && t && !t->updatable_in_state(updated.version.status))
+            co_return error_answer({errc::not_updatable_in_state, "", {{"state", updated.version.status}}},
                                    ctx.req);
-        co_return success_answer(*updated);
+        co_return success_answer(updated);
     }
 
 private:
@@ -126,6 +113,9 @@ private:
     {
         return error_answer({errc::invalid_id, "\"" + std::string(id) + "\" is not a data request id"}, req);
     }
+
+    static constexpr mapped_surface shape{docspring_type, fields,        "a DocSpring data request update",
+                                          &invalid_id,    &error_answer, &success_answer};
 
     core::record_service& service_;
 };

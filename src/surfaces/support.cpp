@@ -292,6 +292,33 @@ net::awaitable<core::result<loaded_record>> update_record(core::record_service& 
     co_return loaded_record{std::move(written->record), std::move(*record), written->committed};
 }
 
+net::awaitable<http::response> get_mapped(const mapped_surface& s, core::record_service& service,
+                                          http::handler_context& ctx)
+{
+    const std::string id(ctx.params[0]);
+    if (!id_fits_type(service.types(), s.type_name, id))
+        co_return s.invalid_id(ctx.req, id);
+    auto loaded = co_await read_record(service, id, s.type_name);
+    if (!loaded)
+        co_return s.error_answer(loaded.error(), ctx.req);
+    co_return s.success_answer(*loaded);
+}
+
+net::awaitable<std::variant<http::response, loaded_record>>
+put_mapped(const mapped_surface& s, core::record_service& service, http::handler_context& ctx)
+{
+    std::string id(ctx.params[0]);
+    if (!id_fits_type(service.types(), s.type_name, id))
+        co_return s.invalid_id(ctx.req, id);
+    auto changes = mapped_body(ctx.req, s.fields, s.body_name, service.options().max_json_depth);
+    update_request update{std::move(id), s.type_name, std::move(changes), ctx.key->id,
+                          write_conditions(ctx.req)};
+    auto updated = co_await update_record(service, std::move(update));
+    if (!updated)
+        co_return s.error_answer(updated.error(), ctx.req);
+    co_return std::move(*updated);
+}
+
 std::string string_member(const json::object& o, std::string_view name)
 {
     const auto* v = o.if_contains(name);

@@ -19,6 +19,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <variant>
 
 namespace reqstore::surfaces
 {
@@ -140,6 +141,30 @@ struct update_request
 // strand.
 [[nodiscard]] boost::asio::awaitable<core::result<loaded_record>> update_record(core::record_service& service,
                                                                                 update_request request);
+
+// The GET and PUT of a seed surface whose body maps onto record members through a field table
+// (DocSpring, Box): what differs between them, for the skeleton they share.
+struct mapped_surface
+{
+    std::string_view type_name; // the request type the surface serves (other records: not_found)
+    field_table fields;         // the wire names, and which members an update may set
+    std::string_view body_name; // how refusals name the body: "a Box file request update"
+    http::response (*invalid_id)(const http::request& req, std::string_view id); // 400 in its format
+    http::response (*error_answer)(const core::failure& f, const http::request& req);
+    http::response (*success_answer)(const loaded_record& loaded);
+};
+
+// GET: the id's format (invalid_id), then the record of the surface's type (error_answer for any
+// refusal), answered with success_answer.
+[[nodiscard]] boost::asio::awaitable<http::response>
+get_mapped(const mapped_surface& s, core::record_service& service, http::handler_context& ctx);
+
+// PUT: the id's format, then the body through the field table as the core's partial update, as
+// the caller's key, with If-Match and If-Unmodified-Since. Either the answer to send now (an
+// invalid id, or the core's refusal in the surface's format) or the record after the update, for
+// the surface to answer.
+[[nodiscard]] boost::asio::awaitable<std::variant<http::response, loaded_record>>
+put_mapped(const mapped_surface& s, core::record_service& service, http::handler_context& ctx);
 
 // A JSON Pointer token unescaped ("a~1b" -> "a/b"). (The header text helpers, lowercase() and
 // trim(), are http's: http/header_text.hpp.)
