@@ -228,7 +228,9 @@ public:
         const std::string id(ctx.params[1]);
         if (auto problem = path_problem(service_.types(), account, id))
             co_return error_answer(*problem, ctx.req);
-        auto loaded = co_await read_record(service_, id, autodesk_type, owned_by(account));
+        // Named, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
+        const reach_check reachable = owned_by(account);
+        auto loaded = co_await read_record(service_, id, autodesk_type, reachable);
         if (!loaded)
             co_return error_answer(loaded.error(), ctx.req);
         co_return success_answer(*loaded);

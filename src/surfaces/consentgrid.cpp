@@ -260,7 +260,9 @@ public:
             co_return error_answer(*refused, ctx.req);
         if (auto refused = check_id(id))
             co_return error_answer(*refused, ctx.req);
-        auto loaded = co_await read_record(service_, id, dsr_type, owned_by(*ctx.key->subject));
+        // Named, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
+        const reach_check reachable = owned_by(*ctx.key->subject);
+        auto loaded = co_await read_record(service_, id, dsr_type, reachable);
         if (!loaded)
             co_return error_answer(loaded.error(), ctx.req);
         co_return read_answer(*loaded);

@@ -247,7 +247,8 @@ net::awaitable<core::result<loaded_record>> read_record(core::record_service& se
                                                         std::string_view type_name,
                                                         const reach_check& reachable)
 {
-    auto read = co_await service.read(id, {});
+    const core::conditional_headers unconditional; // named: GCC 12 destroys temporaries of a co_await twice
+    auto read = co_await service.read(id, unconditional);
     if (!read)
         co_return read.error().code == errc::gone ? no_such_record(id) : read.error();
     if (read->record.type != type_name)
@@ -258,6 +259,13 @@ net::awaitable<core::result<loaded_record>> read_record(core::record_service& se
     if (reachable && !reachable(*record))
         co_return no_such_record(id);
     co_return loaded_record{std::move(read->record), std::move(*record), false};
+}
+
+net::awaitable<core::result<loaded_record>> read_record(core::record_service& service, std::string_view id,
+                                                        std::string_view type_name)
+{
+    const reach_check everyone;
+    co_return co_await read_record(service, id, type_name, everyone);
 }
 
 net::awaitable<core::result<loaded_record>> update_record(core::record_service& service,

@@ -115,9 +115,14 @@ using reach_check = std::function<bool(const boost::json::object& record)>;
 // The current version of a record of type `type_name`. A record of another type, a deleted one,
 // or one `reachable` refuses is errc::not_found, so that a surface never shows what is not its own.
 // Awaited at once by the caller (the arguments need only live until it completes).
+[[nodiscard]] boost::asio::awaitable<core::result<loaded_record>> read_record(core::record_service& service,
+                                                                              std::string_view id,
+                                                                              std::string_view type_name,
+                                                                              const reach_check& reachable);
+// The same with every record of the type reachable. (An overload, not a default argument: GCC 12
+// destroys the temporaries of a co_await expression twice.)
 [[nodiscard]] boost::asio::awaitable<core::result<loaded_record>>
-read_record(core::record_service& service, std::string_view id, std::string_view type_name,
-            const reach_check& reachable = {});
+read_record(core::record_service& service, std::string_view id, std::string_view type_name);
 
 // One partial update as a surface asks for it.
 struct update_request
