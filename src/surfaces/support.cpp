@@ -276,7 +276,7 @@ net::awaitable<core::result<loaded_record>> update_record(core::record_service& 
     if (request.fields)
         input.body = json::value(std::move(*request.fields));
     else
-        input.body = std::move(request.fields.error());
+        input.body = request.fields.error();
     input.media = core::body_media::json;
     input.actor = std::move(request.actor);
     input.every_problem_at_once = request.every_problem_at_once;
