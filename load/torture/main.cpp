@@ -31,6 +31,13 @@
 #include "webhooks.hpp"
 #include "workload.hpp"
 
+// GCC 12 warns falsely that this file's largest coroutine frame, which Asio's recycling allocator
+// takes from aligned_alloc, is released with a mismatched function (it is released with free, as
+// aligned_alloc requires).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
 namespace net = boost::asio;
 namespace http = boost::beast::http;
 namespace json = boost::json;
