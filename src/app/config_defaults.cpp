@@ -32,8 +32,14 @@ constexpr std::string_view defaults_text = R"json({
     "access": true
   },
   "store": {
+    "engine": "rocksdb",
     "block_cache_mb": 128,
-    "write_buffer_mb": 64
+    "write_buffer_mb": 64,
+    "postgres": {
+      "conninfo": "",
+      "schema": "reqstore",
+      "pool": 4
+    }
   },
   "webhooks": {
     "retry_schedule": [5, 30, 120, 600, 1800, 3600, 10800, 21600, 43200, 86400],

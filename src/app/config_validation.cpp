@@ -4,6 +4,7 @@
 
 #include <reqstore/hooks/secret_box.hpp>
 #include <reqstore/hooks/signer.hpp>
+#include <reqstore/store/pg/pg_store.hpp>
 
 #include <boost/asio/ip/address.hpp>
 
@@ -151,6 +152,28 @@ std::optional<std::string> interpret_webhooks(const json::object& w, webhooks_co
     return std::nullopt;
 }
 
+std::optional<std::string> interpret_engine(const json::object& store, server_config& c)
+{
+    const std::string_view engine = store.at("engine").get_string();
+    if (engine != "rocksdb" && engine != "postgres")
+        return "store.engine: must be \"rocksdb\" or \"postgres\"";
+    c.engine = engine == "postgres" ? store_engine::postgres : store_engine::rocksdb;
+    const auto& pg = store.at("postgres").get_object();
+    c.postgres.conninfo = std::string(pg.at("conninfo").get_string());
+    if (c.engine == store_engine::postgres && c.postgres.conninfo.empty())
+        return "store.postgres.conninfo: must be set when store.engine is \"postgres\" (a libpq connection "
+               "string or URI, e.g. \"host=db1,db2 dbname=reqstore target_session_attrs=read-write\")";
+    c.postgres.schema = std::string(pg.at("schema").get_string());
+    if (!store::pg::valid_schema_name(c.postgres.schema))
+        return "store.postgres.schema: must be lower-case letters, digits and _, not starting with a digit, "
+               "at most 63 characters";
+    const double pool = pg.at("pool").to_number<double>();
+    if (!(pool >= 1 && pool <= 64) || pool != std::floor(pool))
+        return "store.postgres.pool: must be a whole number from 1 to 64";
+    c.postgres.pool = static_cast<std::size_t>(pool);
+    return std::nullopt;
+}
+
 } // namespace
 
 std::optional<std::string> check_shape(const json::object& config, const json::object& defaults,
@@ -224,6 +247,8 @@ std::optional<std::string> interpret(const json::object& o, server_config& c)
     if (auto err = read_count(o, "store", "write_buffer_mb", 4, 1u << 20, n))
         return err;
     c.write_buffer_bytes = n << 20;
+    if (auto err = interpret_engine(o.at("store").get_object(), c))
+        return err;
 
     if (auto err = interpret_webhooks(o.at("webhooks").get_object(), c.webhooks))
         return err;

@@ -13,6 +13,7 @@
 #include <reqstore/hooks/http_client.hpp>
 #include <reqstore/http/server.hpp>
 #include <reqstore/ops/log.hpp>
+#include <reqstore/store/pg/pg_store.hpp>
 #include <reqstore/store/rocks/rocks_store.hpp>
 #include <reqstore/surfaces/autodesk.hpp>
 #include <reqstore/surfaces/seed_surfaces.hpp>
@@ -69,7 +70,7 @@ T run_before_serving(net::io_context& io, net::awaitable<T> op)
 
 // Removes change feed entries older than the retention, hourly, but never one the webhook fan-out
 // has not read yet.
-net::awaitable<void> trim_feed(store::rocks_store& records, std::chrono::seconds retention,
+net::awaitable<void> trim_feed(core::outbox_store& records, std::chrono::seconds retention,
                                http::server& server, net::steady_timer& timer)
 {
     while (!server.draining())
@@ -99,6 +100,40 @@ store::store_options store_options_of(const server_config& config)
     return o;
 }
 
+store::pg::pg_options postgres_options_of(const server_config& config)
+{
+    store::pg::pg_options o;
+    o.conninfo = config.postgres.conninfo;
+    o.schema = config.postgres.schema;
+    o.readers = config.postgres.pool;
+    return o;
+}
+
+// The engine behind the store interfaces: the embedded one, or PostgreSQL (store.engine).
+struct engine
+{
+    std::unique_ptr<store::rocks_store> rocks;
+    std::unique_ptr<store::pg::pg_store> postgres;
+
+    core::record_store& records() const
+    {
+        return rocks ? static_cast<core::record_store&>(*rocks) : *postgres;
+    }
+    core::outbox_store& outbox() const
+    {
+        return rocks ? static_cast<core::outbox_store&>(*rocks) : *postgres;
+    }
+    std::uint64_t last_sequence() const { return rocks ? rocks->last_sequence() : postgres->last_sequence(); }
+    bool healthy() const { return rocks ? rocks->healthy() : postgres->healthy(); }
+    core::result<void> close() const { return rocks ? rocks->close() : postgres->close(); }
+    // Ends what the engine runs in the background on its own, so that the context runs out of work.
+    void stop_background() const
+    {
+        if (postgres)
+            postgres->stop_listening();
+    }
+};
+
 http::server_limits server_limits_of(const limits_config& limits)
 {
     return http::server_limits{
@@ -126,7 +161,7 @@ struct server::parts
     const server_options options;
     std::unique_ptr<net::io_context> io;
     ops::metrics stats{method_labels};
-    std::unique_ptr<store::rocks_store> records;
+    engine store;
     std::unique_ptr<core::type_registry> types;
     std::unique_ptr<core::record_service> service;
     std::unique_ptr<core::expiry_scheduler> expiry;
@@ -166,20 +201,34 @@ core::result<std::unique_ptr<server>> server::open(const server_config& config, 
                                        if (p.feed)
                                            p.feed->notify(sequence);
                                    }};
-    auto opened = store::rocks_store::open(store_options_of(config), io.get_executor(), observer);
-    if (!opened)
-        return opened.error();
-    p.records = std::move(*opened);
+    if (config.engine == store_engine::postgres)
+    {
+        // Connecting and preparing the schema take round trips, which need the context running.
+        auto opened = run_before_serving(
+            io, store::pg::pg_store::open(postgres_options_of(config), io.get_executor(), observer));
+        if (!opened)
+            return opened.error();
+        p.store.postgres = std::move(*opened);
+    }
+    else
+    {
+        auto opened = store::rocks_store::open(store_options_of(config), io.get_executor(), observer);
+        if (!opened)
+            return opened.error();
+        p.store.rocks = std::move(*opened);
+    }
+    auto& records = p.store.records();
+    auto& outbox = p.store.outbox();
     p.types = std::make_unique<core::type_registry>(config.types);
-    p.service = std::make_unique<core::record_service>(io.get_executor(), *p.records, *p.types,
+    p.service = std::make_unique<core::record_service>(io.get_executor(), records, *p.types,
                                                        core::service_options{config.require_if_match,
                                                                              config.limits.max_json_depth,
                                                                              config.limits.max_record_bytes});
-    p.expiry = std::make_unique<core::expiry_scheduler>(io.get_executor(), *p.service, *p.records);
+    p.expiry = std::make_unique<core::expiry_scheduler>(io.get_executor(), *p.service, records);
     p.keys = std::make_unique<auth::key_registry>(config.keys);
     p.limiter = std::make_unique<auth::rate_limiter>(*p.keys);
     p.idempotency = std::make_unique<api::idempotency_keys>(io.get_executor(), *p.service);
-    p.feed = std::make_unique<core::feed_notifier>(p.records->last_sequence());
+    p.feed = std::make_unique<core::feed_notifier>(p.store.last_sequence());
     p.policy = std::make_unique<hooks::network_policy>(config.webhooks.allow_networks);
     hooks::client_options client_options;
     client_options.ca_file = config.webhooks.ca_file;
@@ -194,24 +243,25 @@ core::result<std::unique_ptr<server>> server::open(const server_config& config, 
                                        config.webhooks.max_in_flight,
                                        surfaces::autodesk_callback_body,
                                        config.webhooks.secrets_key};
-    p.dispatcher = std::make_unique<hooks::dispatcher>(io.get_executor(), *p.records, *p.records, *p.feed,
+    p.dispatcher = std::make_unique<hooks::dispatcher>(io.get_executor(), outbox, records, *p.feed,
                                                        *p.client, p.stats, std::move(dispatch));
 
     api::add_operations_routes(p.routes, p.stats,
-                               [&p] { return p.server && !p.server->draining() && p.records->healthy(); });
+                               [&p] { return p.server && !p.server->draining() && p.store.healthy(); });
     p.routes.add_surface("/v1", api::native_surface());
     api::add_native_routes(p.routes, *p.service, *p.idempotency);
     surfaces::add_seed_surfaces(p.routes, *p.service);
     api::add_webhook_routes(p.routes, *p.dispatcher);
-    api::add_feed_routes(p.routes, *p.records, *p.feed);
+    api::add_feed_routes(p.routes, outbox, *p.feed);
     p.stats.name_routes(p.routes.patterns());
-    p.stats.on_render_compaction(
-        [&records = *p.records]
-        {
-            const auto state = records.compaction();
-            return ops::metrics::compaction_gauges{state.running, state.pending_bytes};
-        });
-    p.stats.on_render_store_writable([&records = *p.records] { return records.healthy(); });
+    if (p.store.rocks)
+        p.stats.on_render_compaction(
+            [&rocks = *p.store.rocks]
+            {
+                const auto state = rocks.compaction();
+                return ops::metrics::compaction_gauges{state.running, state.pending_bytes};
+            });
+    p.stats.on_render_store_writable([&p] { return p.store.healthy(); });
 
     p.server = std::make_unique<http::server>(io, server_limits_of(config.limits), p.routes, *p.keys,
                                               *p.limiter, p.stats, config.access_log);
@@ -224,7 +274,7 @@ core::result<boost::asio::ip::tcp::endpoint> server::listen()
     parts& p = *parts_;
     auto endpoint = p.server->listen(p.config.listen_host, p.config.listen_port);
     if (!endpoint)
-        (void)p.records->close(); // nothing was written yet; the failure to report is the bind's
+        (void)p.store.close(); // nothing was written yet; the failure to report is the bind's
     return endpoint;
 }
 
@@ -236,14 +286,14 @@ core::result<void> server::start()
     {
         if (auto started = run_before_serving(*p.io, p.dispatcher->start()); !started)
         {
-            (void)p.records->close(); // the failure to report is the dispatcher's
+            (void)p.store.close(); // the failure to report is the dispatcher's
             return started;
         }
     }
     p.server->start();
     p.expiry->start();
     if (p.config.events_retention.count() > 0)
-        net::co_spawn(*p.io, trim_feed(*p.records, p.config.events_retention, *p.server, *p.trim_timer),
+        net::co_spawn(*p.io, trim_feed(p.store.outbox(), p.config.events_retention, *p.server, *p.trim_timer),
                       net::detached);
     p.idempotency->start();
     return {};
@@ -277,6 +327,7 @@ core::result<void> server::run()
     p.idempotency->stop();
     p.dispatcher->stop();
     p.feed->close();
+    p.store.stop_background();
     p.trim_timer->cancel();
     p.client->close_idle();
     if (p.signals)
@@ -295,7 +346,7 @@ core::result<void> server::run()
         ops::log().flush();
         std::_Exit(0);
     }
-    return p.records->close();
+    return p.store.close();
 }
 
 void server::run_in_background()
@@ -323,7 +374,7 @@ core::result<void> server::halt()
     for (auto& t : p.threads)
         t.join();
     p.threads.clear();
-    return p.records->close();
+    return p.store.close();
 }
 
 const server_config& server::config() const noexcept

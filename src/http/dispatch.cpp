@@ -1,8 +1,11 @@
 // Authentication, routing and the one exception boundary of a request.
 #include "dispatch.hpp"
 
+#include <reqstore/http/header_text.hpp>
 #include <reqstore/http/problem.hpp>
 #include <reqstore/ops/log.hpp>
+
+#include <algorithm>
 
 namespace reqstore::http
 {
@@ -76,6 +79,12 @@ net::awaitable<dispatch_result> dispatch(const request& req, const router& route
     out.answer = co_await route_and_handle(req, found, key, s);
     if (found)
         out.route = found->route;
+    // Every 503 is a state that passes (a drain, a store out of reach): tell clients when to retry
+    // (RFC 9110, section 10.2.3), unless the handler already did.
+    if (out.answer.status == 503 &&
+        std::none_of(out.answer.headers.begin(), out.answer.headers.end(),
+                     [](const auto& h) { return iequals(h.first, "Retry-After"); }))
+        out.answer.set("Retry-After", "1");
     if (rate)
     {
         out.answer.set("RateLimit-Policy", auth::rate_limiter::policy_header(*key->rate_limit));

@@ -66,6 +66,8 @@ failure_description describe_failure(core::errc code) noexcept
     case errc::unavailable:
     case errc::writes_stopped:
         return {503, "unavailable", "Service unavailable"};
+    case errc::store_unavailable:
+        return {503, "store-unavailable", "Store unavailable"};
     }
     return {500, "internal-error", "Internal server error"};
 }
@@ -80,6 +82,9 @@ std::string_view server_failure_detail(core::errc code) noexcept
         return "the store failed to make a write durable, so it refuses writes until the server is "
                "restarted; "
                "reads still work";
+    case errc::store_unavailable:
+        return "the server cannot reach its database now; try again shortly (a write that was under way "
+               "may or may not have been applied: retry it with the same Idempotency-Key)";
     default:
         return "the server failed to handle this request; it has been logged";
     }

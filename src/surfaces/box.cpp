@@ -87,6 +87,7 @@ box_code box_code_for(errc code)
         return {500, "internal_server_error"};
     case errc::unavailable:
     case errc::writes_stopped:
+    case errc::store_unavailable:
         return {503, "unavailable"};
     default:
         break;

@@ -5,6 +5,7 @@
 #include <boost/asio/error.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <arpa/inet.h>
 #include <array>
 #include <cctype>
@@ -659,6 +660,32 @@ raw_read client::drain(millis within)
 // ---------------------------------------------------------------------------------------------
 // server
 
+// The suite runs a second time on PostgreSQL (tests/CMakeLists.txt): with REQSTORE_IT_POSTGRES_FILE
+// naming a file that holds a conninfo, every server stores its records there, each in a schema of its
+// own, instead of in its data directory.
+std::string with_engine_from_environment(const std::string& config)
+{
+    const char* file = std::getenv("REQSTORE_IT_POSTGRES_FILE");
+    if (file == nullptr)
+        return config;
+    std::ifstream in(file);
+    std::string conninfo;
+    std::getline(in, conninfo);
+    if (conninfo.empty())
+        throw std::runtime_error(std::string("REQSTORE_IT_POSTGRES_FILE names ") + file +
+                                 ", which holds no conninfo: is the test PostgreSQL running (tests/pg/instance)?");
+    static std::atomic<int> started{0};
+    json::object patch = config.empty() ? json::object() : json::parse(config).as_object();
+    json::object postgres{{"conninfo", conninfo},
+                          {"schema", "it_" + std::to_string(::getpid()) + "_" + std::to_string(started++)}};
+    json::value& store = patch["store"];
+    if (!store.is_object())
+        store = json::object();
+    store.as_object()["engine"] = "postgres";
+    store.as_object()["postgres"] = std::move(postgres);
+    return json::serialize(patch);
+}
+
 server::server(server_options options) : options_(std::move(options))
 {
     root_ = make_temp_root();
@@ -666,6 +693,7 @@ server::server(server_options options) : options_(std::move(options))
     log_path_ = root_ / "server.log";
     config_path_ = root_ / "config.json";
     fs::create_directories(data_dir_);
+    options_.config = with_engine_from_environment(options_.config);
     if (!options_.config.empty())
     {
         std::ofstream(config_path_) << options_.config;

@@ -4,12 +4,16 @@
 #include <reqstore/core/pending_commit.hpp>
 #include <reqstore/core/record_store.hpp>
 #include <reqstore/store/memory/memory_store.hpp>
+#include <reqstore/store/pg/connection.hpp>
+#include <reqstore/store/pg/pg_store.hpp>
 #include <reqstore/store/rocks/rocks_store.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/query.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_future.hpp>
 
 #include <gtest/gtest.h>
@@ -29,6 +33,9 @@
 #include <utility>
 #include <vector>
 
+#include <unistd.h>
+
+#include "pg_test_instance.hpp"
 #include "store_test_support.hpp"
 #include "temp_dir.hpp"
 
@@ -130,6 +137,64 @@ private:
     reqstore::store::memory_store store_;
 };
 
+// PostgreSQL (the test instance of tests/pg/instance), in a schema of its own that is dropped after
+// the test.
+class postgres_engine final : public engine
+{
+public:
+    postgres_engine(net::any_io_executor executor, commit_observer observer)
+    {
+        static std::atomic<int> opened{0};
+        schema_ = "conformance_" + std::to_string(::getpid()) + "_" + std::to_string(opened++);
+        reqstore::store::pg::pg_options options;
+        options.conninfo = reqstore::test::postgres_conninfo();
+        options.schema = schema_;
+        options.readers = 2;
+        options.follow_other_nodes = false; // the suite runs its context until it has no work
+        auto& context = static_cast<net::io_context&>(net::query(executor, net::execution::context));
+        auto store = reqstore::test::run_with_deadline(
+            context, reqstore::store::pg::pg_store::open(options, executor, std::move(observer)));
+        if (!store)
+            throw std::runtime_error("cannot open the PostgreSQL store: " + store.error().detail);
+        store_ = std::move(*store);
+    }
+
+    ~postgres_engine() override
+    {
+        store_.reset();
+        drop_schema();
+    }
+
+    record_store& records() override { return *store_; }
+    outbox_store& outbox() override { return *store_; }
+
+private:
+    void drop_schema() const
+    {
+        namespace pg = reqstore::store::pg;
+        net::io_context context;
+        const auto deadline = pg::clock::now() + std::chrono::seconds(20);
+        auto dropped = reqstore::test::run_with_deadline(
+            context,
+            [](std::string conninfo, std::string schema, pg::clock::time_point until) -> net::awaitable<bool>
+            {
+                auto connected = co_await pg::connection::connect(co_await net::this_coro::executor,
+                                                                  std::move(conninfo), until);
+                if (!connected)
+                    co_return false;
+                std::vector<pg::statement> drop;
+                drop.push_back(pg::statement{"DROP SCHEMA \"" + schema + "\" CASCADE", {}});
+                auto done = co_await (*connected)->execute(std::move(drop), until);
+                co_return done.has_value();
+            }(reqstore::test::postgres_conninfo(), schema_, deadline));
+        if (!dropped)
+            ADD_FAILURE() << "could not drop schema " << schema_;
+    }
+
+    std::string schema_;
+    std::unique_ptr<reqstore::store::pg::pg_store> store_;
+};
+
 const engine_factory rocks_factory{"Rocks", [](net::any_io_executor executor, commit_observer observer)
                                    {
                                        return std::unique_ptr<engine>(std::make_unique<rocks_engine>(
@@ -141,6 +206,12 @@ const engine_factory memory_factory{"Memory", [](net::any_io_executor, commit_ob
                                         return std::unique_ptr<engine>(
                                             std::make_unique<memory_engine>(std::move(observer)));
                                     }};
+
+const engine_factory postgres_factory{"Postgres", [](net::any_io_executor executor, commit_observer observer)
+                                      {
+                                          return std::unique_ptr<engine>(std::make_unique<postgres_engine>(
+                                              std::move(executor), std::move(observer)));
+                                      }};
 
 // ---- the fixture --------------------------------------------------------------------------------
 
@@ -409,7 +480,7 @@ private:
     std::unique_ptr<engine> engine_;
 };
 
-INSTANTIATE_TEST_SUITE_P(Engines, StoreConformance, ::testing::Values(rocks_factory, memory_factory),
+INSTANTIATE_TEST_SUITE_P(Engines, StoreConformance, ::testing::Values(rocks_factory, memory_factory, postgres_factory),
                          [](const ::testing::TestParamInfo<engine_factory>& engine_info)
                          { return engine_info.param.name; });
 

@@ -46,11 +46,27 @@ struct webhooks_config
     std::size_t max_in_flight = 0;
 };
 
+// store.postgres: the PostgreSQL engine (store.engine "postgres").
+struct postgres_config
+{
+    std::string conninfo; // a libpq connection string or URI
+    std::string schema;
+    std::size_t pool = 0; // reader connections per node
+};
+
+enum class store_engine
+{
+    rocksdb,  // embedded, in data_dir
+    postgres, // one shared PostgreSQL database
+};
+
 struct server_config
 {
     std::string listen_host;
     std::uint16_t listen_port = 0;
     std::string data_dir;
+    store_engine engine = store_engine::rocksdb;
+    postgres_config postgres;
     unsigned threads = 0; // resolved: never 0
     bool durability_fsync = true;
     bool recover_wal_point_in_time = false; // --recover-wal point-in-time: this start only

@@ -44,6 +44,7 @@ enum class errc
     internal,               // 500 never carries internal detail to the client
     unavailable,            // 503 the store is closed or the server is draining
     writes_stopped,         // 503 a write failed to become durable: no write until a restart
+    store_unavailable,      // 503 a remote engine cannot be reached now (or was lost during the call)
 };
 
 // A refused request: the reason, a human-readable detail for this occurrence, and problem

@@ -95,7 +95,8 @@ struct feed_entry
 
 // The outbox and the change feed in storage. Like record_store (record_store.hpp), every call
 // returns an awaitable that the caller co_awaits at once, and may fail with errc::unavailable (the
-// engine cannot be reached: nothing was done) or errc::internal (the engine failed).
+// engine is closed: nothing was done), errc::store_unavailable (a remote engine cannot be reached,
+// or was lost during the call: a write's outcome is unknown) or errc::internal (the engine failed).
 class outbox_store
 {
 public:

@@ -8,8 +8,10 @@
 // once, so arguments passed by reference or view need only live until the call completes.
 //
 // Failures every call may return, besides those it names:
-// - errc::unavailable: the engine cannot be reached or is closed. Nothing was done; the same call
-//   may succeed later.
+// - errc::unavailable: the engine is closed. Nothing was done.
+// - errc::store_unavailable: a remote engine cannot be reached now, or the connection to it was
+//   lost during the call. A read did nothing; a write (a commit, an outbox change) may or may not
+//   have been applied. The same call may succeed later.
 // - errc::internal: the engine failed, or holds data it cannot read. The detail names the cause
 //   for the log, never for a client.
 #pragma once
@@ -179,6 +181,8 @@ public:
     //   written;
     // - errc::internal: the write failed and its outcome is unknown: the batch may still appear
     //   after a restart, whole or not at all. Never answered as a success.
+    // - errc::store_unavailable: the engine could not be reached (nothing was written), or was lost
+    //   while it committed: the outcome is unknown, as with errc::internal.
     // So a record's next version may be started before this one completes: if this one fails, that
     // one fails its compare-and-swap. Thread-safe.
     [[nodiscard]] virtual std::shared_ptr<pending_commit> start_commit(commit_request request) = 0;

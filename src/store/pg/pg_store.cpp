@@ -1,0 +1,695 @@
+// The PostgreSQL engine (pg_store.hpp): opening, the reads, and the outbox. Each call is one round
+// trip on a connection of the readers' pool; the commits are in pg_writer.cpp.
+#include "pg_schema.hpp"
+#include "pg_shared.hpp"
+
+#include <reqstore/ops/log.hpp>
+#include <reqstore/store/rocks/outbox_codec.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace reqstore::store::pg
+{
+using core::errc;
+using core::failure;
+
+namespace
+{
+
+// A listing page stops once the bodies it holds reach this size, as the embedded engine's does.
+constexpr std::size_t max_page_bytes = 8u << 20;
+
+// The columns of a stored version, in the order decode_version reads them.
+constexpr std::string_view version_columns =
+    "v.version, v.tag, v.updated_at, v.deleted, v.type, v.status, v.updated_by, v.changed";
+
+core::stored_version decode_version(const rows& r, std::size_t row, std::size_t first, bool with_body)
+{
+    core::stored_version v;
+    v.version = static_cast<std::uint64_t>(r.int8(row, first));
+    v.tag = static_cast<std::uint64_t>(r.int8(row, first + 1));
+    v.updated_at = r.int8(row, first + 2);
+    v.deleted = r.boolean(row, first + 3);
+    v.type = std::string(r.bytes(row, first + 4));
+    v.status = std::string(r.bytes(row, first + 5));
+    v.updated_by = std::string(r.bytes(row, first + 6));
+    v.changed = r.text_array(row, first + 7);
+    if (with_body)
+        v.body = std::string(r.bytes(row, first + 8));
+    return v;
+}
+
+statement sql(std::string text, std::vector<param> params = {})
+{
+    return statement{std::move(text), std::move(params)};
+}
+
+// Runs `statements` (one round trip, one transaction) on a reader connection and decodes the rows
+// of the last with `decode`. A decoding error is a mismatch between the SQL and its reader.
+template <class T, class Decode>
+boost::asio::awaitable<core::result<T>> run(std::shared_ptr<pg_store::shared> s, std::vector<statement> statements,
+                                            std::string_view what, Decode decode)
+{
+    const auto deadline = clock::now() + s->options.read_timeout;
+    {
+        std::lock_guard lock(s->mutex);
+        if (s->closed)
+            co_return failure(errc::unavailable, "the store is closed");
+    }
+    auto leased = co_await s->readers.acquire(deadline);
+    if (!leased)
+        co_return failure_of(leased.error(), what);
+    auto done = co_await (*leased)->execute(std::move(statements), deadline);
+    if (!done)
+        co_return failure_of(done.error(), what);
+    try
+    {
+        co_return decode(done->back());
+    }
+    catch (const std::exception& e)
+    {
+        co_return failure(errc::internal, std::string(what) + ": unexpected rows: " + e.what());
+    }
+}
+
+std::vector<statement> single(statement st)
+{
+    std::vector<statement> out;
+    out.push_back(std::move(st));
+    return out;
+}
+
+std::optional<core::stored_version> first_version(const rows& r)
+{
+    if (r.size() == 0)
+        return std::nullopt;
+    return decode_version(r, 0, 0, true);
+}
+
+std::vector<core::delivery> decode_deliveries(const rows& r)
+{
+    std::vector<core::delivery> out;
+    out.reserve(r.size());
+    for (std::size_t i = 0; i < r.size(); ++i)
+    {
+        auto d = decode_delivery(r.bytes(i, 1));
+        if (!d)
+            throw std::runtime_error("delivery " + std::to_string(r.int8(i, 0)) + " is stored in an unreadable form");
+        d->id = static_cast<std::uint64_t>(r.int8(i, 0)); // the column is the truth; the JSON's id may be 0
+        out.push_back(std::move(*d));
+    }
+    return out;
+}
+
+boost::asio::awaitable<query_result<void>> set_up_session(connection& c, std::string schema)
+{
+    auto setup = single(session_setup(schema));
+    auto done = co_await c.execute(std::move(setup), clock::now() + std::chrono::seconds(10));
+    if (!done)
+        co_return done.error();
+    co_return query_result<void>();
+}
+
+// Every new connection of either pool reads and writes in the engine's schema.
+std::function<boost::asio::awaitable<query_result<void>>(connection&)> session_setup_for(std::string schema)
+{
+    return [schema = std::move(schema)](connection& c) { return set_up_session(c, schema); };
+}
+
+boost::asio::awaitable<query_result<void>> set_up_listener(connection& c, std::string schema)
+{
+    std::vector<statement> setup;
+    setup.push_back(session_setup(schema));
+    setup.push_back(statement{"LISTEN reqstore_feed", {}});
+    auto done = co_await c.execute(std::move(setup), clock::now() + std::chrono::seconds(10));
+    if (!done)
+        co_return done.error();
+    co_return query_result<void>();
+}
+
+std::function<boost::asio::awaitable<query_result<void>>(connection&)> listener_setup_for(std::string schema)
+{
+    return [schema = std::move(schema)](connection& c) { return set_up_listener(c, schema); };
+}
+
+param optional_text(const std::optional<std::string>& text)
+{
+    return text ? text_param(*text) : null_param(oid::text);
+}
+
+} // namespace
+
+bool valid_schema_name(std::string_view schema) noexcept
+{
+    if (schema.empty() || schema.size() > 63 || (schema[0] >= '0' && schema[0] <= '9'))
+        return false;
+    return std::all_of(schema.begin(), schema.end(),
+                       [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
+}
+
+core::failure failure_of(const query_failure& f, std::string_view what)
+{
+    const std::string context = std::string(what) + ": ";
+    switch (f.kind)
+    {
+    case failure_kind::not_connected:
+        return failure(errc::store_unavailable, context + "PostgreSQL cannot be reached: " + f.message);
+    case failure_kind::outcome_unknown:
+        return failure(errc::store_unavailable,
+                       context + "the connection to PostgreSQL was lost during the call: " + f.message);
+    case failure_kind::server_error:
+        break;
+    }
+    // Classes that pass: 08 connection exception, 40 transaction rollback (serialization, deadlock),
+    // 53 insufficient resources, 57 operator intervention (shutdown, cannot connect now); and 25006,
+    // a write sent to a standby (a failover under way).
+    const std::string_view cls = std::string_view(f.sqlstate).substr(0, 2);
+    const bool passes = cls == "08" || cls == "40" || cls == "53" || cls == "57" || f.sqlstate == "25006";
+    return failure(passes ? errc::store_unavailable : errc::internal,
+                   context + "PostgreSQL refused it: SQLSTATE " + f.sqlstate + " " + f.message);
+}
+
+pg_store::shared::shared(pg_options o, boost::asio::any_io_executor e, core::commit_observer obs)
+    : options(std::move(o)), executor(e), observer(std::move(obs)),
+      readers(e, pool_options{options.conninfo, options.readers, session_setup_for(options.schema),
+                              std::chrono::milliseconds(100), std::chrono::milliseconds(5000), "postgres readers"}),
+      writer(e, pool_options{options.conninfo, 1, session_setup_for(options.schema), std::chrono::milliseconds(100),
+                             std::chrono::milliseconds(5000), "postgres writer"}),
+      listener(e, pool_options{options.conninfo, 1, listener_setup_for(options.schema), std::chrono::milliseconds(100),
+                               std::chrono::milliseconds(5000), "postgres feed listener"})
+{
+}
+
+void pg_store::shared::saw_sequence(std::uint64_t seen) noexcept
+{
+    auto known = last_sequence.load(std::memory_order_relaxed);
+    while (known < seen && !last_sequence.compare_exchange_weak(known, seen, std::memory_order_release))
+    {
+    }
+}
+
+pg_store::pg_store(std::shared_ptr<shared> state) : shared_(std::move(state)) {}
+
+pg_store::~pg_store()
+{
+    (void)close();
+}
+
+pg_store::awaitable_result<std::unique_ptr<pg_store>>
+pg_store::open(pg_options options, boost::asio::any_io_executor executor, core::commit_observer observer)
+{
+    if (!valid_schema_name(options.schema))
+        co_return failure(errc::internal, "store.postgres.schema \"" + options.schema +
+                                              "\" is not a valid schema name (lower-case letters, digits "
+                                              "and _, not starting with a digit)");
+    auto state = std::make_shared<shared>(std::move(options), executor, std::move(observer));
+    const auto deadline = clock::now() + state->options.open_timeout;
+
+    // The schema is prepared on the writer's connection, before anything else uses the database.
+    auto leased = co_await state->writer.acquire(deadline);
+    while (!leased && leased.error().kind == failure_kind::not_connected && clock::now() < deadline)
+        leased = co_await state->writer.acquire(deadline);
+    if (!leased)
+        co_return failure(errc::store_unavailable,
+                          "cannot reach PostgreSQL (store.postgres.conninfo) within " +
+                              std::to_string(state->options.open_timeout.count() / 1000) +
+                              " s: " + leased.error().message);
+    if (auto migrated = co_await migrate(**leased, state->options.schema, deadline); !migrated)
+        co_return migrated.error();
+    auto head = single(sql("SELECT last_seq FROM feed_head WHERE k = 1"));
+    auto read = co_await (*leased)->execute(std::move(head), deadline);
+    if (!read)
+        co_return failure_of(read.error(), "reading the change feed's last sequence");
+    state->saw_sequence(static_cast<std::uint64_t>(read->back().int8(0, 0)));
+    ops::log().info("PostgreSQL store open", {{"server", (*leased)->server()},
+                                              {"schema", state->options.schema},
+                                              {"last_sequence", state->last_sequence.load()}});
+    if (state->options.follow_other_nodes)
+        boost::asio::co_spawn(executor, listen_for_commits(state), boost::asio::detached);
+    co_return std::unique_ptr<pg_store>(new pg_store(std::move(state)));
+}
+
+boost::asio::awaitable<void> listen_for_commits(std::shared_ptr<pg_store::shared> s)
+{
+    while (s->listening.load(std::memory_order_acquire))
+    {
+        const auto next_poll = clock::now() + feed_poll_interval;
+        auto leased = co_await s->listener.acquire(clock::now() + s->options.read_timeout);
+        if (!leased)
+        {
+            // Unreachable (the pool backs off) or closed: wait for the next poll either way.
+            boost::asio::steady_timer pause(s->executor, next_poll);
+            co_await pause.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+            continue;
+        }
+        // Woken by a notification or by the poll interval: either way the counter row tells.
+        auto woken = co_await (*leased)->wait_for_notifications(next_poll);
+        if (!woken || !s->listening.load(std::memory_order_acquire))
+            continue;
+        auto head = single(sql("SELECT last_seq FROM feed_head WHERE k = 1"));
+        auto read = co_await (*leased)->execute(std::move(head), clock::now() + s->options.read_timeout);
+        if (!read || read->back().size() != 1)
+            continue;
+        const auto last = static_cast<std::uint64_t>(read->back().int8(0, 0));
+        if (last > s->last_sequence.load(std::memory_order_acquire))
+        {
+            s->saw_sequence(last);
+            if (s->observer.on_sequence)
+                s->observer.on_sequence(last);
+        }
+    }
+}
+
+void pg_store::stop_listening() noexcept
+{
+    shared_->listening.store(false, std::memory_order_release);
+}
+
+core::result<void> pg_store::close()
+{
+    std::vector<queued_write> abandoned;
+    {
+        std::lock_guard lock(shared_->mutex);
+        if (shared_->closed)
+            return {};
+        shared_->closed = true;
+        abandoned.swap(shared_->queue);
+    }
+    for (auto& w : abandoned)
+        w.pending->complete(failure(errc::unavailable, "the store closed before this commit was sent"));
+    shared_->listening.store(false, std::memory_order_release);
+    shared_->readers.close();
+    shared_->writer.close();
+    shared_->listener.close();
+    return {};
+}
+
+std::uint64_t pg_store::last_sequence() const noexcept
+{
+    return shared_->last_sequence.load(std::memory_order_acquire);
+}
+
+bool pg_store::healthy() const noexcept
+{
+    return shared_->writer.connected() && shared_->readers.connected();
+}
+
+pg_store::gauges pg_store::read_gauges() const noexcept
+{
+    return gauges{shared_->readers.in_use(), shared_->readers.reconnects() + shared_->writer.reconnects(),
+                  shared_->batches.load(std::memory_order_relaxed),
+                  shared_->commits.load(std::memory_order_relaxed)};
+}
+
+// ---- records ------------------------------------------------------------------------------------
+
+pg_store::awaitable_result<std::optional<core::stored_version>> pg_store::load(std::string_view id)
+{
+    std::vector<param> p;
+    p.push_back(text_param(id));
+    auto statements = single(sql("SELECT " + std::string(version_columns) +
+                                     ", v.body FROM records r JOIN versions v ON v.id = r.id AND v.version = "
+                                     "r.version WHERE r.id = $1",
+                                 std::move(p)));
+    co_return co_await run<std::optional<core::stored_version>>(shared_, std::move(statements),
+                                                                "loading a record", first_version);
+}
+
+pg_store::awaitable_result<std::optional<core::stored_version>> pg_store::load_version(std::string_view id,
+                                                                                       std::uint64_t version)
+{
+    std::vector<param> p;
+    p.push_back(text_param(id));
+    p.push_back(int8_param(static_cast<std::int64_t>(version)));
+    auto statements = single(sql("SELECT " + std::string(version_columns) +
+                                     ", v.body FROM versions v WHERE v.id = $1 AND v.version = $2",
+                                 std::move(p)));
+    co_return co_await run<std::optional<core::stored_version>>(shared_, std::move(statements),
+                                                                "loading a version", first_version);
+}
+
+pg_store::awaitable_result<std::vector<core::stored_version>>
+pg_store::history(std::string_view id, std::uint64_t below_version, std::size_t limit)
+{
+    if (limit == 0 || below_version <= 1)
+        co_return std::vector<core::stored_version>();
+    std::vector<param> p;
+    p.push_back(text_param(id));
+    p.push_back(int8_param(static_cast<std::int64_t>(std::min<std::uint64_t>(below_version, INT64_MAX))));
+    p.push_back(int8_param(static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX))));
+    auto statements = single(sql("SELECT " + std::string(version_columns) +
+                                     " FROM versions v WHERE v.id = $1 AND v.version < $2 ORDER BY v.version "
+                                     "DESC LIMIT $3",
+                                 std::move(p)));
+    co_return co_await run<std::vector<core::stored_version>>(
+        shared_, std::move(statements), "reading a record's history",
+        [](const rows& r)
+        {
+            std::vector<core::stored_version> out;
+            for (std::size_t i = 0; i < r.size(); ++i)
+                out.push_back(decode_version(r, i, 0, false));
+            return out;
+        });
+}
+
+pg_store::awaitable_result<core::list_page> pg_store::list(const core::list_filter& filter,
+                                                           std::string_view after_id, std::size_t limit,
+                                                           std::size_t max_examined)
+{
+    if (limit == 0 || max_examined == 0)
+        co_return core::list_page{};
+    // Examines up to max_examined records after `after_id` (one more tells whether any follow),
+    // and returns them up to the limit-th that passes the filter, with the bodies of those that
+    // pass. Each row: id, passes, more (a record follows it), then the version.
+    std::vector<param> p;
+    p.push_back(text_param(after_id));
+    p.push_back(optional_text(filter.type));
+    p.push_back(optional_text(filter.status));
+    p.push_back(filter.updated_since ? int8_param(*filter.updated_since) : null_param(oid::int8));
+    p.push_back(int8_param(static_cast<std::int64_t>(std::min<std::size_t>(limit, INT32_MAX))));
+    p.push_back(int8_param(static_cast<std::int64_t>(std::min<std::size_t>(max_examined, INT32_MAX))));
+    auto statements = single(sql(R"sql(
+        WITH examined AS (
+            SELECT r.id, r.version,
+                   NOT r.deleted AND ($2::text IS NULL OR r.type = $2) AND ($3::text IS NULL OR r.status = $3)
+                   AND ($4::bigint IS NULL OR r.updated_at >= $4) AS passes
+              FROM records r WHERE r.id > $1 ORDER BY r.id LIMIT $6 + 1),
+        counted AS (
+            SELECT e.id, e.version, e.passes,
+                   count(*) FILTER (WHERE e.passes) OVER w - e.passes::int AS passed_before,
+                   row_number() OVER w AS n,
+                   lead(e.id) OVER w IS NOT NULL AS more
+              FROM examined e WINDOW w AS (ORDER BY e.id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))
+        SELECT c.id, c.passes, c.more, )sql" + std::string(version_columns) +
+                                     R"sql(, v.body
+          FROM counted c LEFT JOIN versions v ON c.passes AND v.id = c.id AND v.version = c.version
+         WHERE c.n <= $6 AND c.passed_before < $5
+         ORDER BY c.id)sql",
+                                 std::move(p)));
+    co_return co_await run<core::list_page>(
+        shared_, std::move(statements), "listing records",
+        [](const rows& r)
+        {
+            core::list_page page;
+            std::size_t bytes = 0;
+            bool more = false;
+            std::string last;
+            for (std::size_t i = 0; i < r.size(); ++i)
+            {
+                last = std::string(r.bytes(i, 0));
+                more = r.boolean(i, 2);
+                if (!r.boolean(i, 1))
+                    continue;
+                page.records.push_back(decode_version(r, i, 3, true));
+                bytes += page.records.back().body.size();
+                if (bytes >= max_page_bytes)
+                    break;
+            }
+            if (more)
+                page.last_examined_id = std::move(last);
+            return page;
+        });
+}
+
+pg_store::awaitable_result<std::vector<core::timer_key>> pg_store::timers_due(core::unix_millis up_to,
+                                                                              std::size_t limit)
+{
+    std::vector<param> p;
+    p.push_back(int8_param(up_to));
+    p.push_back(int8_param(static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX))));
+    auto statements = single(sql("SELECT due, id FROM timers WHERE due <= $1 ORDER BY due, id LIMIT $2", std::move(p)));
+    co_return co_await run<std::vector<core::timer_key>>(shared_, std::move(statements), "reading due timers",
+                                                         [](const rows& r)
+                                                         {
+                                                             std::vector<core::timer_key> out;
+                                                             for (std::size_t i = 0; i < r.size(); ++i)
+                                                                 out.push_back({r.int8(i, 0), std::string(r.bytes(i, 1))});
+                                                             return out;
+                                                         });
+}
+
+pg_store::awaitable_result<std::optional<core::timer_key>> pg_store::earliest_timer()
+{
+    auto statements = single(sql("SELECT due, id FROM timers ORDER BY due, id LIMIT 1"));
+    co_return co_await run<std::optional<core::timer_key>>(
+        shared_, std::move(statements), "reading the earliest timer",
+        [](const rows& r)
+        {
+            if (r.size() == 0)
+                return std::optional<core::timer_key>();
+            return std::optional<core::timer_key>(core::timer_key{r.int8(0, 0), std::string(r.bytes(0, 1))});
+        });
+}
+
+pg_store::awaitable_result<void> pg_store::remove_timer(const core::timer_key& timer)
+{
+    std::vector<param> p;
+    p.push_back(int8_param(timer.due));
+    p.push_back(text_param(timer.id));
+    auto statements = single(sql("DELETE FROM timers WHERE due = $1 AND id = $2", std::move(p)));
+    co_return co_await run<void>(shared_, std::move(statements), "removing a timer",
+                                 [](const rows&) { return core::result<void>(); });
+}
+
+pg_store::awaitable_result<std::optional<core::idempotency_entry>> pg_store::load_idempotency(std::string_view key)
+{
+    std::vector<param> p;
+    p.push_back(text_param(key));
+    auto statements =
+        single(sql("SELECT fingerprint, created_at, answer FROM idempotency WHERE key = $1", std::move(p)));
+    co_return co_await run<std::optional<core::idempotency_entry>>(
+        shared_, std::move(statements), "loading an idempotency answer",
+        [key = std::string(key)](const rows& r)
+        {
+            if (r.size() == 0)
+                return std::optional<core::idempotency_entry>();
+            return std::optional<core::idempotency_entry>(core::idempotency_entry{
+                key, std::string(r.bytes(0, 0)), r.int8(0, 1), std::string(r.bytes(0, 2))});
+        });
+}
+
+pg_store::awaitable_result<std::size_t> pg_store::remove_idempotency_before(core::unix_millis cutoff)
+{
+    std::vector<param> p;
+    p.push_back(int8_param(cutoff));
+    auto statements = single(sql("DELETE FROM idempotency WHERE created_at < $1", std::move(p)));
+    co_return co_await run<std::size_t>(shared_, std::move(statements), "removing old idempotency answers",
+                                        [](const rows& r) { return r.affected(); });
+}
+
+pg_store::awaitable_result<std::optional<std::string>> pg_store::load_attachment(std::string_view id,
+                                                                                 std::string_view sha256)
+{
+    std::vector<param> p;
+    p.push_back(text_param(id));
+    p.push_back(text_param(sha256));
+    auto statements = single(sql("SELECT bytes FROM attachments WHERE id = $1 AND sha256 = $2", std::move(p)));
+    co_return co_await run<std::optional<std::string>>(
+        shared_, std::move(statements), "loading an attachment",
+        [](const rows& r)
+        {
+            if (r.size() == 0)
+                return std::optional<std::string>();
+            return std::optional<std::string>(std::string(r.bytes(0, 0)));
+        });
+}
+
+// ---- the outbox ---------------------------------------------------------------------------------
+
+pg_store::awaitable_result<std::vector<core::feed_entry>> pg_store::events_after(std::uint64_t after,
+                                                                                 std::size_t limit)
+{
+    std::vector<param> p;
+    p.push_back(int8_param(static_cast<std::int64_t>(std::min<std::uint64_t>(after, INT64_MAX))));
+    p.push_back(int8_param(static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX))));
+    auto statements = single(sql("SELECT seq, json FROM events WHERE seq > $1 ORDER BY seq LIMIT $2", std::move(p)));
+    auto read = co_await run<std::vector<core::feed_entry>>(
+        shared_, std::move(statements), "reading the change feed",
+        [](const rows& r)
+        {
+            std::vector<core::feed_entry> out;
+            for (std::size_t i = 0; i < r.size(); ++i)
+                out.push_back({static_cast<std::uint64_t>(r.int8(i, 0)), std::string(r.bytes(i, 1))});
+            return out;
+        });
+    // Another node's commits reach this node's feed readers through here too.
+    if (read && !read->empty())
+        shared_->saw_sequence(read->back().sequence);
+    co_return read;
+}
+
+pg_store::awaitable_result<std::uint64_t> pg_store::oldest_sequence()
+{
+    auto statements = single(sql("SELECT coalesce(min(seq), 0) FROM events"));
+    co_return co_await run<std::uint64_t>(shared_, std::move(statements), "reading the feed's oldest sequence",
+                                          [](const rows& r) { return static_cast<std::uint64_t>(r.int8(0, 0)); });
+}
+
+pg_store::awaitable_result<std::size_t> pg_store::trim_events(core::unix_millis cutoff, std::uint64_t below)
+{
+    // Entries go from the oldest end only: up to the first one committed at or after the cutoff.
+    std::vector<param> p;
+    p.push_back(int8_param(cutoff));
+    p.push_back(int8_param(static_cast<std::int64_t>(std::min<std::uint64_t>(below, INT64_MAX))));
+    auto statements = single(sql("DELETE FROM events WHERE seq < $2 AND seq < coalesce((SELECT min(seq) FROM "
+                                 "events WHERE at >= $1), 9223372036854775807)",
+                                 std::move(p)));
+    co_return co_await run<std::size_t>(shared_, std::move(statements), "trimming the change feed",
+                                        [](const rows& r) { return r.affected(); });
+}
+
+pg_store::awaitable_result<std::vector<core::subscription>> pg_store::load_subscriptions()
+{
+    auto statements = single(sql("SELECT id, json FROM subscriptions ORDER BY id"));
+    co_return co_await run<std::vector<core::subscription>>(
+        shared_, std::move(statements), "loading webhook subscriptions",
+        [](const rows& r)
+        {
+            std::vector<core::subscription> out;
+            for (std::size_t i = 0; i < r.size(); ++i)
+            {
+                auto s = decode_subscription(r.bytes(i, 1));
+                if (!s)
+                    throw std::runtime_error("subscription " + std::string(r.bytes(i, 0)) +
+                                             " is stored in an unreadable form");
+                out.push_back(std::move(*s));
+            }
+            return out;
+        });
+}
+
+pg_store::awaitable_result<void> pg_store::save_subscription(const core::subscription& s)
+{
+    std::vector<param> p;
+    p.push_back(text_param(s.id));
+    p.push_back(text_param(encode_subscription(s)));
+    auto statements = single(sql("INSERT INTO subscriptions (id, json) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE "
+                                 "SET json = EXCLUDED.json",
+                                 std::move(p)));
+    co_return co_await run<void>(shared_, std::move(statements), "saving a webhook subscription",
+                                 [](const rows&) { return core::result<void>(); });
+}
+
+pg_store::awaitable_result<void> pg_store::delete_subscription(std::string_view id)
+{
+    std::vector<param> p;
+    p.push_back(text_param(id));
+    auto statements = single(sql("DELETE FROM subscriptions WHERE id = $1", std::move(p)));
+    co_return co_await run<void>(shared_, std::move(statements), "deleting a webhook subscription",
+                                 [](const rows&) { return core::result<void>(); });
+}
+
+pg_store::awaitable_result<std::uint64_t> pg_store::fan_out_cursor()
+{
+    auto statements = single(sql("SELECT cursor FROM fan_out WHERE k = 1"));
+    co_return co_await run<std::uint64_t>(shared_, std::move(statements), "reading the fan-out cursor",
+                                          [](const rows& r) { return static_cast<std::uint64_t>(r.int8(0, 0)); });
+}
+
+pg_store::awaitable_result<void> pg_store::fan_out(std::uint64_t cursor, std::vector<core::delivery>& deliveries)
+{
+    // Two statements in one transaction: the counter row gives the ids (ascending in commit order,
+    // never reused) and moves the cursor; the deliveries are numbered after the ids it gave before.
+    array_builder targets(oid::text), statuses(oid::text), bodies(oid::text);
+    for (const auto& d : deliveries)
+    {
+        targets.add_text(d.target);
+        statuses.add_text(to_string(d.status));
+        bodies.add_text(encode_delivery(d));
+    }
+    std::vector<param> head;
+    head.push_back(int8_param(static_cast<std::int64_t>(cursor)));
+    head.push_back(int8_param(static_cast<std::int64_t>(deliveries.size())));
+    std::vector<param> rows_in;
+    rows_in.push_back(std::move(targets).finish());
+    rows_in.push_back(std::move(statuses).finish());
+    rows_in.push_back(std::move(bodies).finish());
+    std::vector<statement> statements;
+    statements.push_back(sql("UPDATE fan_out SET cursor = $1, last_delivery_id = last_delivery_id + $2 WHERE k = 1 "
+                             "RETURNING last_delivery_id - $2",
+                             std::move(head)));
+    statements.push_back(sql("INSERT INTO deliveries (id, target, status, json) SELECT (SELECT last_delivery_id FROM "
+                             "fan_out WHERE k = 1) - cardinality($1::text[]) + d.n, d.target, d.status, d.json FROM "
+                             "unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS d(target, status, json, n)",
+                             std::move(rows_in)));
+    // The first statement's rows are the ones needed: run() decodes the last, so read them here.
+    const auto deadline = clock::now() + shared_->options.read_timeout;
+    auto keep = shared_;
+    {
+        std::lock_guard lock(keep->mutex);
+        if (keep->closed)
+            co_return failure(errc::unavailable, "the store is closed");
+    }
+    auto leased = co_await keep->readers.acquire(deadline);
+    if (!leased)
+        co_return failure_of(leased.error(), "fanning out events");
+    auto done = co_await (*leased)->execute(std::move(statements), deadline);
+    if (!done)
+        co_return failure_of(done.error(), "fanning out events");
+    const auto first_before = static_cast<std::uint64_t>(done->front().int8(0, 0));
+    for (std::size_t i = 0; i < deliveries.size(); ++i)
+        deliveries[i].id = first_before + i + 1;
+    co_return core::result<void>();
+}
+
+pg_store::awaitable_result<void> pg_store::save_delivery(const core::delivery& d)
+{
+    std::vector<param> p;
+    p.push_back(int8_param(static_cast<std::int64_t>(d.id)));
+    p.push_back(text_param(d.target));
+    p.push_back(text_param(to_string(d.status)));
+    p.push_back(text_param(encode_delivery(d)));
+    auto statements = single(sql("INSERT INTO deliveries (id, target, status, json) VALUES ($1, $2, $3, $4) ON "
+                                 "CONFLICT (id) DO UPDATE SET target = EXCLUDED.target, status = EXCLUDED.status, "
+                                 "json = EXCLUDED.json",
+                                 std::move(p)));
+    co_return co_await run<void>(shared_, std::move(statements), "saving a delivery",
+                                 [](const rows&) { return core::result<void>(); });
+}
+
+pg_store::awaitable_result<std::optional<core::delivery>> pg_store::load_delivery(std::uint64_t id)
+{
+    std::vector<param> p;
+    p.push_back(int8_param(static_cast<std::int64_t>(id)));
+    auto statements = single(sql("SELECT id, json FROM deliveries WHERE id = $1", std::move(p)));
+    co_return co_await run<std::optional<core::delivery>>(shared_, std::move(statements), "loading a delivery",
+                                                          [](const rows& r)
+                                                          {
+                                                              auto found = decode_deliveries(r);
+                                                              if (found.empty())
+                                                                  return std::optional<core::delivery>();
+                                                              return std::optional<core::delivery>(std::move(found[0]));
+                                                          });
+}
+
+pg_store::awaitable_result<std::vector<core::delivery>> pg_store::open_deliveries()
+{
+    auto statements =
+        single(sql("SELECT id, json FROM deliveries WHERE status IN ('pending', 'failed') ORDER BY id"));
+    co_return co_await run<std::vector<core::delivery>>(shared_, std::move(statements), "loading open deliveries",
+                                                        decode_deliveries);
+}
+
+pg_store::awaitable_result<std::vector<core::delivery>> pg_store::deliveries_to(std::string_view target,
+                                                                                const core::delivery_filter& filter)
+{
+    std::vector<param> p;
+    p.push_back(text_param(target));
+    p.push_back(int8_param(static_cast<std::int64_t>(std::min<std::uint64_t>(filter.after_id, INT64_MAX))));
+    p.push_back(filter.status ? text_param(to_string(*filter.status)) : null_param(oid::text));
+    p.push_back(int8_param(static_cast<std::int64_t>(std::min<std::size_t>(filter.limit, INT64_MAX))));
+    auto statements = single(sql("SELECT id, json FROM deliveries WHERE target = $1 AND id > $2 AND ($3::text IS "
+                                 "NULL OR status = $3) ORDER BY id LIMIT $4",
+                                 std::move(p)));
+    co_return co_await run<std::vector<core::delivery>>(shared_, std::move(statements), "listing deliveries",
+                                                        decode_deliveries);
+}
+
+} // namespace reqstore::store::pg
