@@ -2,6 +2,7 @@
 // instance of the ctest fixture `pg` (tests/pg/instance). No mocks: what libpq and the server do is
 // what is tested.
 #include <reqstore/store/pg/connection.hpp>
+#include <reqstore/store/pg/pool.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -134,6 +135,7 @@ protected:
 };
 
 using PgConnection = PgTest;
+using PgPool = PgTest;
 using PgRows = PgTest;
 
 TEST_F(PgConnection, RoundTripsEveryParameterTypeInBinary)
@@ -408,6 +410,228 @@ TEST_F(PgConnection, ABackendTerminatedByTheServerMakesTheConnectionUnusable)
         << describe(after_kill.error());
     EXPECT_FALSE(victim->usable());
     EXPECT_TRUE(killer->usable());
+}
+
+pg::pool_options test_pool_options(std::size_t size)
+{
+    pg::pool_options o;
+    o.conninfo = pg_test_conninfo();
+    o.size = size;
+    o.name = "test";
+    return o;
+}
+
+TEST_F(PgPool, AnAcquirerBeyondTheSizeWaitsForALeaseGivenBack)
+{
+    pg::pool p(ioc_.get_executor(), test_pool_options(2));
+    auto first = run(p.acquire(after(call_deadline)));
+    auto second = run(p.acquire(after(call_deadline)));
+    ASSERT_TRUE(first.has_value()) << describe(first.error());
+    ASSERT_TRUE(second.has_value()) << describe(second.error());
+    EXPECT_EQ(p.in_use(), 2u);
+    EXPECT_TRUE(p.connected());
+
+    // A third with a short deadline gives up at it.
+    const auto hurried_start = pg::clock::now();
+    const auto hurried = run(p.acquire(after(150ms)));
+    ASSERT_FALSE(hurried.has_value());
+    EXPECT_EQ(hurried.error().kind, pg::failure_kind::not_connected);
+    EXPECT_GE(since(hurried_start), 140ms);
+
+    auto third = net::co_spawn(ioc_, p.acquire(after(call_deadline)), net::use_future);
+    ioc_.restart();
+    ioc_.run_for(200ms);
+    EXPECT_NE(third.wait_for(0s), std::future_status::ready);
+
+    pg::connection* const given_back = &**first;
+    *first = pg::pool::lease(); // gives the connection back
+    auto got = wait(third);
+    ASSERT_TRUE(got.has_value()) << describe(got.error());
+    EXPECT_EQ(&**got, given_back);
+    EXPECT_EQ(p.in_use(), 2u);
+    EXPECT_EQ(p.reconnects(), 0u);
+    EXPECT_EQ(query(**got, "SELECT 3::int4").int4(0, 0), 3);
+}
+
+// A TCP server that counts the connections it accepts and closes each at once: a database that is
+// down, from libpq's side.
+class closing_server
+{
+public:
+    explicit closing_server(net::io_context& ioc) : acceptor_(ioc, {net::ip::make_address("127.0.0.1"), 0})
+    {
+        net::co_spawn(ioc, accept_loop(), net::detached);
+    }
+    ~closing_server() { acceptor_.close(); }
+
+    unsigned short port() const { return acceptor_.local_endpoint().port(); }
+    int accepted() const { return accepted_; }
+
+private:
+    net::awaitable<void> accept_loop()
+    {
+        for (;;)
+        {
+            auto [error, socket] = co_await acceptor_.async_accept(net::as_tuple(net::use_awaitable));
+            if (error)
+                co_return;
+            ++accepted_;
+        }
+    }
+
+    net::ip::tcp::acceptor acceptor_;
+    int accepted_ = 0;
+};
+
+TEST_F(PgPool, ADatabaseThatIsDownFailsFastAndIsNotTriedAgainBeforeTheBackoff)
+{
+    closing_server down(ioc_);
+    pg::pool_options o;
+    // No SSL or GSS negotiation: one TCP connection per attempt.
+    o.conninfo = "host=127.0.0.1 port=" + std::to_string(down.port()) +
+                 " user=postgres sslmode=disable gssencmode=disable";
+    o.size = 2;
+    o.min_backoff = 400ms;
+    o.max_backoff = 2s;
+    pg::pool p(ioc_.get_executor(), o);
+
+    const auto first_start = pg::clock::now();
+    const auto first = run(p.acquire(after(5s)));
+    ASSERT_FALSE(first.has_value());
+    EXPECT_EQ(first.error().kind, pg::failure_kind::not_connected);
+    EXPECT_LT(since(first_start), 1s);
+    EXPECT_EQ(down.accepted(), 1);
+    EXPECT_FALSE(p.connected());
+
+    // Its deadline comes before the backoff ends: refused at once, without an attempt.
+    const auto hurried_start = pg::clock::now();
+    const auto hurried = run(p.acquire(after(100ms)));
+    ASSERT_FALSE(hurried.has_value());
+    EXPECT_EQ(hurried.error().kind, pg::failure_kind::not_connected);
+    EXPECT_LT(since(hurried_start), 50ms);
+    EXPECT_EQ(down.accepted(), 1);
+
+    // Its deadline allows the backoff: it waits it out, then tries once.
+    const auto patient_start = pg::clock::now();
+    const auto patient = run(p.acquire(after(5s)));
+    ASSERT_FALSE(patient.has_value());
+    EXPECT_GE(since(patient_start), 250ms); // the 400 ms backoff, less the time since the failure
+    EXPECT_EQ(down.accepted(), 2);
+    EXPECT_EQ(p.in_use(), 0u);
+}
+
+TEST_F(PgPool, ReconnectsAfterItsConnectionWasTerminated)
+{
+    auto options = test_pool_options(1);
+    std::atomic<int> set_up{0};
+    options.on_connect = [&set_up](pg::connection& c) -> net::awaitable<pg::query_result<void>>
+    {
+        ++set_up;
+        std::vector<pg::statement> statements;
+        statements.push_back({"SET application_name = 'reqstore-pool-test'", {}});
+        auto done = co_await c.execute(std::move(statements), after(call_deadline));
+        if (!done)
+            co_return done.error();
+        co_return pg::query_result<void>();
+    };
+    pg::pool p(ioc_.get_executor(), options);
+    auto killer = connect();
+
+    std::int32_t first_pid = 0;
+    {
+        auto lease = value_or_throw(run(p.acquire(after(call_deadline))), "acquire");
+        first_pid = query(*lease, "SELECT pg_backend_pid()").int4(0, 0);
+        EXPECT_EQ(query(*lease, "SELECT current_setting('application_name')").bytes(0, 0),
+                  "reqstore-pool-test");
+    }
+    query(*killer, "SELECT pg_terminate_backend($1, $2)", {pg::int4_param(first_pid), pg::int8_param(5000)});
+
+    {
+        // The pool cannot know before it is used: the call fails and the lease comes back unusable.
+        auto lease = value_or_throw(run(p.acquire(after(call_deadline))), "acquire");
+        const auto failed = execute(*lease, {{"SELECT 1", {}}});
+        EXPECT_FALSE(failed.has_value());
+        EXPECT_FALSE(lease->usable());
+    }
+
+    auto lease = value_or_throw(run(p.acquire(after(call_deadline))), "acquire after the loss");
+    EXPECT_NE(query(*lease, "SELECT pg_backend_pid()").int4(0, 0), first_pid);
+    EXPECT_EQ(set_up.load(), 2);
+    EXPECT_EQ(p.reconnects(), 1u);
+    EXPECT_TRUE(p.connected());
+}
+
+TEST_F(PgPool, CloseFailsWaitersAndLaterAcquires)
+{
+    pg::pool p(ioc_.get_executor(), test_pool_options(1));
+    auto held = value_or_throw(run(p.acquire(after(call_deadline))), "acquire");
+    auto waiting = net::co_spawn(ioc_, p.acquire(after(call_deadline)), net::use_future);
+    ioc_.restart();
+    ioc_.run_for(50ms);
+    ASSERT_NE(waiting.wait_for(0s), std::future_status::ready);
+
+    const auto closed_at = pg::clock::now();
+    p.close();
+    const auto waited = wait(waiting);
+    ASSERT_FALSE(waited.has_value());
+    EXPECT_EQ(waited.error().kind, pg::failure_kind::not_connected);
+    EXPECT_LT(since(closed_at), 1s);
+
+    const auto later = run(p.acquire(after(call_deadline)));
+    ASSERT_FALSE(later.has_value());
+    EXPECT_EQ(later.error().kind, pg::failure_kind::not_connected);
+    held = pg::pool::lease(); // back to a closed pool: dropped
+    EXPECT_EQ(p.in_use(), 0u);
+}
+
+net::awaitable<int> borrow_and_query(pg::pool& p, std::int64_t first_value, int times)
+{
+    int answered = 0;
+    for (int i = 0; i < times; ++i)
+    {
+        auto lease = co_await p.acquire(after(call_deadline));
+        if (!lease)
+            throw std::runtime_error("acquire: " + describe(lease.error()));
+        std::vector<pg::statement> statements;
+        statements.push_back({"SELECT $1::int8", {pg::int8_param(first_value + i)}});
+        auto done = co_await (*lease)->execute(std::move(statements), after(call_deadline));
+        if (!done)
+            throw std::runtime_error("execute: " + describe(done.error()));
+        if ((*done)[0].int8(0, 0) == first_value + i)
+            ++answered;
+    }
+    co_return answered;
+}
+
+TEST_F(PgPool, ServesCallersOnSeveralThreads)
+{
+    net::io_context threaded;
+    auto work = net::make_work_guard(threaded);
+    std::vector<std::thread> threads;
+    {
+        pg::pool p(threaded.get_executor(), test_pool_options(3));
+        constexpr int callers = 12;
+        constexpr int times = 10;
+        std::vector<std::future<int>> done;
+        for (int i = 0; i < callers; ++i)
+            done.push_back(net::co_spawn(threaded, borrow_and_query(p, i * 1000, times), net::use_future));
+        for (int i = 0; i < 3; ++i)
+            threads.emplace_back([&threaded] { threaded.run(); });
+        int answered = 0;
+        for (auto& f : done)
+        {
+            ASSERT_EQ(f.wait_for(60s), std::future_status::ready) << "a caller did not finish";
+            answered += f.get();
+        }
+        EXPECT_EQ(answered, callers * times);
+        EXPECT_EQ(p.in_use(), 0u);
+        EXPECT_EQ(p.reconnects(), 0u);
+        work.reset();
+        threaded.stop();
+        for (auto& t : threads)
+            t.join();
+        threads.clear();
+    }
 }
 
 } // namespace
