@@ -491,8 +491,8 @@ TEST_F(PgPool, ADatabaseThatIsDownFailsFastAndIsNotTriedAgainBeforeTheBackoff)
     o.conninfo = "host=127.0.0.1 port=" + std::to_string(down.port()) +
                  " user=postgres sslmode=disable gssencmode=disable";
     o.size = 2;
-    o.min_backoff = 400ms;
-    o.max_backoff = 2s;
+    o.min_backoff = 1s;
+    o.max_backoff = 4s;
     pg::pool p(ioc_.get_executor(), o);
 
     const auto first_start = pg::clock::now();
@@ -505,17 +505,17 @@ TEST_F(PgPool, ADatabaseThatIsDownFailsFastAndIsNotTriedAgainBeforeTheBackoff)
 
     // Its deadline comes before the backoff ends: refused at once, without an attempt.
     const auto hurried_start = pg::clock::now();
-    const auto hurried = run(p.acquire(after(100ms)));
+    const auto hurried = run(p.acquire(after(300ms)));
     ASSERT_FALSE(hurried.has_value());
     EXPECT_EQ(hurried.error().kind, pg::failure_kind::not_connected);
-    EXPECT_LT(since(hurried_start), 50ms);
+    EXPECT_LT(since(hurried_start), 150ms);
     EXPECT_EQ(down.accepted(), 1);
 
     // Its deadline allows the backoff: it waits it out, then tries once.
     const auto patient_start = pg::clock::now();
     const auto patient = run(p.acquire(after(5s)));
     ASSERT_FALSE(patient.has_value());
-    EXPECT_GE(since(patient_start), 250ms); // the 400 ms backoff, less the time since the failure
+    EXPECT_GE(since(patient_start), 700ms); // the backoff of 1 s, less the time since the failure
     EXPECT_EQ(down.accepted(), 2);
     EXPECT_EQ(p.in_use(), 0u);
 }
