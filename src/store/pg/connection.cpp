@@ -1,0 +1,739 @@
+// The PostgreSQL connection of connection.hpp: libpq's nonblocking API driven by Asio waits on its
+// socket, statements sent as one pipeline, parameters and results in binary format.
+#include <reqstore/store/pg/connection.hpp>
+
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <charconv>
+#include <cstring>
+#include <libpq-fe.h>
+#include <limits>
+#include <stdexcept>
+#include <unordered_map>
+#include <utility>
+
+namespace reqstore::store::pg
+{
+namespace net = boost::asio;
+
+namespace
+{
+
+// PostgreSQL's binary format is big-endian throughout.
+void put_be32(std::string& out, std::uint32_t value)
+{
+    const char bytes[4] = {static_cast<char>(value >> 24), static_cast<char>(value >> 16),
+                           static_cast<char>(value >> 8), static_cast<char>(value)};
+    out.append(bytes, 4);
+}
+
+void put_be64(std::string& out, std::uint64_t value)
+{
+    put_be32(out, static_cast<std::uint32_t>(value >> 32));
+    put_be32(out, static_cast<std::uint32_t>(value));
+}
+
+std::uint32_t get_be32(const char* at)
+{
+    const auto* b = reinterpret_cast<const unsigned char*>(at);
+    return (std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) | (std::uint32_t{b[2]} << 8) |
+           std::uint32_t{b[3]};
+}
+
+std::uint64_t get_be64(const char* at)
+{
+    return (std::uint64_t{get_be32(at)} << 32) | get_be32(at + 4);
+}
+
+std::uint32_t array_type_of(std::uint32_t element_type)
+{
+    switch (element_type)
+    {
+    case oid::text:
+        return oid::text_array;
+    case oid::int8:
+        return oid::int8_array;
+    case oid::bytea:
+        return oid::bytea_array;
+    case oid::boolean:
+        return oid::bool_array;
+    case oid::int4:
+        return oid::int4_array;
+    default:
+        throw std::invalid_argument("array_builder: no array type known for element type " +
+                                    std::to_string(element_type));
+    }
+}
+
+// libpq's messages end in a newline (and sometimes hold several lines); logs want one line.
+std::string one_line(const char* message)
+{
+    std::string out;
+    for (const char* c = message != nullptr ? message : ""; *c != '\0'; ++c)
+    {
+        const bool space = *c == '\n' || *c == '\t' || *c == ' ';
+        if (!space)
+            out.push_back(*c);
+        else if (!out.empty() && out.back() != ' ')
+            out.push_back(' ');
+    }
+    if (!out.empty() && out.back() == ' ')
+        out.pop_back();
+    return out;
+}
+
+query_failure failure(failure_kind kind, std::string message)
+{
+    return query_failure{kind, {}, std::move(message)};
+}
+
+std::vector<notification> take_notifications(PGconn* conn)
+{
+    std::vector<notification> out;
+    // PQnotifies parses what libpq has read but not yet parsed: notifications that arrived with
+    // the results of an earlier execute() are found here without reading the socket.
+    while (PGnotify* n = PQnotifies(conn))
+    {
+        out.push_back({n->relname, n->extra != nullptr ? n->extra : ""});
+        PQfreemem(n);
+    }
+    return out;
+}
+
+enum class socket_wait
+{
+    readable,
+    writable,
+    either,
+};
+
+enum class readiness
+{
+    readable,
+    writable,
+    deadline_passed,
+    failed, // the wait itself failed, or the call was cancelled
+};
+
+} // namespace
+
+// ---- parameters ----
+
+param text_param(std::string_view text)
+{
+    return {oid::text, std::string(text)};
+}
+
+param bytea_param(std::string_view bytes)
+{
+    return {oid::bytea, std::string(bytes)};
+}
+
+param int8_param(std::int64_t value)
+{
+    param p{oid::int8, std::string()};
+    put_be64(*p.value, static_cast<std::uint64_t>(value));
+    return p;
+}
+
+param int4_param(std::int32_t value)
+{
+    param p{oid::int4, std::string()};
+    put_be32(*p.value, static_cast<std::uint32_t>(value));
+    return p;
+}
+
+param bool_param(bool value)
+{
+    return {oid::boolean, std::string(1, value ? '\1' : '\0')};
+}
+
+param null_param(std::uint32_t type)
+{
+    return {type, std::nullopt};
+}
+
+// ---- array_builder ----
+
+array_builder::array_builder(std::uint32_t element_type) : element_type_(element_type)
+{
+    array_type_of(element_type_); // refuses an element type without an array type now, not at finish()
+}
+
+namespace
+{
+void require_element_type(std::uint32_t actual, std::initializer_list<std::uint32_t> allowed,
+                          const char* adder)
+{
+    for (const auto type : allowed)
+        if (type == actual)
+            return;
+    throw std::logic_error(std::string("array_builder: ") + adder + " on an array of element type " +
+                           std::to_string(actual));
+}
+} // namespace
+
+void array_builder::add_text(std::string_view text)
+{
+    require_element_type(element_type_, {oid::text, oid::bytea}, "add_text");
+    if (text.size() > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()))
+        throw std::length_error("array_builder: an element longer than PostgreSQL's 1 GB limit");
+    put_be32(elements_, static_cast<std::uint32_t>(text.size()));
+    elements_.append(text);
+    ++count_;
+}
+
+void array_builder::add_int8(std::int64_t value)
+{
+    require_element_type(element_type_, {oid::int8}, "add_int8");
+    put_be32(elements_, 8);
+    put_be64(elements_, static_cast<std::uint64_t>(value));
+    ++count_;
+}
+
+void array_builder::add_int4(std::int32_t value)
+{
+    require_element_type(element_type_, {oid::int4}, "add_int4");
+    put_be32(elements_, 4);
+    put_be32(elements_, static_cast<std::uint32_t>(value));
+    ++count_;
+}
+
+void array_builder::add_bool(bool value)
+{
+    require_element_type(element_type_, {oid::boolean}, "add_bool");
+    put_be32(elements_, 1);
+    elements_.push_back(value ? '\1' : '\0');
+    ++count_;
+}
+
+void array_builder::add_null()
+{
+    put_be32(elements_, static_cast<std::uint32_t>(-1));
+    has_null_ = true;
+    ++count_;
+}
+
+std::size_t array_builder::size() const noexcept
+{
+    return count_;
+}
+
+param array_builder::finish() &&
+{
+    // The header of array_recv (arrayfuncs.c): dimensions, has-null flag, element type, then
+    // size and lower bound per dimension. An empty array has no dimensions.
+    std::string out;
+    out.reserve(20 + elements_.size());
+    put_be32(out, count_ == 0 ? 0 : 1);
+    put_be32(out, has_null_ ? 1 : 0);
+    put_be32(out, element_type_);
+    if (count_ != 0)
+    {
+        put_be32(out, static_cast<std::uint32_t>(count_));
+        put_be32(out, 1);
+        out += elements_;
+    }
+    return {array_type_of(element_type_), std::move(out)};
+}
+
+// ---- rows ----
+
+namespace
+{
+const PGresult* as_result(void* r)
+{
+    return static_cast<const PGresult*>(r);
+}
+
+[[noreturn]] void refuse(std::string what)
+{
+    throw std::runtime_error("pg::rows: " + what);
+}
+
+// The cell at (row, column), after checking that it exists, has one of `types`, and is not NULL.
+std::string_view typed_cell(void* result, std::size_t row, std::size_t column,
+                            std::initializer_list<std::uint32_t> types, const char* reader)
+{
+    const PGresult* r = as_result(result);
+    if (r == nullptr || row >= static_cast<std::size_t>(PQntuples(r)) ||
+        column >= static_cast<std::size_t>(PQnfields(r)))
+        refuse(std::string(reader) + ": no cell at row " + std::to_string(row) + ", column " +
+               std::to_string(column));
+    const int c = static_cast<int>(column);
+    const auto type = static_cast<std::uint32_t>(PQftype(r, c));
+    bool known = false;
+    for (const auto t : types)
+        known = known || t == type;
+    if (!known)
+        refuse(std::string(reader) + ": column " + std::to_string(column) + " has type " +
+               std::to_string(type));
+    if (PQgetisnull(r, static_cast<int>(row), c) != 0)
+        refuse(std::string(reader) + ": NULL at row " + std::to_string(row) + ", column " +
+               std::to_string(column));
+    return {PQgetvalue(r, static_cast<int>(row), c),
+            static_cast<std::size_t>(PQgetlength(r, static_cast<int>(row), c))};
+}
+
+std::string_view fixed_cell(void* result, std::size_t row, std::size_t column, std::uint32_t type,
+                            std::size_t length, const char* reader)
+{
+    const auto cell = typed_cell(result, row, column, {type}, reader);
+    if (cell.size() != length)
+        refuse(std::string(reader) + ": " + std::to_string(cell.size()) + " bytes, not " +
+               std::to_string(length));
+    return cell;
+}
+
+// The text-like types whose binary format is their bytes as they are.
+constexpr std::uint32_t varchar_oid = 1043;
+constexpr std::uint32_t bpchar_oid = 1042;
+constexpr std::uint32_t name_oid = 19;
+constexpr std::uint32_t json_oid = 114;
+constexpr std::uint32_t varchar_array_oid = 1015;
+} // namespace
+
+rows::rows(void* pg_result) : result_(pg_result) {}
+
+rows::rows(rows&& other) noexcept : result_(std::exchange(other.result_, nullptr)) {}
+
+rows& rows::operator=(rows&& other) noexcept
+{
+    if (this != &other)
+    {
+        PQclear(static_cast<PGresult*>(result_));
+        result_ = std::exchange(other.result_, nullptr);
+    }
+    return *this;
+}
+
+rows::~rows()
+{
+    PQclear(static_cast<PGresult*>(result_));
+}
+
+std::size_t rows::size() const noexcept
+{
+    return result_ == nullptr ? 0 : static_cast<std::size_t>(PQntuples(as_result(result_)));
+}
+
+std::size_t rows::affected() const noexcept
+{
+    if (result_ == nullptr)
+        return 0;
+    // Empty for statements that touch no rows by nature (CREATE, SET, ...).
+    const std::string_view count = PQcmdTuples(static_cast<PGresult*>(result_));
+    std::size_t n = 0;
+    std::from_chars(count.data(), count.data() + count.size(), n);
+    return n;
+}
+
+bool rows::is_null(std::size_t row, std::size_t column) const
+{
+    const PGresult* r = as_result(result_);
+    if (r == nullptr || row >= static_cast<std::size_t>(PQntuples(r)) ||
+        column >= static_cast<std::size_t>(PQnfields(r)))
+        refuse("is_null: no cell at row " + std::to_string(row) + ", column " + std::to_string(column));
+    return PQgetisnull(r, static_cast<int>(row), static_cast<int>(column)) != 0;
+}
+
+std::string_view rows::bytes(std::size_t row, std::size_t column) const
+{
+    return typed_cell(result_, row, column,
+                      {oid::text, oid::bytea, varchar_oid, bpchar_oid, name_oid, json_oid}, "bytes");
+}
+
+std::int64_t rows::int8(std::size_t row, std::size_t column) const
+{
+    return static_cast<std::int64_t>(get_be64(fixed_cell(result_, row, column, oid::int8, 8, "int8").data()));
+}
+
+std::int32_t rows::int4(std::size_t row, std::size_t column) const
+{
+    return static_cast<std::int32_t>(get_be32(fixed_cell(result_, row, column, oid::int4, 4, "int4").data()));
+}
+
+bool rows::boolean(std::size_t row, std::size_t column) const
+{
+    return fixed_cell(result_, row, column, oid::boolean, 1, "boolean")[0] != 0;
+}
+
+std::vector<std::string> rows::text_array(std::size_t row, std::size_t column) const
+{
+    const auto cell = typed_cell(result_, row, column, {oid::text_array, oid::bytea_array, varchar_array_oid},
+                                 "text_array");
+    std::size_t at = 0;
+    const auto be32 = [&]() -> std::uint32_t
+    {
+        if (cell.size() - at < 4)
+            refuse("text_array: the array ends inside its header or an element's length");
+        const auto v = get_be32(cell.data() + at);
+        at += 4;
+        return v;
+    };
+    const auto dimensions = be32();
+    be32();             // has-null flag: each element's length says it again
+    be32();             // element type: the column's type already said which
+    if (dimensions > 6) // PostgreSQL's MAXDIM
+        refuse("text_array: " + std::to_string(dimensions) + " dimensions");
+    // A multidimensional array reads as its elements in storage order.
+    std::uint64_t count = dimensions == 0 ? 0 : 1;
+    for (std::uint32_t d = 0; d < dimensions; ++d)
+    {
+        count *= be32();
+        be32(); // lower bound
+    }
+    // Every element takes at least its four bytes of length.
+    if (count > (cell.size() - at) / 4)
+        refuse("text_array: more elements than bytes");
+    std::vector<std::string> out;
+    out.reserve(static_cast<std::size_t>(count));
+    for (std::uint64_t i = 0; i < count; ++i)
+    {
+        const auto length = static_cast<std::int32_t>(be32());
+        if (length < 0)
+        {
+            out.emplace_back();
+            continue;
+        }
+        if (cell.size() - at < static_cast<std::size_t>(length))
+            refuse("text_array: an element runs past the array's end");
+        out.emplace_back(cell.substr(at, static_cast<std::size_t>(length)));
+        at += static_cast<std::size_t>(length);
+    }
+    if (at != cell.size())
+        refuse("text_array: bytes after the last element");
+    return out;
+}
+
+// ---- connection ----
+
+struct connection::state
+{
+    state(net::any_io_executor executor, PGconn* c) : conn(c), socket(executor), timer(executor) {}
+
+    ~state()
+    {
+        // The descriptor is libpq's: Asio must not close it, PQfinish does.
+        release_socket();
+        PQfinish(conn);
+    }
+
+    void release_socket()
+    {
+        if (socket.is_open())
+            socket.release();
+    }
+
+    // While it connects, libpq may close its socket and open another (the next host, or a retry
+    // without SSL), possibly under the same number: the old registration with the reactor would
+    // then watch nothing, so the socket is wrapped again after every step.
+    void wrap_socket()
+    {
+        release_socket();
+        if (const int fd = PQsocket(conn); fd >= 0)
+        {
+            boost::system::error_code ignored; // a socket that cannot be wrapped fails the next wait
+            socket.assign(fd, ignored);
+        }
+    }
+
+    // Waits until the socket is ready as asked or the deadline passes, whichever comes first.
+    net::awaitable<readiness> wait_for(socket_wait what, clock::time_point deadline)
+    {
+        if (clock::now() >= deadline)
+            co_return readiness::deadline_passed;
+        if (!socket.is_open())
+            co_return readiness::failed;
+        timer.expires_at(deadline);
+        using net::experimental::make_parallel_group;
+        using net::experimental::wait_for_one;
+        using descriptor = net::posix::descriptor_base;
+        if (what == socket_wait::either)
+        {
+            auto [order, read_error, write_error, timer_error] =
+                co_await make_parallel_group(socket.async_wait(descriptor::wait_read, net::deferred),
+                                             socket.async_wait(descriptor::wait_write, net::deferred),
+                                             timer.async_wait(net::deferred))
+                    .async_wait(wait_for_one(), net::use_awaitable);
+            if (order[0] == 0)
+                co_return read_error ? readiness::failed : readiness::readable;
+            if (order[0] == 1)
+                co_return write_error ? readiness::failed : readiness::writable;
+            co_return timer_error ? readiness::failed : readiness::deadline_passed;
+        }
+        const auto wait_type = what == socket_wait::readable ? descriptor::wait_read : descriptor::wait_write;
+        auto [order, socket_error, timer_error] =
+            co_await make_parallel_group(socket.async_wait(wait_type, net::deferred),
+                                         timer.async_wait(net::deferred))
+                .async_wait(wait_for_one(), net::use_awaitable);
+        if (order[0] == 0)
+        {
+            if (socket_error)
+                co_return readiness::failed;
+            co_return what == socket_wait::readable ? readiness::readable : readiness::writable;
+        }
+        co_return timer_error ? readiness::failed : readiness::deadline_passed;
+    }
+
+    // Marks the connection unusable and says why.
+    query_failure lost(failure_kind kind, std::string what)
+    {
+        usable = false;
+        return failure(kind, what + ": " + one_line(PQerrorMessage(conn)));
+    }
+
+    PGconn* conn;
+    net::posix::stream_descriptor socket; // wraps PQsocket(conn); never owns it
+    net::steady_timer timer;              // the deadline of the current wait
+    bool usable = true;
+    // The statements prepared on this connection: SQL text -> statement name.
+    std::unordered_map<std::string, std::string> prepared;
+    std::uint64_t statements_named = 0;
+};
+
+connection::connection(std::unique_ptr<state> s) : state_(std::move(s)) {}
+
+connection::~connection() = default;
+
+net::awaitable<query_result<std::unique_ptr<connection>>>
+connection::connect(net::any_io_executor executor, std::string conninfo, clock::time_point deadline)
+{
+    // PQconnectStart resolves host names before it returns (only hostaddr= avoids that); the
+    // configured hosts are expected to be addresses or names the resolver answers at once.
+    PGconn* const raw = PQconnectStart(conninfo.c_str());
+    if (raw == nullptr)
+        co_return failure(failure_kind::not_connected, "libpq could not allocate a connection");
+    auto s = std::make_unique<state>(executor, raw); // owns `raw` from here on
+    if (PQstatus(raw) == CONNECTION_BAD)
+        co_return failure(failure_kind::not_connected, one_line(PQerrorMessage(raw)));
+    // libpq prints notices (NOTICE: ... already exists, skipping) to stderr unless told otherwise;
+    // they are not errors, and standard error carries the structured log.
+    PQsetNoticeProcessor(
+        raw, [](void*, const char*) {}, nullptr);
+
+    // libpq's contract: before the first PQconnectPoll, behave as if it asked for writability.
+    auto polling = PGRES_POLLING_WRITING;
+    while (polling != PGRES_POLLING_OK)
+    {
+        if (polling == PGRES_POLLING_FAILED)
+            co_return failure(failure_kind::not_connected, one_line(PQerrorMessage(raw)));
+        s->wrap_socket();
+        if (polling == PGRES_POLLING_READING || polling == PGRES_POLLING_WRITING)
+        {
+            const auto ready = co_await s->wait_for(
+                polling == PGRES_POLLING_READING ? socket_wait::readable : socket_wait::writable, deadline);
+            if (ready == readiness::deadline_passed)
+                co_return failure(failure_kind::not_connected,
+                                  std::string("no server accepted the connection by the deadline (trying ") +
+                                      PQhost(raw) + ":" + PQport(raw) + ")");
+            if (ready == readiness::failed)
+                co_return failure(failure_kind::not_connected, "waiting on the connection's socket failed");
+        }
+        polling = PQconnectPoll(raw);
+    }
+    s->wrap_socket();
+    // Nonblocking: a send never blocks the I/O thread, it queues in libpq's buffer until flushed.
+    if (PQsetnonblocking(raw, 1) != 0)
+        co_return failure(failure_kind::not_connected, "PQsetnonblocking: " + one_line(PQerrorMessage(raw)));
+    if (PQenterPipelineMode(raw) != 1)
+        co_return failure(failure_kind::not_connected,
+                          "PQenterPipelineMode: " + one_line(PQerrorMessage(raw)));
+    co_return std::unique_ptr<connection>(new connection(std::move(s)));
+}
+
+net::awaitable<query_result<std::vector<rows>>> connection::execute(std::vector<statement> statements,
+                                                                    clock::time_point deadline)
+{
+    state& s = *state_;
+    if (!s.usable)
+        co_return failure(failure_kind::not_connected,
+                          "the connection was lost or a call on it was cut short");
+    // Reading what waits on the socket finds a connection the server closed while it was idle (a
+    // restart, pg_terminate_backend) before anything is sent, when the outcome is still known.
+    if (PQconsumeInput(s.conn) == 0 || PQstatus(s.conn) != CONNECTION_OK)
+        co_return s.lost(failure_kind::not_connected, "the connection was closed while idle");
+    if (clock::now() >= deadline)
+        co_return failure(failure_kind::not_connected, "the deadline passed before anything was sent");
+
+    // What each group of results (each ended by a null PGresult) answers, in the order sent.
+    struct awaited
+    {
+        bool prepare = false; // else the statement's execution
+        std::size_t statement = 0;
+    };
+    std::vector<awaited> results;
+    results.reserve(statements.size() * 2);
+    std::vector<Oid> types;
+    std::vector<const char*> values;
+    std::vector<int> lengths;
+    std::vector<int> formats;
+    for (std::size_t i = 0; i < statements.size(); ++i)
+    {
+        const statement& st = statements[i];
+        const int count = static_cast<int>(st.params.size());
+        types.clear();
+        values.clear();
+        lengths.clear();
+        for (const param& p : st.params)
+        {
+            types.push_back(p.type);
+            values.push_back(p.value ? p.value->data() : nullptr);
+            lengths.push_back(p.value ? static_cast<int>(p.value->size()) : 0);
+        }
+        formats.assign(st.params.size(), 1);
+        auto [named, first_use] = s.prepared.try_emplace(st.sql);
+        if (first_use)
+        {
+            named->second = "s" + std::to_string(++s.statements_named);
+            if (PQsendPrepare(s.conn, named->second.c_str(), st.sql.c_str(), count, types.data()) == 0)
+            {
+                s.prepared.erase(named);
+                // libpq may have flushed part of the pipeline already.
+                co_return s.lost(failure_kind::outcome_unknown, "PQsendPrepare");
+            }
+            results.push_back({true, i});
+        }
+        if (PQsendQueryPrepared(s.conn, named->second.c_str(), count, values.data(), lengths.data(),
+                                formats.data(), 1) == 0)
+            co_return s.lost(failure_kind::outcome_unknown, "PQsendQueryPrepared");
+        results.push_back({false, i});
+    }
+    if (PQpipelineSync(s.conn) == 0)
+        co_return s.lost(failure_kind::outcome_unknown, "PQpipelineSync");
+
+    for (;;)
+    {
+        const int flushed = PQflush(s.conn);
+        if (flushed == 0)
+            break;
+        if (flushed < 0)
+            co_return s.lost(failure_kind::outcome_unknown, "sending the statements failed");
+        // The server may be blocked writing results we do not read: read while waiting to write
+        // (libpq's advice for nonblocking sends).
+        const auto ready = co_await s.wait_for(socket_wait::either, deadline);
+        if (ready == readiness::deadline_passed)
+        {
+            s.usable = false;
+            co_return failure(failure_kind::outcome_unknown,
+                              "the deadline passed while sending the statements");
+        }
+        if (ready == readiness::failed)
+            co_return s.lost(failure_kind::outcome_unknown, "waiting to send failed");
+        if (ready == readiness::readable && PQconsumeInput(s.conn) == 0)
+            co_return s.lost(failure_kind::outcome_unknown, "reading results failed");
+    }
+
+    std::vector<rows> out(statements.size());
+    std::optional<query_failure> refused; // the first statement the server refused
+    std::size_t current = 0;              // the entry of `results` whose results come next
+    for (;;)
+    {
+        if (PQstatus(s.conn) == CONNECTION_BAD)
+            co_return s.lost(failure_kind::outcome_unknown, "the connection was lost");
+        if (PQisBusy(s.conn) != 0)
+        {
+            // PQgetResult would block: wait for more of the answer first.
+            const auto ready = co_await s.wait_for(socket_wait::readable, deadline);
+            if (ready == readiness::deadline_passed)
+            {
+                s.usable = false;
+                co_return failure(failure_kind::outcome_unknown,
+                                  "the deadline passed before the server answered");
+            }
+            if (ready == readiness::failed || PQconsumeInput(s.conn) == 0)
+                co_return s.lost(failure_kind::outcome_unknown, "reading results failed");
+            continue;
+        }
+        PGresult* const raw = PQgetResult(s.conn);
+        if (raw == nullptr)
+        {
+            // A null result ends the results of one prepare or one statement.
+            if (current == results.size())
+                co_return s.lost(failure_kind::outcome_unknown, "more results than statements sent");
+            ++current;
+            continue;
+        }
+        rows result(raw); // frees it whatever happens below
+        const ExecStatusType status = PQresultStatus(raw);
+        if (status == PGRES_PIPELINE_SYNC)
+            break;
+        if (current == results.size())
+            co_return s.lost(failure_kind::outcome_unknown, "more results than statements sent");
+        const awaited& which = results[current];
+        switch (status)
+        {
+        case PGRES_TUPLES_OK:
+        case PGRES_COMMAND_OK:
+        case PGRES_EMPTY_QUERY:
+            if (!which.prepare)
+                out[which.statement] = std::move(result);
+            break;
+        case PGRES_FATAL_ERROR:
+            if (!refused)
+            {
+                const char* sqlstate = PQresultErrorField(raw, PG_DIAG_SQLSTATE);
+                refused = query_failure{failure_kind::server_error, sqlstate != nullptr ? sqlstate : "",
+                                        one_line(PQresultErrorMessage(raw))};
+            }
+            [[fallthrough]];
+        case PGRES_PIPELINE_ABORTED:
+            // A prepare that failed, or never ran because an earlier statement failed, left no
+            // statement behind: the next call prepares it again.
+            if (which.prepare)
+                s.prepared.erase(statements[which.statement].sql);
+            break;
+        default:
+            // COPY and the like are refused in pipeline mode: nothing reqstore sends.
+            co_return s.lost(failure_kind::outcome_unknown,
+                             std::string("unexpected result status ") + PQresStatus(status));
+        }
+    }
+    if (refused)
+        co_return std::move(*refused);
+    co_return out;
+}
+
+net::awaitable<query_result<std::vector<notification>>>
+connection::wait_for_notifications(clock::time_point deadline)
+{
+    state& s = *state_;
+    if (!s.usable)
+        co_return failure(failure_kind::not_connected,
+                          "the connection was lost or a call on it was cut short");
+    auto arrived = take_notifications(s.conn);
+    if (!arrived.empty())
+        co_return arrived;
+    for (;;)
+    {
+        if (PQconsumeInput(s.conn) == 0 || PQstatus(s.conn) != CONNECTION_OK)
+            co_return s.lost(failure_kind::not_connected, "the connection was lost");
+        arrived = take_notifications(s.conn);
+        if (!arrived.empty())
+            co_return arrived;
+        const auto ready = co_await s.wait_for(socket_wait::readable, deadline);
+        if (ready == readiness::deadline_passed)
+            co_return arrived; // none: the connection stays usable
+        if (ready == readiness::failed)
+            co_return s.lost(failure_kind::not_connected, "waiting for notifications failed");
+    }
+}
+
+bool connection::usable() const noexcept
+{
+    return state_->usable;
+}
+
+std::string connection::server() const
+{
+    const char* host = PQhost(state_->conn);
+    const char* port = PQport(state_->conn);
+    return std::string(host != nullptr ? host : "") + ":" + (port != nullptr ? port : "");
+}
+
+} // namespace reqstore::store::pg
