@@ -147,7 +147,7 @@ public:
         static std::atomic<int> opened{0};
         schema_ = "conformance_" + std::to_string(::getpid()) + "_" + std::to_string(opened++);
         reqstore::store::pg::pg_options options;
-        options.conninfo = reqstore::test::postgres_conninfo();
+        options.conninfo = reqstore::test::pg_test_conninfo();
         options.schema = schema_;
         options.readers = 2;
         options.follow_other_nodes = false; // the suite runs its context until it has no work
@@ -186,7 +186,7 @@ private:
                 drop.push_back(pg::statement{"DROP SCHEMA \"" + schema + "\" CASCADE", {}});
                 auto done = co_await (*connected)->execute(std::move(drop), until);
                 co_return done.has_value();
-            }(reqstore::test::postgres_conninfo(), schema_, deadline));
+            }(reqstore::test::pg_test_conninfo(), schema_, deadline));
         if (!dropped)
             ADD_FAILURE() << "could not drop schema " << schema_;
     }

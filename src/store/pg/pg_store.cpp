@@ -464,15 +464,16 @@ pg_store::awaitable_result<std::optional<core::idempotency_entry>> pg_store::loa
     p.push_back(text_param(key));
     auto statements =
         single(sql("SELECT fingerprint, created_at, answer FROM idempotency WHERE key = $1", std::move(p)));
-    co_return co_await run<std::optional<core::idempotency_entry>>(
-        shared_, std::move(statements), "loading an idempotency answer",
-        [key = std::string(key)](const rows& r)
-        {
-            if (r.size() == 0)
-                return std::optional<core::idempotency_entry>();
-            return std::optional<core::idempotency_entry>(core::idempotency_entry{
-                key, std::string(r.bytes(0, 0)), r.int8(0, 1), std::string(r.bytes(0, 2))});
-        });
+    // Named, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
+    auto decode = [key = std::string(key)](const rows& r)
+    {
+        if (r.size() == 0)
+            return std::optional<core::idempotency_entry>();
+        return std::optional<core::idempotency_entry>(
+            core::idempotency_entry{key, std::string(r.bytes(0, 0)), r.int8(0, 1), std::string(r.bytes(0, 2))});
+    };
+    co_return co_await run<std::optional<core::idempotency_entry>>(shared_, std::move(statements),
+                                                                   "loading an idempotency answer", std::move(decode));
 }
 
 pg_store::awaitable_result<std::size_t> pg_store::remove_idempotency_before(core::unix_millis cutoff)
