@@ -632,13 +632,25 @@ net::awaitable<query_result<std::vector<rows>>> connection::execute(std::vector<
     std::vector<rows> out(statements.size());
     std::optional<query_failure> refused; // the first statement the server refused
     std::size_t current = 0;              // the entry of `results` whose results come next
+    // With SSL, a read may take only part of a TLS record: its rest waits in OpenSSL, where the
+    // socket's readiness does not show it. One more read before each wait takes it (libpq reads
+    // at least 8 KB at a time, and a record holds at most 16 KB).
+    bool tls_rest_read = false;
     for (;;)
     {
         if (PQstatus(s.conn) == CONNECTION_BAD)
             co_return s.lost(failure_kind::outcome_unknown, "the connection was lost");
         if (PQisBusy(s.conn) != 0)
         {
+            if (!tls_rest_read && PQsslInUse(s.conn) != 0)
+            {
+                tls_rest_read = true;
+                if (PQconsumeInput(s.conn) == 0)
+                    co_return s.lost(failure_kind::outcome_unknown, "reading results failed");
+                continue;
+            }
             // PQgetResult would block: wait for more of the answer first.
+            tls_rest_read = false;
             const auto ready = co_await s.wait_for(socket_wait::readable, deadline);
             if (ready == readiness::deadline_passed)
             {
@@ -711,8 +723,11 @@ connection::wait_for_notifications(clock::time_point deadline)
         co_return arrived;
     for (;;)
     {
-        if (PQconsumeInput(s.conn) == 0 || PQstatus(s.conn) != CONNECTION_OK)
-            co_return s.lost(failure_kind::not_connected, "the connection was lost");
+        // Twice with SSL: the rest of a TLS record read in part (see execute()).
+        const int reads = PQsslInUse(s.conn) != 0 ? 2 : 1;
+        for (int i = 0; i < reads; ++i)
+            if (PQconsumeInput(s.conn) == 0 || PQstatus(s.conn) != CONNECTION_OK)
+                co_return s.lost(failure_kind::not_connected, "the connection was lost");
         arrived = take_notifications(s.conn);
         if (!arrived.empty())
             co_return arrived;
