@@ -105,6 +105,18 @@ std::vector<notification> take_notifications(PGconn* conn)
     return out;
 }
 
+// "host:port" of the server libpq is connected to, or is trying.
+std::string host_and_port(const PGconn* conn)
+{
+    const char* host = PQhost(conn);
+    const char* port = PQport(conn);
+    return std::string(host != nullptr ? host : "") + ":" + (port != nullptr ? port : "");
+}
+
+// libpq prints notices (NOTICE: ... already exists, skipping) on standard error unless told
+// otherwise; they are no errors, and standard error carries the structured log.
+void ignore_notice(void*, const char*) {}
+
 enum class socket_wait
 {
     readable,
@@ -512,10 +524,7 @@ connection::connect(net::any_io_executor executor, std::string conninfo, clock::
     auto s = std::make_unique<state>(executor, raw); // owns `raw` from here on
     if (PQstatus(raw) == CONNECTION_BAD)
         co_return failure(failure_kind::not_connected, one_line(PQerrorMessage(raw)));
-    // libpq prints notices (NOTICE: ... already exists, skipping) to stderr unless told otherwise;
-    // they are not errors, and standard error carries the structured log.
-    PQsetNoticeProcessor(
-        raw, [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(raw, ignore_notice, nullptr);
 
     // libpq's contract: before the first PQconnectPoll, behave as if it asked for writability.
     auto polling = PGRES_POLLING_WRITING;
@@ -530,8 +539,8 @@ connection::connect(net::any_io_executor executor, std::string conninfo, clock::
                 polling == PGRES_POLLING_READING ? socket_wait::readable : socket_wait::writable, deadline);
             if (ready == readiness::deadline_passed)
                 co_return failure(failure_kind::not_connected,
-                                  std::string("no server accepted the connection by the deadline (trying ") +
-                                      PQhost(raw) + ":" + PQport(raw) + ")");
+                                  "no server accepted the connection by the deadline (trying " +
+                                      host_and_port(raw) + ")");
             if (ready == readiness::failed)
                 co_return failure(failure_kind::not_connected, "waiting on the connection's socket failed");
         }
@@ -746,9 +755,7 @@ bool connection::usable() const noexcept
 
 std::string connection::server() const
 {
-    const char* host = PQhost(state_->conn);
-    const char* port = PQport(state_->conn);
-    return std::string(host != nullptr ? host : "") + ":" + (port != nullptr ? port : "");
+    return host_and_port(state_->conn);
 }
 
 } // namespace reqstore::store::pg
