@@ -218,6 +218,20 @@ TEST_F(PgConnection, ArraysArriveAsTheServerSeesThem)
     EXPECT_TRUE(r.boolean(0, 8));
 }
 
+TEST_F(PgConnection, CarriesValuesLargerThanTheSocketBuffers)
+{
+    // Larger than libpq's buffers and the kernel's: the send waits to write, the read waits to read.
+    auto c = connect();
+    std::string big(8 << 20, '\0');
+    for (std::size_t i = 0; i < big.size(); ++i)
+        big[i] = static_cast<char>(i * 7919 % 251);
+    const auto r = query(*c, "SELECT $1, md5($1), repeat('x', 3000000)", {pg::bytea_param(big)});
+    EXPECT_EQ(r.bytes(0, 0).size(), big.size());
+    EXPECT_TRUE(r.bytes(0, 0) == big);
+    EXPECT_EQ(r.bytes(0, 2).size(), 3000000u);
+    EXPECT_EQ(query(*c, "SELECT md5($1)", {pg::bytea_param(big)}).bytes(0, 0), r.bytes(0, 1));
+}
+
 TEST_F(PgRows, TypedAccessorsRefuseNullsOtherTypesAndMissingCells)
 {
     auto c = connect();

@@ -105,6 +105,18 @@ std::vector<notification> take_notifications(PGconn* conn)
     return out;
 }
 
+// "host:port" of the server libpq is connected to, or is trying.
+std::string host_and_port(const PGconn* conn)
+{
+    const char* host = PQhost(conn);
+    const char* port = PQport(conn);
+    return std::string(host != nullptr ? host : "") + ":" + (port != nullptr ? port : "");
+}
+
+// libpq prints notices (NOTICE: ... already exists, skipping) on standard error unless told
+// otherwise; they are no errors, and standard error carries the structured log.
+void ignore_notice(void*, const char*) {}
+
 enum class socket_wait
 {
     readable,
@@ -512,10 +524,7 @@ connection::connect(net::any_io_executor executor, std::string conninfo, clock::
     auto s = std::make_unique<state>(executor, raw); // owns `raw` from here on
     if (PQstatus(raw) == CONNECTION_BAD)
         co_return failure(failure_kind::not_connected, one_line(PQerrorMessage(raw)));
-    // libpq prints notices (NOTICE: ... already exists, skipping) to stderr unless told otherwise;
-    // they are not errors, and standard error carries the structured log.
-    PQsetNoticeProcessor(
-        raw, [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(raw, ignore_notice, nullptr);
 
     // libpq's contract: before the first PQconnectPoll, behave as if it asked for writability.
     auto polling = PGRES_POLLING_WRITING;
@@ -530,8 +539,8 @@ connection::connect(net::any_io_executor executor, std::string conninfo, clock::
                 polling == PGRES_POLLING_READING ? socket_wait::readable : socket_wait::writable, deadline);
             if (ready == readiness::deadline_passed)
                 co_return failure(failure_kind::not_connected,
-                                  std::string("no server accepted the connection by the deadline (trying ") +
-                                      PQhost(raw) + ":" + PQport(raw) + ")");
+                                  "no server accepted the connection by the deadline (trying " +
+                                      host_and_port(raw) + ")");
             if (ready == readiness::failed)
                 co_return failure(failure_kind::not_connected, "waiting on the connection's socket failed");
         }
@@ -632,13 +641,25 @@ net::awaitable<query_result<std::vector<rows>>> connection::execute(std::vector<
     std::vector<rows> out(statements.size());
     std::optional<query_failure> refused; // the first statement the server refused
     std::size_t current = 0;              // the entry of `results` whose results come next
+    // With SSL, a read may take only part of a TLS record: its rest waits in OpenSSL, where the
+    // socket's readiness does not show it. One more read before each wait takes it (libpq reads
+    // at least 8 KB at a time, and a record holds at most 16 KB).
+    bool tls_rest_read = false;
     for (;;)
     {
         if (PQstatus(s.conn) == CONNECTION_BAD)
             co_return s.lost(failure_kind::outcome_unknown, "the connection was lost");
         if (PQisBusy(s.conn) != 0)
         {
+            if (!tls_rest_read && PQsslInUse(s.conn) != 0)
+            {
+                tls_rest_read = true;
+                if (PQconsumeInput(s.conn) == 0)
+                    co_return s.lost(failure_kind::outcome_unknown, "reading results failed");
+                continue;
+            }
             // PQgetResult would block: wait for more of the answer first.
+            tls_rest_read = false;
             const auto ready = co_await s.wait_for(socket_wait::readable, deadline);
             if (ready == readiness::deadline_passed)
             {
@@ -711,8 +732,11 @@ connection::wait_for_notifications(clock::time_point deadline)
         co_return arrived;
     for (;;)
     {
-        if (PQconsumeInput(s.conn) == 0 || PQstatus(s.conn) != CONNECTION_OK)
-            co_return s.lost(failure_kind::not_connected, "the connection was lost");
+        // Twice with SSL: the rest of a TLS record read in part (see execute()).
+        const int reads = PQsslInUse(s.conn) != 0 ? 2 : 1;
+        for (int i = 0; i < reads; ++i)
+            if (PQconsumeInput(s.conn) == 0 || PQstatus(s.conn) != CONNECTION_OK)
+                co_return s.lost(failure_kind::not_connected, "the connection was lost");
         arrived = take_notifications(s.conn);
         if (!arrived.empty())
             co_return arrived;
@@ -731,9 +755,7 @@ bool connection::usable() const noexcept
 
 std::string connection::server() const
 {
-    const char* host = PQhost(state_->conn);
-    const char* port = PQport(state_->conn);
-    return std::string(host != nullptr ? host : "") + ":" + (port != nullptr ? port : "");
+    return host_and_port(state_->conn);
 }
 
 } // namespace reqstore::store::pg

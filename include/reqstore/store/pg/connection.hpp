@@ -61,7 +61,7 @@ public:
     // derived from it.
     explicit array_builder(std::uint32_t element_type);
 
-    void add_text(std::string_view text);   // text, or bytea: the bytes as they are
+    void add_text(std::string_view text); // text, or bytea: the bytes as they are
     void add_int8(std::int64_t value);
     void add_int4(std::int32_t value);
     void add_bool(bool value);
@@ -120,8 +120,8 @@ public:
     rows& operator=(rows&&) noexcept;
     ~rows();
 
-    std::size_t size() const noexcept;          // rows returned
-    std::size_t affected() const noexcept;      // rows an INSERT/UPDATE/DELETE touched
+    std::size_t size() const noexcept;     // rows returned
+    std::size_t affected() const noexcept; // rows an INSERT/UPDATE/DELETE touched
     bool is_null(std::size_t row, std::size_t column) const;
     std::string_view bytes(std::size_t row, std::size_t column) const; // text or bytea, as stored
     std::int64_t int8(std::size_t row, std::size_t column) const;
