@@ -220,10 +220,14 @@ core::result<std::unique_ptr<server>> server::open(const server_config& config, 
     auto& records = p.store.records();
     auto& outbox = p.store.outbox();
     p.types = std::make_unique<core::type_registry>(config.types);
-    p.service = std::make_unique<core::record_service>(io.get_executor(), records, *p.types,
-                                                       core::service_options{config.require_if_match,
-                                                                             config.limits.max_json_depth,
-                                                                             config.limits.max_record_bytes});
+    core::service_options service_options{config.require_if_match, config.limits.max_json_depth,
+                                          config.limits.max_record_bytes};
+    // On PostgreSQL other nodes write the same records: a version held in memory could be stale, so
+    // reads go to the database and only this node's queued versions are held (for pipelining; the
+    // engine's compare-and-swap refuses any that another node overtook).
+    if (config.engine == store_engine::postgres)
+        service_options.newest_versions_bytes = 0;
+    p.service = std::make_unique<core::record_service>(io.get_executor(), records, *p.types, service_options);
     p.expiry = std::make_unique<core::expiry_scheduler>(io.get_executor(), *p.service, records);
     p.keys = std::make_unique<auth::key_registry>(config.keys);
     p.limiter = std::make_unique<auth::rate_limiter>(*p.keys);
@@ -243,8 +247,8 @@ core::result<std::unique_ptr<server>> server::open(const server_config& config, 
                                        config.webhooks.max_in_flight,
                                        surfaces::autodesk_callback_body,
                                        config.webhooks.secrets_key};
-    p.dispatcher = std::make_unique<hooks::dispatcher>(io.get_executor(), outbox, records, *p.feed,
-                                                       *p.client, p.stats, std::move(dispatch));
+    p.dispatcher = std::make_unique<hooks::dispatcher>(io.get_executor(), outbox, records, *p.feed, *p.client,
+                                                       p.stats, std::move(dispatch));
 
     api::add_operations_routes(p.routes, p.stats,
                                [&p] { return p.server && !p.server->draining() && p.store.healthy(); });

@@ -5,7 +5,6 @@
 #include <boost/asio/error.hpp>
 
 #include <algorithm>
-#include <atomic>
 #include <arpa/inet.h>
 #include <array>
 #include <cctype>
@@ -18,6 +17,7 @@
 #include <ctime>
 #include <fcntl.h>
 #include <fstream>
+#include <functional>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -661,23 +661,28 @@ raw_read client::drain(millis within)
 // server
 
 // The suite runs a second time on PostgreSQL (tests/CMakeLists.txt): with REQSTORE_IT_POSTGRES_FILE
-// naming a file that holds a conninfo, every server stores its records there, each in a schema of its
-// own, instead of in its data directory.
-std::string with_engine_from_environment(const std::string& config)
+// naming a file that holds a conninfo, every server stores its records there instead of in its data
+// directory, in a schema named after that directory: servers a test starts on one data directory
+// share their records, as they would on disk. A test whose configuration names store.engine keeps it.
+std::string with_engine_from_environment(const std::string& config, const fs::path& data_dir)
 {
     const char* file = std::getenv("REQSTORE_IT_POSTGRES_FILE");
     if (file == nullptr)
+        return config;
+    json::object patch = config.empty() ? json::object() : json::parse(config).as_object();
+    if (const auto* store = patch.if_contains("store");
+        store != nullptr && store->is_object() && store->as_object().contains("engine"))
         return config;
     std::ifstream in(file);
     std::string conninfo;
     std::getline(in, conninfo);
     if (conninfo.empty())
-        throw std::runtime_error(std::string("REQSTORE_IT_POSTGRES_FILE names ") + file +
-                                 ", which holds no conninfo: is the test PostgreSQL running (tests/pg/instance)?");
-    static std::atomic<int> started{0};
-    json::object patch = config.empty() ? json::object() : json::parse(config).as_object();
-    json::object postgres{{"conninfo", conninfo},
-                          {"schema", "it_" + std::to_string(::getpid()) + "_" + std::to_string(started++)}};
+        throw std::runtime_error(
+            std::string("REQSTORE_IT_POSTGRES_FILE names ") + file +
+            ", which holds no conninfo: is the test PostgreSQL running (tests/pg/instance)?");
+    char schema[32];
+    std::snprintf(schema, sizeof schema, "it_%016zx", std::hash<std::string>{}(data_dir.string()));
+    json::object postgres{{"conninfo", conninfo}, {"schema", schema}};
     json::value& store = patch["store"];
     if (!store.is_object())
         store = json::object();
@@ -693,7 +698,11 @@ server::server(server_options options) : options_(std::move(options))
     log_path_ = root_ / "server.log";
     config_path_ = root_ / "config.json";
     fs::create_directories(data_dir_);
-    options_.config = with_engine_from_environment(options_.config);
+    fs::path effective_data_dir = data_dir_;
+    for (std::size_t i = 0; i + 1 < options_.extra_args.size(); ++i)
+        if (options_.extra_args[i] == "--data-dir")
+            effective_data_dir = options_.extra_args[i + 1];
+    options_.config = with_engine_from_environment(options_.config, effective_data_dir);
     if (!options_.config.empty())
     {
         std::ofstream(config_path_) << options_.config;

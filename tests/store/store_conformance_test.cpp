@@ -30,10 +30,9 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <unistd.h>
 #include <utility>
 #include <vector>
-
-#include <unistd.h>
 
 #include "pg_test_instance.hpp"
 #include "store_test_support.hpp"
@@ -480,7 +479,8 @@ private:
     std::unique_ptr<engine> engine_;
 };
 
-INSTANTIATE_TEST_SUITE_P(Engines, StoreConformance, ::testing::Values(rocks_factory, memory_factory, postgres_factory),
+INSTANTIATE_TEST_SUITE_P(Engines, StoreConformance,
+                         ::testing::Values(rocks_factory, memory_factory, postgres_factory),
                          [](const ::testing::TestParamInfo<engine_factory>& engine_info)
                          { return engine_info.param.name; });
 

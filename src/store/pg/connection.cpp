@@ -14,6 +14,7 @@
 #include <libpq-fe.h>
 #include <limits>
 #include <stdexcept>
+#include <sys/socket.h>
 #include <unordered_map>
 #include <utility>
 
@@ -565,8 +566,9 @@ net::awaitable<query_result<std::vector<rows>>> connection::execute(std::vector<
                           "the connection was lost or a call on it was cut short");
     // Reading what waits on the socket finds a connection the server closed while it was idle (a
     // restart, pg_terminate_backend) before anything is sent, when the outcome is still known.
-    if (PQconsumeInput(s.conn) == 0 || PQstatus(s.conn) != CONNECTION_OK)
-        co_return s.lost(failure_kind::not_connected, "the connection was closed while idle");
+    if (!still_connected())
+        co_return failure(failure_kind::not_connected,
+                          "the connection was closed while idle: " + one_line(PQerrorMessage(s.conn)));
     if (clock::now() >= deadline)
         co_return failure(failure_kind::not_connected, "the deadline passed before anything was sent");
 
@@ -751,6 +753,32 @@ connection::wait_for_notifications(clock::time_point deadline)
 bool connection::usable() const noexcept
 {
     return state_->usable;
+}
+
+bool connection::still_connected() noexcept
+{
+    state& s = *state_;
+    // A server that ends a connection sends its reason (an ErrorResponse) and then closes: the
+    // first read takes the reason and leaves libpq's status good, and only the end of the stream
+    // tells. So read until nothing waits, and peek for that end.
+    for (int round = 0; round < 4 && s.usable; ++round)
+    {
+        if (PQconsumeInput(s.conn) == 0 || PQstatus(s.conn) != CONNECTION_OK)
+        {
+            (void)s.lost(failure_kind::not_connected, "the connection was closed while idle");
+            break;
+        }
+        char next = 0;
+        const auto waiting = ::recv(PQsocket(s.conn), &next, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (waiting == 0)
+        {
+            (void)s.lost(failure_kind::not_connected, "the server closed the connection while it was idle");
+            break;
+        }
+        if (waiting < 0)
+            break; // nothing waits (or an error, which the next call meets)
+    }
+    return s.usable;
 }
 
 std::string connection::server() const

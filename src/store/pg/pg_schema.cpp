@@ -223,11 +223,13 @@ statement session_setup(std::string_view schema)
 {
     std::vector<param> params;
     params.push_back(text_param(quoted(schema)));
-    return statement{"SELECT set_config('search_path', $1, false), set_config('client_encoding', 'UTF8', false)",
-                     std::move(params)};
+    return statement{
+        "SELECT set_config('search_path', $1, false), set_config('client_encoding', 'UTF8', false)",
+        std::move(params)};
 }
 
-boost::asio::awaitable<core::result<void>> migrate(connection& c, std::string schema, clock::time_point deadline)
+boost::asio::awaitable<core::result<void>> migrate(connection& c, std::string schema,
+                                                   clock::time_point deadline)
 {
     // A session lock, held across the transactions below and released at the end (or with the
     // connection, if this node dies): a second node starting now waits here, then finds the
@@ -243,9 +245,9 @@ boost::asio::awaitable<core::result<void>> migrate(connection& c, std::string sc
     if (!encoding)
         co_return encoding.error();
     if (encoding->bytes(0, 0) != "UTF8")
-        co_return failure(errc::internal, "the PostgreSQL database's encoding is " +
-                                              std::string(encoding->bytes(0, 0)) +
-                                              ", and reqstore needs UTF8 (CREATE DATABASE ... ENCODING 'UTF8')");
+        co_return failure(errc::internal,
+                          "the PostgreSQL database's encoding is " + std::string(encoding->bytes(0, 0)) +
+                              ", and reqstore needs UTF8 (CREATE DATABASE ... ENCODING 'UTF8')");
 
     std::vector<statement> create;
     create.push_back(statement{"CREATE SCHEMA IF NOT EXISTS " + quoted(schema), {}});
@@ -277,7 +279,8 @@ boost::asio::awaitable<core::result<void>> migrate(connection& c, std::string sc
     }
 
     std::vector<statement> unlock;
-    unlock.push_back(statement{"SELECT pg_advisory_unlock(hashtextextended('reqstore schema ' || $1, 0))", {}});
+    unlock.push_back(
+        statement{"SELECT pg_advisory_unlock(hashtextextended('reqstore schema ' || $1, 0))", {}});
     unlock.back().params.push_back(text_param(schema));
     if (auto unlocked = co_await run(c, std::move(unlock), deadline, "releasing the schema lock"); !unlocked)
         co_return unlocked.error();

@@ -1,19 +1,19 @@
 // The PostgreSQL engine (pg_store.hpp): opening, the reads, and the outbox. Each call is one round
 // trip on a connection of the readers' pool; the commits are in pg_writer.cpp.
-#include "pg_schema.hpp"
-#include "pg_shared.hpp"
-
 #include <reqstore/ops/log.hpp>
 #include <reqstore/store/rocks/outbox_codec.hpp>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
 #include <stdexcept>
+
+#include "pg_schema.hpp"
+#include "pg_shared.hpp"
 
 namespace reqstore::store::pg
 {
@@ -54,8 +54,9 @@ statement sql(std::string text, std::vector<param> params = {})
 // Runs `statements` (one round trip, one transaction) on a reader connection and decodes the rows
 // of the last with `decode`. A decoding error is a mismatch between the SQL and its reader.
 template <class T, class Decode>
-boost::asio::awaitable<core::result<T>> run(std::shared_ptr<pg_store::shared> s, std::vector<statement> statements,
-                                            std::string_view what, Decode decode)
+boost::asio::awaitable<core::result<T>> run(std::shared_ptr<pg_store::shared> s,
+                                            std::vector<statement> statements, std::string_view what,
+                                            Decode decode)
 {
     const auto deadline = clock::now() + s->options.read_timeout;
     {
@@ -101,7 +102,8 @@ std::vector<core::delivery> decode_deliveries(const rows& r)
     {
         auto d = decode_delivery(r.bytes(i, 1));
         if (!d)
-            throw std::runtime_error("delivery " + std::to_string(r.int8(i, 0)) + " is stored in an unreadable form");
+            throw std::runtime_error("delivery " + std::to_string(r.int8(i, 0)) +
+                                     " is stored in an unreadable form");
         d->id = static_cast<std::uint64_t>(r.int8(i, 0)); // the column is the truth; the JSON's id may be 0
         out.push_back(std::move(*d));
     }
@@ -120,7 +122,10 @@ boost::asio::awaitable<query_result<void>> set_up_session(connection& c, std::st
 // Every new connection of either pool reads and writes in the engine's schema.
 std::function<boost::asio::awaitable<query_result<void>>(connection&)> session_setup_for(std::string schema)
 {
-    return [schema = std::move(schema)](connection& c) { return set_up_session(c, schema); };
+    return [schema = std::move(schema)](connection& c)
+    {
+        return set_up_session(c, schema);
+    };
 }
 
 boost::asio::awaitable<query_result<void>> set_up_listener(connection& c, std::string schema)
@@ -136,7 +141,10 @@ boost::asio::awaitable<query_result<void>> set_up_listener(connection& c, std::s
 
 std::function<boost::asio::awaitable<query_result<void>>(connection&)> listener_setup_for(std::string schema)
 {
-    return [schema = std::move(schema)](connection& c) { return set_up_listener(c, schema); };
+    return [schema = std::move(schema)](connection& c)
+    {
+        return set_up_listener(c, schema);
+    };
 }
 
 param optional_text(const std::optional<std::string>& text)
@@ -179,11 +187,14 @@ core::failure failure_of(const query_failure& f, std::string_view what)
 pg_store::shared::shared(pg_options o, boost::asio::any_io_executor e, core::commit_observer obs)
     : options(std::move(o)), executor(e), observer(std::move(obs)),
       readers(e, pool_options{options.conninfo, options.readers, session_setup_for(options.schema),
-                              std::chrono::milliseconds(100), std::chrono::milliseconds(5000), "postgres readers"}),
-      writer(e, pool_options{options.conninfo, 1, session_setup_for(options.schema), std::chrono::milliseconds(100),
-                             std::chrono::milliseconds(5000), "postgres writer"}),
-      listener(e, pool_options{options.conninfo, 1, listener_setup_for(options.schema), std::chrono::milliseconds(100),
-                               std::chrono::milliseconds(5000), "postgres feed listener"})
+                              std::chrono::milliseconds(100), std::chrono::milliseconds(5000),
+                              "postgres readers"}),
+      writer(e, pool_options{options.conninfo, 1, session_setup_for(options.schema),
+                             std::chrono::milliseconds(100), std::chrono::milliseconds(5000),
+                             "postgres writer"}),
+      listener(e, pool_options{options.conninfo, 1, listener_setup_for(options.schema),
+                               std::chrono::milliseconds(100), std::chrono::milliseconds(5000),
+                               "postgres feed listener"})
 {
 }
 
@@ -387,35 +398,35 @@ pg_store::awaitable_result<core::list_page> pg_store::list(const core::list_filt
                    row_number() OVER w AS n,
                    lead(e.id) OVER w IS NOT NULL AS more
               FROM examined e WINDOW w AS (ORDER BY e.id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))
-        SELECT c.id, c.passes, c.more, )sql" + std::string(version_columns) +
+        SELECT c.id, c.passes, c.more, )sql" +
+                                     std::string(version_columns) +
                                      R"sql(, v.body
           FROM counted c LEFT JOIN versions v ON c.passes AND v.id = c.id AND v.version = c.version
          WHERE c.n <= $6 AND c.passed_before < $5
          ORDER BY c.id)sql",
                                  std::move(p)));
-    co_return co_await run<core::list_page>(
-        shared_, std::move(statements), "listing records",
-        [](const rows& r)
-        {
-            core::list_page page;
-            std::size_t bytes = 0;
-            bool more = false;
-            std::string last;
-            for (std::size_t i = 0; i < r.size(); ++i)
-            {
-                last = std::string(r.bytes(i, 0));
-                more = r.boolean(i, 2);
-                if (!r.boolean(i, 1))
-                    continue;
-                page.records.push_back(decode_version(r, i, 3, true));
-                bytes += page.records.back().body.size();
-                if (bytes >= max_page_bytes)
-                    break;
-            }
-            if (more)
-                page.last_examined_id = std::move(last);
-            return page;
-        });
+    co_return co_await run<core::list_page>(shared_, std::move(statements), "listing records",
+                                            [](const rows& r)
+                                            {
+                                                core::list_page page;
+                                                std::size_t bytes = 0;
+                                                bool more = false;
+                                                std::string last;
+                                                for (std::size_t i = 0; i < r.size(); ++i)
+                                                {
+                                                    last = std::string(r.bytes(i, 0));
+                                                    more = r.boolean(i, 2);
+                                                    if (!r.boolean(i, 1))
+                                                        continue;
+                                                    page.records.push_back(decode_version(r, i, 3, true));
+                                                    bytes += page.records.back().body.size();
+                                                    if (bytes >= max_page_bytes)
+                                                        break;
+                                                }
+                                                if (more)
+                                                    page.last_examined_id = std::move(last);
+                                                return page;
+                                            });
 }
 
 pg_store::awaitable_result<std::vector<core::timer_key>> pg_store::timers_due(core::unix_millis up_to,
@@ -424,15 +435,17 @@ pg_store::awaitable_result<std::vector<core::timer_key>> pg_store::timers_due(co
     std::vector<param> p;
     p.push_back(int8_param(up_to));
     p.push_back(int8_param(static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX))));
-    auto statements = single(sql("SELECT due, id FROM timers WHERE due <= $1 ORDER BY due, id LIMIT $2", std::move(p)));
-    co_return co_await run<std::vector<core::timer_key>>(shared_, std::move(statements), "reading due timers",
-                                                         [](const rows& r)
-                                                         {
-                                                             std::vector<core::timer_key> out;
-                                                             for (std::size_t i = 0; i < r.size(); ++i)
-                                                                 out.push_back({r.int8(i, 0), std::string(r.bytes(i, 1))});
-                                                             return out;
-                                                         });
+    auto statements =
+        single(sql("SELECT due, id FROM timers WHERE due <= $1 ORDER BY due, id LIMIT $2", std::move(p)));
+    co_return co_await run<std::vector<core::timer_key>>(
+        shared_, std::move(statements), "reading due timers",
+        [](const rows& r)
+        {
+            std::vector<core::timer_key> out;
+            for (std::size_t i = 0; i < r.size(); ++i)
+                out.push_back({r.int8(i, 0), std::string(r.bytes(i, 1))});
+            return out;
+        });
 }
 
 pg_store::awaitable_result<std::optional<core::timer_key>> pg_store::earliest_timer()
@@ -458,7 +471,8 @@ pg_store::awaitable_result<void> pg_store::remove_timer(const core::timer_key& t
                                  [](const rows&) { return core::result<void>(); });
 }
 
-pg_store::awaitable_result<std::optional<core::idempotency_entry>> pg_store::load_idempotency(std::string_view key)
+pg_store::awaitable_result<std::optional<core::idempotency_entry>>
+pg_store::load_idempotency(std::string_view key)
 {
     std::vector<param> p;
     p.push_back(text_param(key));
@@ -469,11 +483,11 @@ pg_store::awaitable_result<std::optional<core::idempotency_entry>> pg_store::loa
     {
         if (r.size() == 0)
             return std::optional<core::idempotency_entry>();
-        return std::optional<core::idempotency_entry>(
-            core::idempotency_entry{key, std::string(r.bytes(0, 0)), r.int8(0, 1), std::string(r.bytes(0, 2))});
+        return std::optional<core::idempotency_entry>(core::idempotency_entry{
+            key, std::string(r.bytes(0, 0)), r.int8(0, 1), std::string(r.bytes(0, 2))});
     };
-    co_return co_await run<std::optional<core::idempotency_entry>>(shared_, std::move(statements),
-                                                                   "loading an idempotency answer", std::move(decode));
+    co_return co_await run<std::optional<core::idempotency_entry>>(
+        shared_, std::move(statements), "loading an idempotency answer", std::move(decode));
 }
 
 pg_store::awaitable_result<std::size_t> pg_store::remove_idempotency_before(core::unix_millis cutoff)
@@ -491,7 +505,8 @@ pg_store::awaitable_result<std::optional<std::string>> pg_store::load_attachment
     std::vector<param> p;
     p.push_back(text_param(id));
     p.push_back(text_param(sha256));
-    auto statements = single(sql("SELECT bytes FROM attachments WHERE id = $1 AND sha256 = $2", std::move(p)));
+    auto statements =
+        single(sql("SELECT bytes FROM attachments WHERE id = $1 AND sha256 = $2", std::move(p)));
     co_return co_await run<std::optional<std::string>>(
         shared_, std::move(statements), "loading an attachment",
         [](const rows& r)
@@ -510,7 +525,8 @@ pg_store::awaitable_result<std::vector<core::feed_entry>> pg_store::events_after
     std::vector<param> p;
     p.push_back(int8_param(static_cast<std::int64_t>(std::min<std::uint64_t>(after, INT64_MAX))));
     p.push_back(int8_param(static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX))));
-    auto statements = single(sql("SELECT seq, json FROM events WHERE seq > $1 ORDER BY seq LIMIT $2", std::move(p)));
+    auto statements =
+        single(sql("SELECT seq, json FROM events WHERE seq > $1 ORDER BY seq LIMIT $2", std::move(p)));
     auto read = co_await run<std::vector<core::feed_entry>>(
         shared_, std::move(statements), "reading the change feed",
         [](const rows& r)
@@ -529,8 +545,9 @@ pg_store::awaitable_result<std::vector<core::feed_entry>> pg_store::events_after
 pg_store::awaitable_result<std::uint64_t> pg_store::oldest_sequence()
 {
     auto statements = single(sql("SELECT coalesce(min(seq), 0) FROM events"));
-    co_return co_await run<std::uint64_t>(shared_, std::move(statements), "reading the feed's oldest sequence",
-                                          [](const rows& r) { return static_cast<std::uint64_t>(r.int8(0, 0)); });
+    co_return co_await run<std::uint64_t>(
+        shared_, std::move(statements), "reading the feed's oldest sequence",
+        [](const rows& r) { return static_cast<std::uint64_t>(r.int8(0, 0)); });
 }
 
 pg_store::awaitable_result<std::size_t> pg_store::trim_events(core::unix_millis cutoff, std::uint64_t below)
@@ -571,9 +588,10 @@ pg_store::awaitable_result<void> pg_store::save_subscription(const core::subscri
     std::vector<param> p;
     p.push_back(text_param(s.id));
     p.push_back(text_param(encode_subscription(s)));
-    auto statements = single(sql("INSERT INTO subscriptions (id, json) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE "
-                                 "SET json = EXCLUDED.json",
-                                 std::move(p)));
+    auto statements =
+        single(sql("INSERT INTO subscriptions (id, json) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE "
+                   "SET json = EXCLUDED.json",
+                   std::move(p)));
     co_return co_await run<void>(shared_, std::move(statements), "saving a webhook subscription",
                                  [](const rows&) { return core::result<void>(); });
 }
@@ -591,10 +609,12 @@ pg_store::awaitable_result<std::uint64_t> pg_store::fan_out_cursor()
 {
     auto statements = single(sql("SELECT cursor FROM fan_out WHERE k = 1"));
     co_return co_await run<std::uint64_t>(shared_, std::move(statements), "reading the fan-out cursor",
-                                          [](const rows& r) { return static_cast<std::uint64_t>(r.int8(0, 0)); });
+                                          [](const rows& r)
+                                          { return static_cast<std::uint64_t>(r.int8(0, 0)); });
 }
 
-pg_store::awaitable_result<void> pg_store::fan_out(std::uint64_t cursor, std::vector<core::delivery>& deliveries)
+pg_store::awaitable_result<void> pg_store::fan_out(std::uint64_t cursor,
+                                                   std::vector<core::delivery>& deliveries)
 {
     // Two statements in one transaction: the counter row gives the ids (ascending in commit order,
     // never reused) and moves the cursor; the deliveries are numbered after the ids it gave before.
@@ -613,13 +633,15 @@ pg_store::awaitable_result<void> pg_store::fan_out(std::uint64_t cursor, std::ve
     rows_in.push_back(std::move(statuses).finish());
     rows_in.push_back(std::move(bodies).finish());
     std::vector<statement> statements;
-    statements.push_back(sql("UPDATE fan_out SET cursor = $1, last_delivery_id = last_delivery_id + $2 WHERE k = 1 "
-                             "RETURNING last_delivery_id - $2",
-                             std::move(head)));
-    statements.push_back(sql("INSERT INTO deliveries (id, target, status, json) SELECT (SELECT last_delivery_id FROM "
-                             "fan_out WHERE k = 1) - cardinality($1::text[]) + d.n, d.target, d.status, d.json FROM "
-                             "unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS d(target, status, json, n)",
-                             std::move(rows_in)));
+    statements.push_back(
+        sql("UPDATE fan_out SET cursor = $1, last_delivery_id = last_delivery_id + $2 WHERE k = 1 "
+            "RETURNING last_delivery_id - $2",
+            std::move(head)));
+    statements.push_back(
+        sql("INSERT INTO deliveries (id, target, status, json) SELECT (SELECT last_delivery_id FROM "
+            "fan_out WHERE k = 1) - cardinality($1::text[]) + d.n, d.target, d.status, d.json FROM "
+            "unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS d(target, status, json, n)",
+            std::move(rows_in)));
     // The first statement's rows are the ones needed: run() decodes the last, so read them here.
     const auto deadline = clock::now() + shared_->options.read_timeout;
     auto keep = shared_;
@@ -647,10 +669,11 @@ pg_store::awaitable_result<void> pg_store::save_delivery(const core::delivery& d
     p.push_back(text_param(d.target));
     p.push_back(text_param(to_string(d.status)));
     p.push_back(text_param(encode_delivery(d)));
-    auto statements = single(sql("INSERT INTO deliveries (id, target, status, json) VALUES ($1, $2, $3, $4) ON "
-                                 "CONFLICT (id) DO UPDATE SET target = EXCLUDED.target, status = EXCLUDED.status, "
-                                 "json = EXCLUDED.json",
-                                 std::move(p)));
+    auto statements =
+        single(sql("INSERT INTO deliveries (id, target, status, json) VALUES ($1, $2, $3, $4) ON "
+                   "CONFLICT (id) DO UPDATE SET target = EXCLUDED.target, status = EXCLUDED.status, "
+                   "json = EXCLUDED.json",
+                   std::move(p)));
     co_return co_await run<void>(shared_, std::move(statements), "saving a delivery",
                                  [](const rows&) { return core::result<void>(); });
 }
@@ -660,35 +683,37 @@ pg_store::awaitable_result<std::optional<core::delivery>> pg_store::load_deliver
     std::vector<param> p;
     p.push_back(int8_param(static_cast<std::int64_t>(id)));
     auto statements = single(sql("SELECT id, json FROM deliveries WHERE id = $1", std::move(p)));
-    co_return co_await run<std::optional<core::delivery>>(shared_, std::move(statements), "loading a delivery",
-                                                          [](const rows& r)
-                                                          {
-                                                              auto found = decode_deliveries(r);
-                                                              if (found.empty())
-                                                                  return std::optional<core::delivery>();
-                                                              return std::optional<core::delivery>(std::move(found[0]));
-                                                          });
+    co_return co_await run<std::optional<core::delivery>>(
+        shared_, std::move(statements), "loading a delivery",
+        [](const rows& r)
+        {
+            auto found = decode_deliveries(r);
+            if (found.empty())
+                return std::optional<core::delivery>();
+            return std::optional<core::delivery>(std::move(found[0]));
+        });
 }
 
 pg_store::awaitable_result<std::vector<core::delivery>> pg_store::open_deliveries()
 {
     auto statements =
         single(sql("SELECT id, json FROM deliveries WHERE status IN ('pending', 'failed') ORDER BY id"));
-    co_return co_await run<std::vector<core::delivery>>(shared_, std::move(statements), "loading open deliveries",
-                                                        decode_deliveries);
+    co_return co_await run<std::vector<core::delivery>>(shared_, std::move(statements),
+                                                        "loading open deliveries", decode_deliveries);
 }
 
-pg_store::awaitable_result<std::vector<core::delivery>> pg_store::deliveries_to(std::string_view target,
-                                                                                const core::delivery_filter& filter)
+pg_store::awaitable_result<std::vector<core::delivery>>
+pg_store::deliveries_to(std::string_view target, const core::delivery_filter& filter)
 {
     std::vector<param> p;
     p.push_back(text_param(target));
     p.push_back(int8_param(static_cast<std::int64_t>(std::min<std::uint64_t>(filter.after_id, INT64_MAX))));
     p.push_back(filter.status ? text_param(to_string(*filter.status)) : null_param(oid::text));
     p.push_back(int8_param(static_cast<std::int64_t>(std::min<std::size_t>(filter.limit, INT64_MAX))));
-    auto statements = single(sql("SELECT id, json FROM deliveries WHERE target = $1 AND id > $2 AND ($3::text IS "
-                                 "NULL OR status = $3) ORDER BY id LIMIT $4",
-                                 std::move(p)));
+    auto statements =
+        single(sql("SELECT id, json FROM deliveries WHERE target = $1 AND id > $2 AND ($3::text IS "
+                   "NULL OR status = $3) ORDER BY id LIMIT $4",
+                   std::move(p)));
     co_return co_await run<std::vector<core::delivery>>(shared_, std::move(statements), "listing deliveries",
                                                         decode_deliveries);
 }

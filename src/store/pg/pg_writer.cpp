@@ -1,8 +1,6 @@
 // The PostgreSQL engine's group commit: commits queue up while the writer's round trip is under
 // way, and the next round trip takes them all as one call of rs_commit (pg_schema.cpp): one
 // transaction, one WAL flush (and one standby acknowledgement) for the whole batch.
-#include "pg_shared.hpp"
-
 #include <reqstore/core/write_serialization.hpp>
 #include <reqstore/ops/log.hpp>
 
@@ -13,6 +11,8 @@
 
 #include <map>
 #include <stdexcept>
+
+#include "pg_shared.hpp"
 
 namespace reqstore::store::pg
 {
@@ -101,11 +101,31 @@ public:
     statement finish() &&
     {
         std::vector<param> p;
-        for (auto* a : {&ids_, &expected_versions_, &expected_tags_, &tags_, &deleted_, &types_, &statuses_,
-                        &updated_bys_, &updated_ats_, &changed_, &bodies_, &event_entries_, &event_ats_,
-                        &event_tails_, &timer_ends_, &timer_adds_, &timer_dues_, &timer_ids_, &key_names_,
-                        &key_fingerprints_, &key_created_, &key_answers_, &attachment_entries_,
-                        &attachment_shas_, &attachment_bytes_})
+        for (auto* a : {&ids_,
+                        &expected_versions_,
+                        &expected_tags_,
+                        &tags_,
+                        &deleted_,
+                        &types_,
+                        &statuses_,
+                        &updated_bys_,
+                        &updated_ats_,
+                        &changed_,
+                        &bodies_,
+                        &event_entries_,
+                        &event_ats_,
+                        &event_tails_,
+                        &timer_ends_,
+                        &timer_adds_,
+                        &timer_dues_,
+                        &timer_ids_,
+                        &key_names_,
+                        &key_fingerprints_,
+                        &key_created_,
+                        &key_answers_,
+                        &attachment_entries_,
+                        &attachment_shas_,
+                        &attachment_bytes_})
             p.push_back(std::move(*a).finish());
         std::string sql = "SELECT refused_entry, stored_version, stored_tag, base_seq FROM rs_commit(";
         for (std::size_t i = 1; i <= p.size(); ++i)
@@ -127,7 +147,8 @@ private:
         deleted_{oid::boolean}, types_{oid::text}, statuses_{oid::text}, updated_bys_{oid::text},
         updated_ats_{oid::int8}, changed_{oid::text}, bodies_{oid::text};
     array_builder event_entries_{oid::int4}, event_ats_{oid::int8}, event_tails_{oid::text};
-    array_builder timer_ends_{oid::int4}, timer_adds_{oid::boolean}, timer_dues_{oid::int8}, timer_ids_{oid::text};
+    array_builder timer_ends_{oid::int4}, timer_adds_{oid::boolean}, timer_dues_{oid::int8},
+        timer_ids_{oid::text};
     std::size_t timer_count_ = 0;
     array_builder key_names_{oid::text}, key_fingerprints_{oid::text}, key_created_{oid::int8},
         key_answers_{oid::bytea};
@@ -161,7 +182,9 @@ boost::asio::awaitable<void> write_batch(std::shared_ptr<pg_store::shared> s, st
     auto leased = co_await s->writer.acquire(deadline);
     if (!leased)
     {
-        fail_all(batch, failure_of(leased.error(), "committing"));
+        const auto f = failure_of(leased.error(), "committing a batch of " + std::to_string(batch.size()));
+        ops::log().error("commit not sent", {{"error", f.detail}});
+        fail_all(batch, f);
         co_return;
     }
     const auto started = clock::now();
@@ -195,13 +218,15 @@ boost::asio::awaitable<void> write_batch(std::shared_ptr<pg_store::shared> s, st
     catch (const std::exception& e)
     {
         // Committed, but the answer cannot be read: the outcome of each entry is unknown.
-        fail_all(batch, failure(errc::internal, std::string("reading the commit's outcome failed: ") + e.what()));
+        fail_all(batch,
+                 failure(errc::internal, std::string("reading the commit's outcome failed: ") + e.what()));
         co_return;
     }
 
     std::uint64_t sequence = base;
     std::size_t accepted = 0;
-    std::vector<std::pair<std::shared_ptr<core::pending_commit>, core::result<core::commit_receipt>>> outcomes;
+    std::vector<std::pair<std::shared_ptr<core::pending_commit>, core::result<core::commit_receipt>>>
+        outcomes;
     outcomes.reserve(batch.size());
     for (std::size_t i = 0; i < batch.size(); ++i)
     {
@@ -209,11 +234,11 @@ boost::asio::awaitable<void> write_batch(std::shared_ptr<pg_store::shared> s, st
         if (const auto it = refused.find(i); it != refused.end())
         {
             auto refusal = core::compare_and_swap_refusal(w.request, it->second);
-            outcomes.emplace_back(w.pending,
-                                  refusal ? std::move(*refusal)
-                                          : failure(errc::precondition_failed, "record " + w.request.id +
-                                                                                   " is not at the version this "
-                                                                                   "write was judged against"));
+            outcomes.emplace_back(
+                w.pending, refusal ? std::move(*refusal)
+                                   : failure(errc::precondition_failed, "record " + w.request.id +
+                                                                            " is not at the version this "
+                                                                            "write was judged against"));
             continue;
         }
         outcomes.emplace_back(w.pending, core::commit_receipt{sequence + 1});
@@ -242,10 +267,10 @@ std::shared_ptr<core::pending_commit> pg_store::start_commit(core::commit_reques
     // The one part of the compare-and-swap rule the SQL does not see.
     if (request.next.version != request.expected.version + 1)
     {
-        pending->complete(failure(errc::precondition_failed,
-                                  "a commit of record " + request.id + " names version " +
-                                      std::to_string(request.next.version) + " after version " +
-                                      std::to_string(request.expected.version)));
+        pending->complete(
+            failure(errc::precondition_failed, "a commit of record " + request.id + " names version " +
+                                                   std::to_string(request.next.version) + " after version " +
+                                                   std::to_string(request.expected.version)));
         return pending;
     }
     bool start_writer = false;

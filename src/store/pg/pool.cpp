@@ -162,7 +162,7 @@ net::awaitable<query_result<pool::lease>> pool::acquire(clock::time_point deadli
         {
             auto c = std::move(s->idle.front());
             s->idle.pop_front();
-            if (c->usable())
+            if (c->still_connected())
                 found = std::move(c);
             else
             {

@@ -168,6 +168,12 @@ public:
     // False once the connection was lost or a deadline cut a call short.
     bool usable() const noexcept;
 
+    // Reads, without waiting, what the server sent while the connection was idle, and so finds a
+    // connection it closed (a restart, a failover, pg_terminate_backend): false then, and from then
+    // on. A pool asks this before it lends an idle connection, so that nothing is sent on one that is
+    // gone. Not while a call runs.
+    bool still_connected() noexcept;
+
     // "host:port" of the server this connection reached (for logs).
     std::string server() const;
 

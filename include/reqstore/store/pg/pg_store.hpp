@@ -25,9 +25,9 @@ namespace reqstore::store::pg
 
 struct pg_options
 {
-    std::string conninfo;         // a libpq connection string or URI; multi-host allowed
+    std::string conninfo;            // a libpq connection string or URI; multi-host allowed
     std::string schema = "reqstore"; // where the tables live; created if missing
-    std::size_t readers = 4;      // connections for reads and outbox calls
+    std::size_t readers = 4;         // connections for reads and outbox calls
     // A call not answered by then fails (store_unavailable); its connection is dropped.
     std::chrono::milliseconds read_timeout{10'000};
     // A commit not answered by then fails with its outcome unknown. Longer than a read: a

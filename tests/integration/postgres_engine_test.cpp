@@ -1,0 +1,117 @@
+// The server on PostgreSQL while its database goes away and comes back (docs/API.md section 13):
+// every call answers 503 store-unavailable with Retry-After, /readyz answers 503, and the server
+// reconnects by itself. Each test runs a PostgreSQL of its own (tests/pg/instance), since it
+// crashes it.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+
+#include "harness.hpp"
+
+using namespace reqstore::test;
+
+namespace
+{
+
+// A PostgreSQL 15 cluster of this test's own, stopped and removed by the destructor.
+class own_postgres
+{
+public:
+    own_postgres()
+        : dir_(std::filesystem::temp_directory_path() / ("reqstore-pg-it-" + std::to_string(::getpid())))
+    {
+        run("start", "crash-safe");
+        std::ifstream in(dir_ / "conninfo");
+        std::getline(in, conninfo_);
+        if (conninfo_.empty())
+            throw std::runtime_error("tests/pg/instance start wrote no conninfo");
+    }
+    ~own_postgres()
+    {
+        run("stop", {}, false);
+        std::error_code ignored;
+        std::filesystem::remove_all(dir_, ignored);
+    }
+
+    const std::string& conninfo() const { return conninfo_; }
+    void crash() { run("crash"); }
+    void restart() { run("restart"); }
+
+private:
+    void run(const std::string& command, const std::string& option = {}, bool must_succeed = true)
+    {
+        const std::string line = std::string(REQSTORE_SOURCE_DIR) + "/tests/pg/instance " + command + " " +
+                                 dir_.string() + " " + option + " >/dev/null";
+        if (std::system(line.c_str()) != 0 && must_succeed)
+            throw std::runtime_error("failed: " + line);
+    }
+
+    std::filesystem::path dir_;
+    std::string conninfo_;
+};
+
+std::string postgres_config(const std::string& conninfo)
+{
+    return json::serialize(json::object{
+        {"store", json::object{{"engine", "postgres"},
+                               {"postgres", json::object{{"conninfo", conninfo}, {"schema", "outage"}}}}}});
+}
+
+// Asks `path` until it answers `status` or `within` passes; the last answer.
+response wait_for_status(client& c, std::string_view path, unsigned status, millis within)
+{
+    const auto until = steady::now() + within;
+    for (;;)
+    {
+        auto r = c.get(path);
+        if (r.status() == status || steady::now() >= until)
+            return r;
+        std::this_thread::sleep_for(100ms);
+    }
+}
+
+} // namespace
+
+TEST(PostgresEngine, WhileTheDatabaseIsGoneEveryCallAnswers503StoreUnavailableAndTheServerRecoversByItself)
+{
+    own_postgres db;
+    server srv(server_options{.config = postgres_config(db.conninfo())});
+    auto c = srv.connect();
+    auto created = c.post("/v1/requests", R"({"type":"request","email":"a@example.com","name":"A"})");
+    ASSERT_EQ(created.status(), 201u) << created;
+    const std::string path = "/v1/requests/" + std::string(created.object().at("id").as_string());
+    ASSERT_EQ(c.get("/readyz").status(), 200u);
+
+    db.crash();
+
+    const auto read = c.get(path);
+    EXPECT_EQ(read.status(), 503u) << read;
+    EXPECT_EQ(read.object().at("type"), "/problems/store-unavailable") << read;
+    EXPECT_FALSE(read.header("Retry-After").empty()) << read;
+    const auto write =
+        c.put(path, R"({"type":"request","email":"b@example.com","name":"B"})", {{"If-Match", "\"1\""}});
+    EXPECT_EQ(write.status(), 503u) << write;
+    EXPECT_EQ(write.object().at("type"), "/problems/store-unavailable") << write;
+    EXPECT_FALSE(write.header("Retry-After").empty()) << write;
+    const auto listing = c.get("/v1/requests");
+    EXPECT_EQ(listing.status(), 503u) << listing;
+    const auto ready = wait_for_status(c, "/readyz", 503, 5s);
+    EXPECT_EQ(ready.status(), 503u) << ready;
+
+    db.restart();
+
+    // Reconnects with backoff (at most 5 s between attempts): well within 20 s.
+    const auto back = wait_for_status(c, path, 200, 20s);
+    ASSERT_EQ(back.status(), 200u) << back;
+    EXPECT_EQ(back.header("ETag"), "\"1\"")
+        << "the write answered 503 while the database was gone was applied";
+    const auto updated =
+        c.put(path, R"({"type":"request","email":"c@example.com","name":"C"})", {{"If-Match", "\"1\""}});
+    EXPECT_EQ(updated.status(), 200u) << updated << updated.body();
+    EXPECT_EQ(updated.header("ETag"), "\"2\"") << updated;
+    EXPECT_EQ(wait_for_status(c, "/readyz", 200, 20s).status(), 200u);
+}
