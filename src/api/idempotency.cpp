@@ -34,6 +34,27 @@ std::optional<std::string> normalize_key(std::string_view value)
     return std::string(value);
 }
 
+// The stored answer replayed to a repeat with `fingerprint`, or 422 when the repeat differs.
+http::response replayed(const core::idempotency_entry& stored, const std::string& fingerprint,
+                        const std::function<http::response(const core::kept_answer&)>& replay,
+                        const http::request& req)
+{
+    if (stored.fingerprint != fingerprint)
+        return http::problem_response(core::errc::idempotency_conflict,
+                                      "this Idempotency-Key was used for another request (method, path or "
+                                      "body differ)",
+                                      req.path());
+    std::optional<http::response> answer;
+    if (const auto kept = core::decode_kept_answer(stored.answer))
+        answer = replay(*kept);
+    else
+        answer = decode_answer(stored.answer); // kept in the transport's form, before kept_answer
+    if (!answer)
+        return http::problem_response(core::errc::internal, "a stored answer is unreadable", req.path());
+    answer->set("Idempotent-Replayed", "true");
+    return std::move(*answer);
+}
+
 } // namespace
 
 idempotency_keys::claim::~claim()
@@ -85,27 +106,27 @@ idempotency_keys::begin(const http::request& req, std::string_view key_id, std::
     auto stored = co_await service_.find_idempotent(key);
     if (!stored)
         co_return http::problem_response(stored.error(), req.path());
-    if (*stored && (*stored)->created_at >= core::now_millis() - idempotency_lifetime_ms)
-    {
-        if ((*stored)->fingerprint != fingerprint)
-            co_return http::problem_response(
-                core::errc::idempotency_conflict,
-                "this Idempotency-Key was used for another request (method, path or "
-                "body differ)",
-                req.path());
-        std::optional<http::response> answer;
-        if (const auto kept = core::decode_kept_answer((*stored)->answer))
-            answer = replay(*kept);
-        else
-            answer = decode_answer((*stored)->answer); // kept in the transport's form, before kept_answer
-        if (!answer)
-            co_return http::problem_response(core::errc::internal, "a stored answer is unreadable",
-                                             req.path());
-        answer->set("Idempotent-Replayed", "true");
-        co_return *answer;
-    }
-    core::idempotency_hook hook{key, fingerprint, std::move(answer_form)};
+    const auto live_since = core::now_millis() - idempotency_lifetime_ms;
+    if (*stored && (*stored)->created_at >= live_since)
+        co_return replayed(**stored, fingerprint, replay, req);
+    // Another node may be handling the same key right now: the store refuses this write's commit if
+    // an answer for the key is stored meanwhile (answer_of_duplicate then replays it).
+    core::idempotency_hook hook{key, fingerprint, std::move(answer_form), live_since};
     co_return go_ahead{std::move(held), std::move(hook)};
+}
+
+net::awaitable<http::response>
+idempotency_keys::answer_of_duplicate(const core::idempotency_hook& hook, const http::request& req,
+                                      const std::function<http::response(const core::kept_answer&)>& replay)
+{
+    auto stored = co_await service_.find_idempotent(hook.key);
+    if (!stored)
+        co_return http::problem_response(stored.error(), req.path());
+    if (!*stored)
+        co_return http::problem_response(
+            core::errc::internal,
+            "the store refused a write for an answered Idempotency-Key it does not hold", req.path());
+    co_return replayed(**stored, hook.fingerprint, replay, req);
 }
 
 void idempotency_keys::start()

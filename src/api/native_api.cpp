@@ -292,13 +292,15 @@ private:
             return answer_for(form->first, kept.outcome, form->second);
         };
         auto decision = co_await idempotency_.begin(req, ctx.key ? ctx.key->id : std::string_view(),
-                                                    answer_form_of(kind, minimal), std::move(replay));
+                                                    answer_form_of(kind, minimal), replay);
         if (auto* answer = std::get_if<response>(&decision))
             co_return std::move(*answer);
         core::write_input input = write_input_of(ctx, media);
         std::optional<idempotency_keys::claim> held;
+        std::optional<core::idempotency_hook> hook;
         if (auto* ahead = std::get_if<idempotency_keys::go_ahead>(&decision))
         {
+            hook = ahead->hook;
             input.idempotency = std::move(ahead->hook);
             held.emplace(std::move(ahead->held));
         }
@@ -318,6 +320,8 @@ private:
             written = co_await service_.remove(std::move(id), std::move(input));
             break;
         }
+        if (!written && written.error().code == errc::idempotency_in_flight && hook)
+            co_return co_await idempotency_.answer_of_duplicate(*hook, req, replay);
         if (!written)
             co_return failure_answer(written.error(), req);
         co_return answer_for(kind, *written, minimal);

@@ -219,6 +219,7 @@ record_service::commit_change(version_change change, const std::optional<idempot
         const idempotency_hook& hook = **idempotency;
         request.idempotency = idempotency_entry{hook.key, hook.fingerprint, request.next.updated_at,
                                                 encode_kept_answer({hook.answer_form, outcome})};
+        request.idempotency_answered_since = hook.answered_since;
     }
     staged_write staged{outcome, nullptr, true, pipelined, request.timers_added};
     // The version held in memory is dropped before the store may write the new one (a flush on

@@ -7,8 +7,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <latch>
+#include <set>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "harness.hpp"
 
@@ -54,11 +58,26 @@ private:
     std::string conninfo_;
 };
 
-std::string postgres_config(const std::string& conninfo)
+std::string postgres_config(const std::string& conninfo, const std::string& schema = "outage")
 {
     return json::serialize(json::object{
         {"store", json::object{{"engine", "postgres"},
-                               {"postgres", json::object{{"conninfo", conninfo}, {"schema", "outage"}}}}}});
+                               {"postgres", json::object{{"conninfo", conninfo}, {"schema", schema}}}}}});
+}
+
+// The conninfo of the suite's shared test PostgreSQL (the ctest fixture `pg`).
+std::string shared_postgres()
+{
+    const char* file = std::getenv("REQSTORE_IT_POSTGRES_FILE");
+    if (file == nullptr)
+        throw std::runtime_error(
+            "REQSTORE_IT_POSTGRES_FILE is not set: run this test through ctest (label postgres)");
+    std::ifstream in(file);
+    std::string conninfo;
+    std::getline(in, conninfo);
+    if (conninfo.empty())
+        throw std::runtime_error(std::string("no conninfo in ") + file);
+    return conninfo;
 }
 
 // Asks `path` until it answers `status` or `within` passes; the last answer.
@@ -114,4 +133,57 @@ TEST(PostgresEngine, WhileTheDatabaseIsGoneEveryCallAnswers503StoreUnavailableAn
     EXPECT_EQ(updated.status(), 200u) << updated << updated.body();
     EXPECT_EQ(updated.header("ETag"), "\"2\"") << updated;
     EXPECT_EQ(wait_for_status(c, "/readyz", 200, 20s).status(), 200u);
+}
+
+// Two nodes on one database: a request sent with one Idempotency-Key to both at once makes one
+// record, and both answer it. The store refuses the commit of whichever comes second (its lock on
+// the key made it wait for the first), and that node replays the first one's answer.
+TEST(PostgresEngine, AnIdempotencyKeySentToTwoNodesAtOnceMakesOneRecord)
+{
+    const std::string config = postgres_config(shared_postgres(), "two_nodes_" + std::to_string(::getpid()));
+    server first(server_options{.config = config});
+    server second(server_options{.config = config});
+    constexpr int keys = 24;
+    const std::string body = R"({"type":"request","email":"a@example.com","name":"A"})";
+    std::set<std::string> ids;
+    for (int k = 0; k < keys; ++k)
+    {
+        const header_list key{{"Idempotency-Key", "\"twice-" + std::to_string(k) + "\""}};
+        std::array<client, 2> clients{first.connect(), second.connect()};
+        for (auto& c : clients)
+            c.open();
+        std::array<response, 2> answers;
+        std::array<std::string, 2> failures;
+        std::latch start(2);
+        std::vector<std::thread> senders;
+        for (int n = 0; n < 2; ++n)
+            senders.emplace_back(
+                [&, n]
+                {
+                    start.arrive_and_wait();
+                    try
+                    {
+                        answers[n] = clients[n].post("/v1/requests", body, key);
+                    }
+                    catch (const std::exception& e)
+                    {
+                        failures[n] = e.what();
+                    }
+                });
+        for (auto& t : senders)
+            t.join();
+        for (int n = 0; n < 2; ++n)
+        {
+            ASSERT_TRUE(failures[n].empty()) << failures[n];
+            ASSERT_EQ(answers[n].status(), 201u) << "node " << n << ", key " << k << ": " << answers[n];
+        }
+        const auto id = text(answers[0].object(), "id");
+        EXPECT_EQ(text(answers[1].object(), "id"), id) << "key " << k << " made two records";
+        ids.insert(id);
+    }
+    auto c = first.connect();
+    const auto listed = c.get("/v1/requests?limit=100");
+    ASSERT_EQ(listed.status(), 200u) << listed;
+    EXPECT_EQ(listed.object().at("data").as_array().size(), static_cast<std::size_t>(keys)) << listed.body();
+    EXPECT_EQ(ids.size(), static_cast<std::size_t>(keys));
 }

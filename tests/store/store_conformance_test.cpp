@@ -1159,6 +1159,43 @@ TEST_P(StoreConformance, IdempotencyAnswersLoadAsCommittedAndExpireBeforeTheCuto
     EXPECT_FALSE(run(records().load_idempotency("key_2:abc")).value().has_value());
 }
 
+// A write carrying an idempotency key is refused when an answer for the key was stored since the
+// time it names: a duplicate of it, sent to another node, committed first.
+TEST_P(StoreConformance, ACommitWhoseIdempotencyKeyWasAnsweredSinceIsRefusedWhole)
+{
+    const auto keyed =
+        [](const std::string& id, const std::string& key, unix_millis created_at, unix_millis answered_since)
+    {
+        commit_request r = make_commit({.id = id, .at = created_at});
+        r.idempotency = idempotency_entry{key, "fp " + id, created_at, "answer of " + id};
+        r.idempotency_answered_since = answered_since;
+        return r;
+    };
+    ASSERT_TRUE(commit_request_now(keyed("req_A", "key_1\nK", base_time, base_time - 1000)).has_value());
+
+    const auto duplicate = commit_request_now(keyed("req_B", "key_1\nK", base_time + 10, base_time - 1000));
+    ASSERT_FALSE(duplicate.has_value());
+    EXPECT_EQ(duplicate.error().code, errc::idempotency_in_flight) << describe(duplicate);
+    EXPECT_EQ(current("req_B"), "absent");
+    EXPECT_EQ(sequences_of(feed()), "1");
+    EXPECT_EQ(run(records().load_idempotency("key_1\nK")).value()->answer, "answer of req_A");
+
+    // An answer older than the time named has expired: the new one replaces it.
+    ASSERT_TRUE(commit_request_now(keyed("req_C", "key_1\nK", base_time + 20, base_time + 1)).has_value());
+    EXPECT_EQ(run(records().load_idempotency("key_1\nK")).value()->answer, "answer of req_C");
+    // Without a time named, nothing is checked (a writer that claimed the key alone).
+    ASSERT_TRUE(commit_request_now(keyed("req_D", "key_1\nK", base_time + 30, 0)).has_value());
+
+    // Two duplicates queued back to back, in one batch where the engine batches: the first wins.
+    auto first = records().start_commit(keyed("req_E", "key_1\nL", base_time, base_time - 1000));
+    auto second = records().start_commit(keyed("req_F", "key_1\nL", base_time, base_time - 1000));
+    const auto outcomes = run(wait_for_all({first, second}));
+    EXPECT_TRUE(outcomes[0].has_value()) << describe(outcomes[0]);
+    ASSERT_FALSE(outcomes[1].has_value());
+    EXPECT_EQ(outcomes[1].error().code, errc::idempotency_in_flight);
+    EXPECT_EQ(current("req_F"), "absent");
+}
+
 // ---- attachments ----------------------------------------------------------------------------------
 
 TEST_P(StoreConformance, AttachmentsLoadByRecordAndDigest)

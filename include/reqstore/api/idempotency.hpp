@@ -66,6 +66,14 @@ public:
     begin(const http::request& req, std::string_view key_id, std::string answer_form,
           std::function<http::response(const core::kept_answer&)> replay);
 
+    // The answer to a write whose commit the store refused because a duplicate of it, sent to
+    // another node with the same key, committed first (errc::idempotency_in_flight from the core,
+    // for a write that carried `hook`): the duplicate's answer replayed, or 422 when it was another
+    // request. Awaited at once by the caller.
+    [[nodiscard]] boost::asio::awaitable<http::response>
+    answer_of_duplicate(const core::idempotency_hook& hook, const http::request& req,
+                        const std::function<http::response(const core::kept_answer&)>& replay);
+
     // Starts the hourly sweep of answers older than the lifetime; stop() ends it.
     void start();
     void stop();

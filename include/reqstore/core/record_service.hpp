@@ -46,6 +46,9 @@ struct idempotency_hook
     std::string key;         // caller's key id + the Idempotency-Key value
     std::string fingerprint; // of method, path and body
     std::string answer_form; // kept_answer::answer_form
+    // An answer to the same key stored at or after this time makes the write's commit fail with
+    // errc::idempotency_in_flight: a duplicate sent to another node committed first.
+    unix_millis answered_since = 0;
 };
 
 struct write_input

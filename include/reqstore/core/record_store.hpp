@@ -109,8 +109,19 @@ struct commit_request
     std::vector<timer_key> timers_added;
     std::vector<timer_key> timers_removed;
     std::optional<idempotency_entry> idempotency;
+    // With `idempotency`: an answer the store holds for the same key, created at or after this
+    // time, refuses the commit (another node committed a duplicate of this request first).
+    unix_millis idempotency_answered_since = 0;
     std::vector<attachment_blob> attachments; // files uploaded by this change
 };
+
+// The refusal of `request` (errc::idempotency_in_flight) when it keeps an answer for a key that
+// already has one created at or after request.idempotency_answered_since (`stored_created_at`: the
+// stored answer's creation time, if the key has one); nullopt when the commit may be applied. No
+// check when request.idempotency_answered_since is 0. Engines that check in process call this; one
+// that checks in SQL implements the same rule there.
+[[nodiscard]] std::optional<failure> idempotency_refusal(const commit_request& request,
+                                                         std::optional<unix_millis> stored_created_at);
 
 struct commit_receipt
 {
@@ -177,6 +188,9 @@ public:
     // - a receipt: committed, and durable as the engine is configured to make it;
     // - errc::precondition_failed: the record is not at exactly `expected` (or `next.version` is
     //   not expected.version + 1). Nothing was written;
+    // - errc::idempotency_in_flight: the store holds an answer for request.idempotency's key created
+    //   at or after request.idempotency_answered_since (a duplicate of this request committed
+    //   first, on another node). Nothing was written;
     // - errc::unavailable or errc::writes_stopped: the engine refused to write now. Nothing was
     //   written;
     // - errc::internal: the write failed and its outcome is unknown: the batch may still appear

@@ -122,7 +122,16 @@ core::result<core::commit_receipt> memory_store::apply(core::commit_request& req
     const core::predecessor stored = versions.empty()
                                          ? core::predecessor{}
                                          : core::predecessor{versions.back().version, versions.back().tag};
-    if (auto refused = core::compare_and_swap_refusal(request, stored))
+    auto refused = core::compare_and_swap_refusal(request, stored);
+    if (!refused && request.idempotency)
+    {
+        const auto answered = idempotency_.find(request.idempotency->key);
+        refused = core::idempotency_refusal(
+            request, answered == idempotency_.end()
+                         ? std::nullopt
+                         : std::optional<core::unix_millis>(answered->second.created_at));
+    }
+    if (refused)
     {
         if (versions.empty())
             records_.erase(request.id);

@@ -70,7 +70,8 @@ const std::vector<std::string> migration_1 = {
     // One group-commit batch, in one call and one transaction (pg_writer.cpp builds the
     // arguments). Entries are applied in queue order; each one's compare-and-swap compares the
     // stored (version, tag) with the exact predecessor it was judged against, and a refused entry is
-    // skipped (a row gives its index and the stored version) while the others commit. Events of
+    // skipped (a row gives its index, why (1: the compare-and-swap, 2: an idempotency key answered
+    // meanwhile) and the stored version) while the others commit. Events of
     // the accepted entries are numbered last, from the counter row; the last row (entry -1) gives
     // the sequence number before them.
     R"sql(CREATE FUNCTION rs_commit(
@@ -80,8 +81,9 @@ const std::vector<std::string> migration_1 = {
         in_event_entries int[], in_event_ats bigint[], in_event_tails text[],
         in_timer_ends int[], in_timer_adds boolean[], in_timer_dues bigint[], in_timer_ids text[],
         in_key_names text[], in_key_fingerprints text[], in_key_created bigint[], in_key_answers bytea[],
+        in_key_answered_since bigint[],
         in_attachment_entries int[], in_attachment_shas text[], in_attachment_bytes bytea[])
-    RETURNS TABLE (refused_entry int, stored_version bigint, stored_tag bigint, base_seq bigint)
+    RETURNS TABLE (refused_entry int, refusal int, stored_version bigint, stored_tag bigint, base_seq bigint)
     LANGUAGE plpgsql AS $fn$
     DECLARE
         entry_count int := cardinality(in_ids);
@@ -112,7 +114,17 @@ const std::vector<std::string> migration_1 = {
                 cur_version := 0;
                 cur_tag := 0;
             END IF;
+            refusal := 0;
             IF cur_version <> in_expected_versions[i] OR cur_tag <> in_expected_tags[i] THEN
+                refusal := 1;
+            ELSIF in_key_names[i] IS NOT NULL AND in_key_answered_since[i] <> 0 AND EXISTS (
+                    SELECT 1 FROM idempotency k
+                     WHERE k.key = in_key_names[i] AND k.created_at >= in_key_answered_since[i]) THEN
+                -- A duplicate of this request, sent to another node, committed first: the lock
+                -- on the key above made this batch wait for it.
+                refusal := 2;
+            END IF;
+            IF refusal <> 0 THEN
                 refused_entry := i - 1;
                 stored_version := cur_version;
                 stored_tag := cur_tag;
@@ -162,6 +174,7 @@ const std::vector<std::string> migration_1 = {
         SELECT count(*) INTO event_count
           FROM unnest(in_event_entries) AS e(entry) WHERE accepted[e.entry + 1];
         refused_entry := -1; -- the last row: the sequence number before this batch's events
+        refusal := 0;
         stored_version := 0;
         stored_tag := 0;
         IF event_count = 0 THEN

@@ -82,6 +82,7 @@ public:
             key_fingerprints_.add_text(r.idempotency->fingerprint);
             key_created_.add_int8(r.idempotency->created_at);
             key_answers_.add_text(r.idempotency->answer);
+            key_answered_since_.add_int8(r.idempotency_answered_since);
         }
         else
         {
@@ -89,6 +90,7 @@ public:
             key_fingerprints_.add_null();
             key_created_.add_null();
             key_answers_.add_null();
+            key_answered_since_.add_null();
         }
         for (const auto& a : r.attachments)
         {
@@ -123,11 +125,13 @@ public:
                         &key_fingerprints_,
                         &key_created_,
                         &key_answers_,
+                        &key_answered_since_,
                         &attachment_entries_,
                         &attachment_shas_,
                         &attachment_bytes_})
             p.push_back(std::move(*a).finish());
-        std::string sql = "SELECT refused_entry, stored_version, stored_tag, base_seq FROM rs_commit(";
+        std::string sql =
+            "SELECT refused_entry, refusal, stored_version, stored_tag, base_seq FROM rs_commit(";
         for (std::size_t i = 1; i <= p.size(); ++i)
             sql += (i > 1 ? ", $" : "$") + std::to_string(i);
         sql += ")";
@@ -151,7 +155,7 @@ private:
         timer_ids_{oid::text};
     std::size_t timer_count_ = 0;
     array_builder key_names_{oid::text}, key_fingerprints_{oid::text}, key_created_{oid::int8},
-        key_answers_{oid::bytea};
+        key_answers_{oid::bytea}, key_answered_since_{oid::int8};
     array_builder attachment_entries_{oid::int4}, attachment_shas_{oid::text}, attachment_bytes_{oid::bytea};
 };
 
@@ -200,7 +204,13 @@ boost::asio::awaitable<void> write_batch(std::shared_ptr<pg_store::shared> s, st
         co_return;
     }
 
-    std::map<std::size_t, core::predecessor> refused;
+    // Why rs_commit skipped an entry, and the version the record was at.
+    struct refusal
+    {
+        bool answered_meanwhile = false; // else the compare-and-swap
+        core::predecessor stored;
+    };
+    std::map<std::size_t, refusal> refused;
     std::uint64_t base = 0;
     try
     {
@@ -209,10 +219,11 @@ boost::asio::awaitable<void> write_batch(std::shared_ptr<pg_store::shared> s, st
         {
             const auto entry = r.int4(i, 0);
             if (entry < 0)
-                base = static_cast<std::uint64_t>(r.int8(i, 3));
+                base = static_cast<std::uint64_t>(r.int8(i, 4));
             else
-                refused[static_cast<std::size_t>(entry)] = core::predecessor{
-                    static_cast<std::uint64_t>(r.int8(i, 1)), static_cast<std::uint64_t>(r.int8(i, 2))};
+                refused[static_cast<std::size_t>(entry)] =
+                    refusal{r.int4(i, 1) == 2, core::predecessor{static_cast<std::uint64_t>(r.int8(i, 2)),
+                                                                 static_cast<std::uint64_t>(r.int8(i, 3))}};
         }
     }
     catch (const std::exception& e)
@@ -233,12 +244,15 @@ boost::asio::awaitable<void> write_batch(std::shared_ptr<pg_store::shared> s, st
         auto& w = batch[i];
         if (const auto it = refused.find(i); it != refused.end())
         {
-            auto refusal = core::compare_and_swap_refusal(w.request, it->second);
-            outcomes.emplace_back(
-                w.pending, refusal ? std::move(*refusal)
-                                   : failure(errc::precondition_failed, "record " + w.request.id +
-                                                                            " is not at the version this "
-                                                                            "write was judged against"));
+            // The failures the in-process engines give for the same rules (record_store.hpp).
+            auto why = it->second.answered_meanwhile
+                           ? core::idempotency_refusal(w.request, w.request.idempotency_answered_since)
+                           : core::compare_and_swap_refusal(w.request, it->second.stored);
+            outcomes.emplace_back(w.pending,
+                                  why ? std::move(*why)
+                                      : failure(errc::precondition_failed,
+                                                "record " + w.request.id +
+                                                    " is not at the version this write was judged against"));
             continue;
         }
         outcomes.emplace_back(w.pending, core::commit_receipt{sequence + 1});

@@ -183,6 +183,20 @@ rocks_store::compaction_state rocks_store::compaction() const
     return state;
 }
 
+core::result<std::optional<core::unix_millis>> rocks_store::answered_at(const std::string& key)
+{
+    rocksdb::PinnableSlice value;
+    const auto s = db_->Get(rocksdb::ReadOptions(), cf_->idempotency(), slice(key), &value);
+    if (s.IsNotFound())
+        return std::optional<core::unix_millis>();
+    if (!s.ok())
+        return engine_failure("reading an idempotency key before commit", s);
+    const auto decoded = decode_idempotency(key, std::string_view(value.data(), value.size()));
+    if (!decoded)
+        return failure(errc::internal, "an idempotency entry is stored in an unreadable format");
+    return std::optional<core::unix_millis>(decoded->created_at);
+}
+
 core::result<core::predecessor> rocks_store::committed_version(const std::string& id)
 {
     if (const auto it = committed_versions_.find(id); it != committed_versions_.end())
@@ -221,6 +235,8 @@ void rocks_store::write_batch_of(std::vector<queued_commit>& batch)
     };
     std::uint64_t sequence = last_sequence_.load(std::memory_order_relaxed);
     std::size_t accepted = 0;
+    // The idempotency answers this batch writes, which a later entry of it must see.
+    std::unordered_map<std::string, core::unix_millis> answered_in_batch;
 
     for (auto& entry : batch)
     {
@@ -239,6 +255,25 @@ void rocks_store::write_batch_of(std::vector<queued_commit>& batch)
             entry.outcome = std::move(*refused);
             continue;
         }
+        if (request.idempotency && request.idempotency_answered_since != 0)
+        {
+            std::optional<core::unix_millis> answered;
+            if (const auto it = answered_in_batch.find(request.idempotency->key);
+                it != answered_in_batch.end())
+                answered = it->second;
+            else if (auto stored = answered_at(request.idempotency->key); !stored)
+            {
+                entry.outcome = stored.error();
+                continue;
+            }
+            else
+                answered = *stored;
+            if (auto refused = core::idempotency_refusal(request, answered))
+            {
+                entry.outcome = std::move(*refused);
+                continue;
+            }
+        }
         write.Put(cf_->records(), slice(request.id), entry.encoded_version);
         write.Put(cf_->versions(), version_key(request.id, request.next.version), entry.encoded_version);
         core::commit_receipt receipt{sequence + 1};
@@ -252,8 +287,11 @@ void rocks_store::write_batch_of(std::vector<queued_commit>& batch)
         for (const auto& timer : request.timers_added)
             write.Put(cf_->timers(), timer_key_bytes(timer.due, timer.id), rocksdb::Slice());
         if (request.idempotency)
+        {
             write.Put(cf_->idempotency(), slice(request.idempotency->key),
                       encode_idempotency(*request.idempotency));
+            answered_in_batch[request.idempotency->key] = request.idempotency->created_at;
+        }
         for (const auto& blob : request.attachments)
             write.Put(cf_->attachments(), attachment_key(request.id, blob.sha256), slice(blob.bytes));
         committed_versions_[request.id] = core::predecessor{request.next.version, request.next.tag};

@@ -174,6 +174,8 @@ private:
     void write_batch_of(std::vector<queued_commit>& batch);
     // The version of `id` in the store (0 when absent), for flush's compare-and-swap.
     [[nodiscard]] core::result<core::predecessor> committed_version(const std::string& id);
+    // When the answer stored for idempotency key `key` was created, if one is stored.
+    [[nodiscard]] core::result<std::optional<core::unix_millis>> answered_at(const std::string& key);
     // Synchronous bodies shared by the awaitable calls.
     [[nodiscard]] core::result<std::optional<core::stored_version>> load_now(std::string_view id);
     [[nodiscard]] core::result<std::optional<core::delivery>> load_delivery_now(std::uint64_t id);
