@@ -31,6 +31,9 @@ constexpr std::string_view defaults_text = R"json({
   "log": {
     "access": true
   },
+  "node": {
+    "id": ""
+  },
   "store": {
     "engine": "rocksdb",
     "block_cache_mb": 128,

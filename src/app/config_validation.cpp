@@ -241,6 +241,10 @@ std::optional<std::string> interpret(const json::object& o, server_config& c)
     c.limits.max_connections_per_address = n;
 
     c.access_log = at_path(o, "log", "access").get_bool();
+    c.node_id = std::string(at_path(o, "node", "id").get_string());
+    if (c.node_id.size() > 200 || std::any_of(c.node_id.begin(), c.node_id.end(),
+                                              [](unsigned char ch) { return ch < 0x20 || ch == 0x7f; }))
+        return "node.id: must be at most 200 printable characters (empty: the host name and the port)";
     if (auto err = read_count(o, "store", "block_cache_mb", 1, 1u << 20, n))
         return err;
     c.block_cache_bytes = n << 20;

@@ -45,6 +45,8 @@ int serve_until_drained(const server_config& config)
     if (endpoint->address().is_v6())
         host = std::string("[").append(host).append("]");
     ops::log().info("started", {{"listen", host + ":" + std::to_string(endpoint->port())},
+                                {"node", s.node_id()},
+                                {"store", config.engine == store_engine::postgres ? "postgres" : "rocksdb"},
                                 {"data_dir", config.data_dir},
                                 {"threads", config.threads},
                                 {"durability", config.durability_fsync ? "fsync" : "buffered"}});

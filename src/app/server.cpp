@@ -29,9 +29,11 @@
 
 #include <array>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <future>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 namespace reqstore::app
@@ -177,6 +179,7 @@ struct server::parts
     std::unique_ptr<net::signal_set> signals;      // drain_on_signals()'s
     std::unique_ptr<net::steady_timer> trim_timer; // paces the change feed's retention
     std::vector<std::thread> threads;              // run_in_background()'s; joined by halt()
+    std::string node_id;                           // resolved by listen()
 };
 
 server::server(const server_config& config, server_options options)
@@ -266,6 +269,13 @@ core::result<std::unique_ptr<server>> server::open(const server_config& config, 
                 return ops::metrics::compaction_gauges{state.running, state.pending_bytes};
             });
     p.stats.on_render_store_writable([&p] { return p.store.healthy(); });
+    if (p.store.postgres)
+        p.stats.on_render_remote_store(
+            [&pg = *p.store.postgres]
+            {
+                const auto g = pg.read_gauges();
+                return ops::metrics::remote_store_gauges{g.readers_in_use, g.reconnects, pg.healthy()};
+            });
 
     p.server = std::make_unique<http::server>(io, server_limits_of(config.limits), p.routes, *p.keys,
                                               *p.limiter, p.stats, config.access_log);
@@ -278,8 +288,25 @@ core::result<boost::asio::ip::tcp::endpoint> server::listen()
     parts& p = *parts_;
     auto endpoint = p.server->listen(p.config.listen_host, p.config.listen_port);
     if (!endpoint)
+    {
         (void)p.store.close(); // nothing was written yet; the failure to report is the bind's
+        return endpoint;
+    }
+    p.node_id = p.config.node_id;
+    if (p.node_id.empty())
+    {
+        std::array<char, 256> host{};
+        if (::gethostname(host.data(), host.size() - 1) != 0)
+            std::snprintf(host.data(), host.size(), "localhost");
+        p.node_id = std::string(host.data()) + ":" + std::to_string(endpoint->port());
+    }
+    p.stats.set_node(p.node_id);
     return endpoint;
+}
+
+const std::string& server::node_id() const noexcept
+{
+    return parts_->node_id;
 }
 
 core::result<void> server::start()

@@ -46,6 +46,22 @@ void append_number(std::string& out, double v)
     out += buf;
 }
 
+// A label value as the text format writes it: backslash, double quote and newline escaped.
+std::string label_value(std::string_view text)
+{
+    std::string out;
+    for (const char c : text)
+    {
+        if (c == '\\' || c == '"')
+            out.push_back('\\');
+        if (c == '\n')
+            out.append("\\n");
+        else
+            out.push_back(c);
+    }
+    return out;
+}
+
 void append_header(std::string& out, std::string_view name, std::string_view type, std::string_view help)
 {
     out.append("# HELP ").append(name).append(" ").append(help).append("\n");
@@ -234,6 +250,27 @@ std::string metrics::render() const
         out.append("reqstore_store_pending_compaction_bytes ")
             .append(std::to_string(c.pending_bytes))
             .append("\n");
+    }
+    if (read_remote_store_)
+    {
+        const remote_store_gauges g = read_remote_store_();
+        append_header(out, "reqstore_store_connections_in_use", "gauge",
+                      "Connections of the store's reader pool lent to a call now.");
+        out.append("reqstore_store_connections_in_use ")
+            .append(std::to_string(g.connections_in_use))
+            .append("\n");
+        append_header(out, "reqstore_store_reconnects_total", "counter",
+                      "Connections to the store made after the first ones (after a loss or a failover).");
+        out.append("reqstore_store_reconnects_total ").append(std::to_string(g.reconnects)).append("\n");
+        append_header(out, "reqstore_store_reachable", "gauge",
+                      "1 while the last connection attempt succeeded.");
+        out.append("reqstore_store_reachable ").append(g.reachable ? "1" : "0").append("\n");
+    }
+    if (!node_.empty())
+    {
+        append_header(out, "reqstore_node_info", "gauge",
+                      "This node's name among the nodes that share a store.");
+        out.append("reqstore_node_info{node=\"").append(label_value(node_)).append("\"} 1\n");
     }
     if (read_store_writable_)
     {

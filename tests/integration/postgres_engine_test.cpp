@@ -58,9 +58,11 @@ private:
     std::string conninfo_;
 };
 
-std::string postgres_config(const std::string& conninfo, const std::string& schema = "outage")
+std::string postgres_config(const std::string& conninfo, const std::string& schema = "outage",
+                            const std::string& node = "")
 {
     return json::serialize(json::object{
+        {"node", json::object{{"id", node}}},
         {"store", json::object{{"engine", "postgres"},
                                {"postgres", json::object{{"conninfo", conninfo}, {"schema", schema}}}}}});
 }
@@ -98,7 +100,7 @@ response wait_for_status(client& c, std::string_view path, unsigned status, mill
 TEST(PostgresEngine, WhileTheDatabaseIsGoneEveryCallAnswers503StoreUnavailableAndTheServerRecoversByItself)
 {
     own_postgres db;
-    server srv(server_options{.config = postgres_config(db.conninfo())});
+    server srv(server_options{.config = postgres_config(db.conninfo(), "outage", "node-a")});
     auto c = srv.connect();
     auto created = c.post("/v1/requests", R"({"type":"request","email":"a@example.com","name":"A"})");
     ASSERT_EQ(created.status(), 201u) << created;
@@ -120,6 +122,9 @@ TEST(PostgresEngine, WhileTheDatabaseIsGoneEveryCallAnswers503StoreUnavailableAn
     EXPECT_EQ(listing.status(), 503u) << listing;
     const auto ready = wait_for_status(c, "/readyz", 503, 5s);
     EXPECT_EQ(ready.status(), 503u) << ready;
+    const auto metrics = c.get("/metrics").body();
+    EXPECT_NE(metrics.find("\nreqstore_store_reachable 0\n"), std::string::npos) << metrics;
+    EXPECT_NE(metrics.find("\nreqstore_node_info{node=\"node-a\"} 1\n"), std::string::npos) << metrics;
 
     db.restart();
 
@@ -133,6 +138,9 @@ TEST(PostgresEngine, WhileTheDatabaseIsGoneEveryCallAnswers503StoreUnavailableAn
     EXPECT_EQ(updated.status(), 200u) << updated << updated.body();
     EXPECT_EQ(updated.header("ETag"), "\"2\"") << updated;
     EXPECT_EQ(wait_for_status(c, "/readyz", 200, 20s).status(), 200u);
+    const auto after = c.get("/metrics").body();
+    EXPECT_NE(after.find("\nreqstore_store_reachable 1\n"), std::string::npos) << after;
+    EXPECT_NE(after.find("\nreqstore_store_reconnects_total "), std::string::npos) << after;
 }
 
 // Two nodes on one database: a request sent with one Idempotency-Key to both at once makes one

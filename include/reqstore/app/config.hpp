@@ -66,6 +66,7 @@ struct server_config
     std::uint16_t listen_port = 0;
     std::string data_dir;
     store_engine engine = store_engine::rocksdb;
+    std::string node_id; // node.id; empty: the host name and the port, once listening
     postgres_config postgres;
     unsigned threads = 0; // resolved: never 0
     bool durability_fsync = true;

@@ -85,6 +85,8 @@ public:
 
     // The configuration the server was opened with.
     const server_config& config() const noexcept;
+    // node.id, or the host name and the port once listen() succeeded.
+    const std::string& node_id() const noexcept;
 
     // Every route and surface of the server (for a fuzz target's oracles). Valid as long as the server.
     const http::router& routes() const noexcept;

@@ -100,6 +100,22 @@ public:
     // serving.
     void on_render_store_writable(std::function<bool()> read) { read_store_writable_ = std::move(read); }
 
+    // A store reached over the network (PostgreSQL), read when the metrics are rendered. Set once,
+    // before serving.
+    struct remote_store_gauges
+    {
+        std::uint64_t connections_in_use = 0; // of the readers' pool
+        std::uint64_t reconnects = 0;         // connections made after the first ones
+        bool reachable = true;                // the last connection attempt succeeded
+    };
+    void on_render_remote_store(std::function<remote_store_gauges()> read)
+    {
+        read_remote_store_ = std::move(read);
+    }
+    // This node's name among the nodes that share a store (node.id), rendered as
+    // reqstore_node_info{node="..."} 1. Set once, before serving.
+    void set_node(std::string node) { node_ = std::move(node); }
+
     std::string render() const;
 
 private:
@@ -129,8 +145,10 @@ private:
     histogram delivery_lag_;
     std::atomic<std::int64_t> outbox_depth_{0};
     std::atomic<std::int64_t> disabled_subscriptions_{0};
-    std::function<compaction_gauges()> read_compaction_; // set before serving, then constant
-    std::function<bool()> read_store_writable_;          // set before serving, then constant
+    std::function<compaction_gauges()> read_compaction_;     // set before serving, then constant
+    std::function<bool()> read_store_writable_;              // set before serving, then constant
+    std::function<remote_store_gauges()> read_remote_store_; // set before serving, then constant
+    std::string node_;                                       // set before serving, then constant
 };
 
 } // namespace reqstore::ops
