@@ -10,6 +10,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
@@ -24,6 +25,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -424,6 +426,48 @@ TEST_F(PgConnection, ABackendTerminatedByTheServerMakesTheConnectionUnusable)
         << describe(after_kill.error());
     EXPECT_FALSE(victim->usable());
     EXPECT_TRUE(killer->usable());
+}
+
+TEST_F(PgConnection, DroppingALostConnectionLeavesAloneASocketThatReusedItsNumber)
+{
+    auto victim = connect();
+    auto killer = connect();
+    const auto pid = query(*victim, "SELECT pg_backend_pid()").int4(0, 0);
+    ASSERT_TRUE(
+        query(*killer, "SELECT pg_terminate_backend($1, $2)", {pg::int4_param(pid), pg::int8_param(5000)})
+            .boolean(0, 0));
+    // libpq finds the connection lost and closes its socket by itself: its number is free again.
+    ASSERT_FALSE(execute(*victim, {{"SELECT 1", {}}}).has_value());
+
+    // New sockets of the same reactor take the lowest free numbers, that one among them.
+    constexpr int pairs = 4;
+    int ends[pairs][2];
+    std::vector<std::unique_ptr<net::posix::stream_descriptor>> watched;
+    int readable = 0;
+    for (auto& pair : ends)
+    {
+        ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+        watched.push_back(std::make_unique<net::posix::stream_descriptor>(ioc_, pair[0]));
+        watched.back()->async_wait(net::posix::descriptor_base::wait_read,
+                                   [&readable](boost::system::error_code error)
+                                   {
+                                       if (!error)
+                                           ++readable;
+                                   });
+    }
+    // Dropping the lost connection must not deregister (or close) whatever holds its old number now.
+    victim.reset();
+    for (const auto& pair : ends)
+        ASSERT_EQ(::write(pair[1], "x", 1), 1);
+    const auto until = after(5s);
+    while (readable < pairs && pg::clock::now() < until)
+    {
+        ioc_.restart();
+        ioc_.run_for(10ms);
+    }
+    EXPECT_EQ(readable, pairs);
+    for (const auto& pair : ends)
+        ::close(pair[1]);
 }
 
 pg::pool_options test_pool_options(std::size_t size)
