@@ -637,6 +637,19 @@ TEST_F(PgPool, CloseFailsWaitersAndLaterAcquires)
     EXPECT_EQ(p.in_use(), 0u);
 }
 
+TEST_F(PgPool, ALeaseThatOutlivesItsPoolIsDroppedWhenItEnds)
+{
+    // A coroutine frame destroyed late (its context torn down after the pool) ends its lease then.
+    pg::pool::lease outliving;
+    {
+        pg::pool p(ioc_.get_executor(), test_pool_options(1));
+        outliving = value_or_throw(run(p.acquire(after(call_deadline))), "acquire");
+        EXPECT_EQ(query(*outliving, "SELECT 5::int4").int4(0, 0), 5);
+    }
+    EXPECT_EQ(query(*outliving, "SELECT 6::int4").int4(0, 0), 6);
+    outliving = pg::pool::lease(); // back to a pool object that is gone: dropped, without touching it
+}
+
 net::awaitable<int> borrow_and_query(pg::pool& p, std::int64_t first_value, int times)
 {
     int answered = 0;
