@@ -433,11 +433,15 @@ TEST_F(PgConnection, DroppingALostConnectionLeavesAloneASocketThatReusedItsNumbe
     auto victim = connect();
     auto killer = connect();
     const auto pid = query(*victim, "SELECT pg_backend_pid()").int4(0, 0);
+    // Terminated while it waits on its socket: it reads the server's reason, then the end of the
+    // stream, upon which libpq closes its socket by itself. That number is free again.
+    auto waiting = net::co_spawn(ioc_, victim->wait_for_notifications(after(10s)), net::use_future);
     ASSERT_TRUE(
         query(*killer, "SELECT pg_terminate_backend($1, $2)", {pg::int4_param(pid), pg::int8_param(5000)})
             .boolean(0, 0));
-    // libpq finds the connection lost and closes its socket by itself: its number is free again.
-    ASSERT_FALSE(execute(*victim, {{"SELECT 1", {}}}).has_value());
+    const auto lost = wait(waiting);
+    ASSERT_FALSE(lost.has_value());
+    ASSERT_FALSE(victim->usable());
 
     // New sockets of the same reactor take the lowest free numbers, that one among them.
     constexpr int pairs = 4;
