@@ -10,6 +10,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
@@ -24,6 +25,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -426,6 +428,52 @@ TEST_F(PgConnection, ABackendTerminatedByTheServerMakesTheConnectionUnusable)
     EXPECT_TRUE(killer->usable());
 }
 
+TEST_F(PgConnection, DroppingALostConnectionLeavesAloneASocketThatReusedItsNumber)
+{
+    auto victim = connect();
+    auto killer = connect();
+    const auto pid = query(*victim, "SELECT pg_backend_pid()").int4(0, 0);
+    // Terminated while it waits on its socket: it reads the server's reason, then the end of the
+    // stream, upon which libpq closes its socket by itself. That number is free again.
+    auto waiting = net::co_spawn(ioc_, victim->wait_for_notifications(after(10s)), net::use_future);
+    ASSERT_TRUE(
+        query(*killer, "SELECT pg_terminate_backend($1, $2)", {pg::int4_param(pid), pg::int8_param(5000)})
+            .boolean(0, 0));
+    const auto lost = wait(waiting);
+    ASSERT_FALSE(lost.has_value());
+    ASSERT_FALSE(victim->usable());
+
+    // New sockets of the same reactor take the lowest free numbers, that one among them.
+    constexpr int pairs = 4;
+    int ends[pairs][2];
+    std::vector<std::unique_ptr<net::posix::stream_descriptor>> watched;
+    int readable = 0;
+    for (auto& pair : ends)
+    {
+        ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+        watched.push_back(std::make_unique<net::posix::stream_descriptor>(ioc_, pair[0]));
+        watched.back()->async_wait(net::posix::descriptor_base::wait_read,
+                                   [&readable](boost::system::error_code error)
+                                   {
+                                       if (!error)
+                                           ++readable;
+                                   });
+    }
+    // Dropping the lost connection must not deregister (or close) whatever holds its old number now.
+    victim.reset();
+    for (const auto& pair : ends)
+        ASSERT_EQ(::write(pair[1], "x", 1), 1);
+    const auto until = after(5s);
+    while (readable < pairs && pg::clock::now() < until)
+    {
+        ioc_.restart();
+        ioc_.run_for(10ms);
+    }
+    EXPECT_EQ(readable, pairs);
+    for (const auto& pair : ends)
+        ::close(pair[1]);
+}
+
 pg::pool_options test_pool_options(std::size_t size)
 {
     pg::pool_options o;
@@ -591,6 +639,19 @@ TEST_F(PgPool, CloseFailsWaitersAndLaterAcquires)
     EXPECT_EQ(later.error().kind, pg::failure_kind::not_connected);
     held = pg::pool::lease(); // back to a closed pool: dropped
     EXPECT_EQ(p.in_use(), 0u);
+}
+
+TEST_F(PgPool, ALeaseThatOutlivesItsPoolIsDroppedWhenItEnds)
+{
+    // A coroutine frame destroyed late (its context torn down after the pool) ends its lease then.
+    pg::pool::lease outliving;
+    {
+        pg::pool p(ioc_.get_executor(), test_pool_options(1));
+        outliving = value_or_throw(run(p.acquire(after(call_deadline))), "acquire");
+        EXPECT_EQ(query(*outliving, "SELECT 5::int4").int4(0, 0), 5);
+    }
+    EXPECT_EQ(query(*outliving, "SELECT 6::int4").int4(0, 0), 6);
+    outliving = pg::pool::lease(); // back to a pool object that is gone: dropped, without touching it
 }
 
 net::awaitable<int> borrow_and_query(pg::pool& p, std::int64_t first_value, int times)

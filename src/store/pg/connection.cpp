@@ -11,10 +11,12 @@
 
 #include <charconv>
 #include <cstring>
+#include <fcntl.h>
 #include <libpq-fe.h>
 #include <limits>
 #include <stdexcept>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <unordered_map>
 #include <utility>
 
@@ -432,27 +434,40 @@ struct connection::state
 
     ~state()
     {
-        // The descriptor is libpq's: Asio must not close it, PQfinish does.
-        release_socket();
+        drop_socket();
         PQfinish(conn);
     }
 
-    void release_socket()
+    // Asio watches a duplicate of libpq's socket, never libpq's own descriptor: libpq closes its
+    // descriptor by itself whenever it finds the connection lost (inside PQconsumeInput, PQflush,
+    // PQconnectPoll, ...), and the number may then be reused at once by a socket another thread
+    // opens and registers with the same reactor. Deregistering libpq's number afterwards (or
+    // closing it again) would hit that other socket. The duplicate is ours alone: it stays open,
+    // under its own number, until it is deregistered and closed here.
+    void drop_socket()
     {
-        if (socket.is_open())
-            socket.release();
+        if (!socket.is_open())
+            return;
+        // release() deregisters it from the reactor (closing it through Asio would leave the
+        // registration behind while libpq's descriptor keeps the socket open); then it is closed.
+        ::close(socket.release());
     }
 
     // While it connects, libpq may close its socket and open another (the next host, or a retry
-    // without SSL), possibly under the same number: the old registration with the reactor would
-    // then watch nothing, so the socket is wrapped again after every step.
+    // without SSL), possibly under the same number: the socket is duplicated again after every
+    // step, so that the waits always watch libpq's current socket.
     void wrap_socket()
     {
-        release_socket();
+        drop_socket();
         if (const int fd = PQsocket(conn); fd >= 0)
         {
-            boost::system::error_code ignored; // a socket that cannot be wrapped fails the next wait
-            socket.assign(fd, ignored);
+            const int own = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+            if (own < 0)
+                return; // a socket that cannot be watched fails the next wait
+            boost::system::error_code error;
+            socket.assign(own, error);
+            if (error)
+                ::close(own);
         }
     }
 
@@ -502,7 +517,7 @@ struct connection::state
     }
 
     PGconn* conn;
-    net::posix::stream_descriptor socket; // wraps PQsocket(conn); never owns it
+    net::posix::stream_descriptor socket; // a duplicate of PQsocket(conn), ours (drop_socket)
     net::steady_timer timer;              // the deadline of the current wait
     bool usable = true;
     // The statements prepared on this connection: SQL text -> statement name.

@@ -253,8 +253,9 @@ boost::asio::awaitable<core::result<void>> migrate(connection& c, std::string sc
     if (auto locked = co_await run(c, std::move(lock), deadline, "waiting for the schema lock"); !locked)
         co_return locked.error();
 
-    auto encoding = co_await run(c, one("SELECT current_setting('server_encoding')"), deadline,
-                                 "reading the database's encoding");
+    // Named, not a temporary in the co_await: GCC 12 destroys such temporaries twice.
+    auto read_encoding = one("SELECT current_setting('server_encoding')");
+    auto encoding = co_await run(c, std::move(read_encoding), deadline, "reading the database's encoding");
     if (!encoding)
         co_return encoding.error();
     if (encoding->bytes(0, 0) != "UTF8")

@@ -527,8 +527,10 @@ pg_store::awaitable_result<std::vector<core::feed_entry>> pg_store::events_after
     p.push_back(int8_param(static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX))));
     auto statements =
         single(sql("SELECT seq, json FROM events WHERE seq > $1 ORDER BY seq LIMIT $2", std::move(p)));
+    // The state, not `this`, after the suspension: a frame may outlive the store object.
+    const auto s = shared_;
     auto read = co_await run<std::vector<core::feed_entry>>(
-        shared_, std::move(statements), "reading the change feed",
+        s, std::move(statements), "reading the change feed",
         [](const rows& r)
         {
             std::vector<core::feed_entry> out;
@@ -538,7 +540,7 @@ pg_store::awaitable_result<std::vector<core::feed_entry>> pg_store::events_after
         });
     // Another node's commits reach this node's feed readers through here too.
     if (read && !read->empty())
-        shared_->saw_sequence(read->back().sequence);
+        s->saw_sequence(read->back().sequence);
     co_return read;
 }
 

@@ -122,10 +122,13 @@ pool::~pool()
     close();
 }
 
-pool::lease::lease(pool* owner, std::unique_ptr<connection> c) : owner_(owner), connection_(std::move(c)) {}
+pool::lease::lease(std::shared_ptr<state> owner, std::unique_ptr<connection> c)
+    : owner_(std::move(owner)), connection_(std::move(c))
+{
+}
 
 pool::lease::lease(lease&& other) noexcept
-    : owner_(std::exchange(other.owner_, nullptr)), connection_(std::move(other.connection_))
+    : owner_(std::move(other.owner_)), connection_(std::move(other.connection_))
 {
 }
 
@@ -135,7 +138,7 @@ pool::lease& pool::lease::operator=(lease&& other) noexcept
     {
         if (owner_ != nullptr && connection_)
             owner_->give_back(std::move(connection_));
-        owner_ = std::exchange(other.owner_, nullptr);
+        owner_ = std::move(other.owner_);
         connection_ = std::move(other.connection_);
     }
     return *this;
@@ -182,7 +185,7 @@ net::awaitable<query_result<pool::lease>> pool::acquire(clock::time_point deadli
     }
     dead.clear();
     if (found)
-        co_return lease(this, std::move(found));
+        co_return lease(s, std::move(found));
 
     if (w)
     {
@@ -238,14 +241,14 @@ net::awaitable<query_result<pool::lease>> pool::acquire(clock::time_point deadli
                 ++s->in_use;
         }
         if (w->handed)
-            co_return lease(this, std::move(w->handed));
+            co_return lease(s, std::move(w->handed));
         // Else a slot was handed over: connect in it, below.
     }
 
     auto made = co_await state::connect_in_slot(s, deadline);
     if (!made)
         co_return made.error();
-    co_return lease(this, std::move(*made));
+    co_return lease(s, std::move(*made));
 }
 
 net::awaitable<query_result<std::unique_ptr<connection>>>
@@ -346,11 +349,6 @@ pool::state::connect_in_slot(std::shared_ptr<state> s, clock::time_point deadlin
         ops::log().info("postgres connection made again",
                         {{"pool", s->options.name}, {"server", (*made)->server()}});
     co_return made;
-}
-
-void pool::give_back(std::unique_ptr<connection> c)
-{
-    state_->give_back(std::move(c));
 }
 
 void pool::state::give_back(std::unique_ptr<connection> c)

@@ -149,7 +149,7 @@ public:
     [[nodiscard]] static boost::asio::awaitable<query_result<std::unique_ptr<connection>>>
     connect(boost::asio::any_io_executor executor, std::string conninfo, clock::time_point deadline);
 
-    ~connection(); // releases the descriptor to libpq, then PQfinish
+    ~connection(); // closes its duplicate of the socket, then PQfinish
 
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;

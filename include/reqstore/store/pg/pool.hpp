@@ -35,6 +35,8 @@ struct pool_options
 
 class pool
 {
+    struct state; // pool.cpp
+
 public:
     pool(boost::asio::any_io_executor executor, pool_options options);
     ~pool();
@@ -43,7 +45,8 @@ public:
     pool& operator=(const pool&) = delete;
 
     // A connection lent to one caller; back to the pool when destroyed (dropped instead if it is
-    // no longer usable).
+    // no longer usable). It keeps the pool's state alive: a lease may outlive the pool object (a
+    // coroutine frame destroyed after it), and then its connection is dropped.
     class lease
     {
     public:
@@ -56,8 +59,8 @@ public:
 
     private:
         friend class pool;
-        lease(pool* owner, std::unique_ptr<connection> c);
-        pool* owner_ = nullptr;
+        lease(std::shared_ptr<state> owner, std::unique_ptr<connection> c);
+        std::shared_ptr<state> owner_;
         std::unique_ptr<connection> connection_;
     };
 
@@ -76,8 +79,6 @@ public:
     bool connected() const noexcept;           // the last connection attempt succeeded
 
 private:
-    struct state;
-    void give_back(std::unique_ptr<connection> c);
     std::shared_ptr<state> state_;
 };
 
