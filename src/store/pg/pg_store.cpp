@@ -309,6 +309,12 @@ std::uint64_t pg_store::last_sequence() const noexcept
 
 bool pg_store::healthy() const noexcept
 {
+    // The feed listener reaches for the database every quarter second whatever the load, so its
+    // pool knows soonest that the database is back (or gone): a node with no traffic, which a proxy
+    // took out of rotation for an unready /readyz, must still become ready again by itself. The
+    // other pools reconnect when next used.
+    if (shared_->options.follow_other_nodes)
+        return shared_->listener.connected();
     return shared_->writer.connected() && shared_->readers.connected();
 }
 

@@ -113,7 +113,9 @@ public:
     // Thread-safe.
     std::uint64_t last_sequence() const noexcept;
 
-    // False while the last attempt to reach the database failed. Thread-safe.
+    // False while the last attempt to reach the database failed: with follow_other_nodes, the
+    // attempts of the loop that follows other nodes, which tries at least every few seconds with
+    // or without traffic. Thread-safe.
     bool healthy() const noexcept;
 
     // Engine gauges for /metrics. Thread-safe.
