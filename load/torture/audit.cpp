@@ -123,6 +123,7 @@ net::awaitable<void> audit::audit_key(load::connection& conn, const std::string&
                           "version " + std::to_string(v) + " of " + std::to_string(current) + " answered " +
                               std::to_string(conn.status())});
             state.versions.emplace_back();
+            state.marks_known = false;
             continue;
         }
         const auto body = object_of(conn.response().body());
@@ -137,6 +138,7 @@ net::awaitable<void> audit::audit_key(load::connection& conn, const std::string&
                           "version " + std::to_string(v) +
                               " has a body that is not its own: " + conn.response().body().substr(0, 200)});
             state.versions.emplace_back();
+            state.marks_known = false;
             continue;
         }
         const std::string write_id(wid->as_string());
@@ -154,6 +156,8 @@ net::awaitable<void> audit::audit_key(load::connection& conn, const std::string&
             book_.report({"phantom", key,
                           "version " + std::to_string(v) + " is write " + write_id +
                               ", which was answered as failed"});
+        if (merge_patch_ && write && write->key == key)
+            check_marks(key, state, v, *body, *write);
         for (const auto& other : state.versions)
             if (other == write_id)
                 book_.report({"duplicate", key, "write " + write_id + " is applied twice"});
@@ -161,6 +165,45 @@ net::awaitable<void> audit::audit_key(load::connection& conn, const std::string&
         ++audited;
     }
     check_acknowledged(key, state, current);
+}
+
+void audit::check_marks(const std::string& key, key_state& state, std::uint64_t version,
+                        const json::object& body, const op_record& write)
+{
+    std::map<std::string, std::string> marks;
+    for (const auto& member : body)
+        if (member.key().starts_with("by_") && member.value().is_string())
+            marks.emplace(member.key(), member.value().as_string());
+    const bool was_known = state.marks_known;
+    std::map<std::string, std::string> expected = std::move(state.marks);
+    state.marks = marks;
+    state.marks_known = true;
+    if (!was_known && version > 1)
+        return;
+    // A version is the one before it with its own write's mark set (a create starts from nothing):
+    // any other difference is a change of a version this write was not judged against.
+    if (write.kind == op_kind::create)
+        expected.clear();
+    expected[mark_of(write.process)] = write.write_id;
+    if (marks == expected)
+        return;
+    std::string difference;
+    for (const auto& [name, value] : expected)
+        if (const auto it = marks.find(name); it == marks.end() || it->second != value)
+        {
+            difference = name + " is " + (it == marks.end() ? "missing" : it->second) + ", not " + value;
+            break;
+        }
+    if (difference.empty())
+        for (const auto& [name, value] : marks)
+            if (!expected.contains(name))
+            {
+                difference = name + " is " + value + ", which no version before it set";
+                break;
+            }
+    book_.report({"lost-update", key,
+                  "version " + std::to_string(version) + " (write " + write.write_id +
+                      ") is not the version before it plus this write: " + difference});
 }
 
 void audit::check_acknowledged(const std::string& key, key_state& state, std::uint64_t current)

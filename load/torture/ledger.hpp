@@ -16,7 +16,8 @@ namespace reqstore::torture
 // One broken promise, as the audit found it.
 struct violation
 {
-    std::string kind; // lost-write, regression, gap, torn, phantom, duplicate, stale-read, event, webhook, …
+    std::string
+        kind; // lost-write, lost-update, regression, gap, torn, phantom, duplicate, stale-read, event, …
     std::string key;
     std::string detail;
 };
@@ -27,6 +28,10 @@ struct key_state
     std::vector<std::string> versions; // audited: versions[v-1] is the write id of version v
     std::vector<std::size_t> unaudited_ops; // ok writes and reads since the last audit (history indexes)
     std::uint64_t events = 0;               // versions whose one event the audit has seen
+    // Merge-patch mode (workload_options): the writers' marks of the last audited version, unless
+    // that version could not be read whole.
+    std::map<std::string, std::string> marks;
+    bool marks_known = true;
 };
 
 class ledger

@@ -15,6 +15,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -22,6 +23,7 @@
 #include <iostream>
 #include <random>
 #include <sys/wait.h>
+#include <thread>
 
 #include "../common/json_file.hpp"
 #include "audit.hpp"
@@ -52,7 +54,9 @@ constexpr std::string_view usage = R"(usage: reqstore-torture --server PATH --wo
 
 Runs reqstore (PATH) on 127.0.0.1 with its data in DIR/data, puts a compare-and-swap load on it,
 kills it at a random moment, restarts it and audits what survived, --cycles times; then audits
-once more and writes DIR/history.jsonl and DIR/report.json.
+once more and writes DIR/history.jsonl and DIR/report.json. With --nodes N, runs N servers on one
+PostgreSQL store (each with DIR/data-I and DIR/server-I.log), and each cycle kills one of them
+while the others keep serving.
 
   --cycles N            crash-and-restart cycles (default 5); 0: one fault-free run of --duration
   --duration SECONDS    length of the fault-free run (default 60)
@@ -72,7 +76,20 @@ once more and writes DIR/history.jsonl and DIR/report.json.
   --healthy-lag-limit-ms N
                         the p99 lag of the healthy receiver's first deliveries during the last,
                         crash-free load above which head-of-line blocking is reported (2000)
+  --writes put|merge-patch
+                        compare-and-swaps as PUTs (default), or as merge patches that set the
+                        writer's mark, so that the audit also sees updates lost in the content
+  --engine rocksdb|postgres, --conninfo STR, --schema NAME
+                        the servers' store (store.engine, store.postgres.conninfo and .schema);
+                        default: each server's own RocksDB. The schema must be new
+  --nodes N             servers sharing the PostgreSQL store (default 1); client i talks to node
+                        i % N. --sink needs one node (webhook delivery is per node)
+  --between-cycles CMD  a shell command run after each cycle's kill and before the restart (e.g.
+                        "tests/pg/instance crash D; tests/pg/instance restart D"); it must exit 0
   --seed N              fixes every random choice (default: from the clock)
+
+The report gives, per cycle, the node killed and recovery_ms: the time from the kill to the
+first 2xx that any node answered after the kill and the --between-cycles command.
 )";
 
 struct options
@@ -92,6 +109,12 @@ struct options
     std::string fail_rate = "0.2"; // of the failing receiver's attempts
     std::string hang_rate = "0.05";
     unsigned healthy_lag_limit_ms = 2000;
+    bool merge_patch = false;
+    std::string engine; // "": the server's default
+    std::string conninfo;
+    std::string schema;
+    unsigned nodes = 1;
+    std::string between_cycles;
     std::uint64_t seed = 0;
 };
 
@@ -156,6 +179,26 @@ std::optional<options> parse(int argc, char** argv, std::string& error)
                 o.hang_rate = std::to_string(std::stod(value));
             else if (flag == "--healthy-lag-limit-ms")
                 o.healthy_lag_limit_ms = static_cast<unsigned>(std::stoul(value));
+            else if (flag == "--writes")
+            {
+                if (value != "put" && value != "merge-patch")
+                    throw std::invalid_argument("writes");
+                o.merge_patch = value == "merge-patch";
+            }
+            else if (flag == "--engine")
+            {
+                if (value != "rocksdb" && value != "postgres")
+                    throw std::invalid_argument("engine");
+                o.engine = value;
+            }
+            else if (flag == "--conninfo")
+                o.conninfo = value;
+            else if (flag == "--schema")
+                o.schema = value;
+            else if (flag == "--nodes")
+                o.nodes = static_cast<unsigned>(std::stoul(value));
+            else if (flag == "--between-cycles")
+                o.between_cycles = value;
             else if (flag == "--seed")
                 o.seed = std::stoull(value);
             else
@@ -174,6 +217,16 @@ std::optional<options> parse(int argc, char** argv, std::string& error)
         error = "--server and --work-dir are required";
     else if (o.connections == 0 || o.hot_keys == 0)
         error = "--connections and --hot-keys must be positive";
+    else if (o.engine == "postgres" && o.conninfo.empty())
+        error = "--engine postgres needs --conninfo";
+    else if (o.engine != "postgres" && (!o.conninfo.empty() || !o.schema.empty()))
+        error = "--conninfo and --schema need --engine postgres";
+    else if (o.nodes == 0 || (o.nodes > 1 && o.engine != "postgres"))
+        error = "--nodes above 1 needs --engine postgres (nodes share only a PostgreSQL store)";
+    else if (o.nodes > 1 && !o.sink.empty())
+        error = "--sink needs one node: each node delivers webhooks on its own";
+    else if (o.engine == "postgres" && o.power_loss)
+        error = "--crash power-loss simulates the loss of the embedded store's files: not with postgres";
     if (!error.empty())
         return std::nullopt;
     return o;
@@ -193,7 +246,10 @@ constexpr std::string_view dev_authorization = "Bearer dev.dev-secret";
 class run
 {
 public:
-    run(options o, net::io_context& io) : options_(std::move(o)), io_(io), book_(history_), audit_(book_) {}
+    run(options o, net::io_context& io)
+        : options_(std::move(o)), io_(io), book_(history_), audit_(book_, options_.merge_patch)
+    {
+    }
 
     net::awaitable<void> main();
     int exit_status() const
@@ -204,30 +260,48 @@ public:
     void write_outputs();
 
 private:
-    net::awaitable<bool> start_server();
+    struct node
+    {
+        std::unique_ptr<child_process> process = std::make_unique<child_process>();
+        std::string name; // "" for a lone node, else "-I": the suffix of its files
+    };
+
+    bool write_configs();
+    net::awaitable<bool> start_server(unsigned n);
+    net::awaitable<bool> store_is_new();
     net::awaitable<void> pause(std::chrono::milliseconds d);
     net::awaitable<bool> subscribe(const std::string& url);
-    void crash();
+    net::awaitable<bool> run_between_cycles();
+    net::awaitable<void> wait_for_recovery(std::size_t ops_at_kill);
+    void note_recovery();
+    void crash(unsigned n);
+    const load::endpoint_info& auditor(unsigned cycle) const { return where_[cycle % where_.size()]; }
 
     options options_;
     net::io_context& io_;
     history history_;
     ledger book_;
     audit audit_;
-    child_process server_;
+    std::vector<node> nodes_;
+    // Filled once every node first started, then constant: the load's connections hold references
+    // to it, and a restarted node listens on its first port again.
+    std::vector<load::endpoint_info> where_;
     std::vector<std::unique_ptr<child_process>> sinks_;
     std::vector<receiver> receivers_;
-    load::endpoint_info where_;
     std::string setup_error_;
     bool check_ok_ = true;
     json::object check_result_;
     json::object webhook_figures_;
     std::vector<std::int64_t> first_answer_ms_;
+    json::array cycles_; // per cycle: the node killed, recovery_ms, the --between-cycles status
     std::uint64_t audited_versions_ = 0;
     unsigned crashes_ = 0;
     std::chrono::milliseconds loaded_{0};
     steady::time_point last_restart_;
     core::unix_millis quiet_from_ = 0; // when the last load, which no crash ends, began
+    std::int64_t killed_at_ns_ = 0;    // the last kill, on the history's clock
+    std::int64_t fault_over_ns_ = 0;   // the last kill, or the end of the --between-cycles after it
+    std::optional<std::int64_t> first_2xx_after_kill_ns_;
 };
 
 net::awaitable<void> run::pause(std::chrono::milliseconds d)
@@ -236,23 +310,71 @@ net::awaitable<void> run::pause(std::chrono::milliseconds d)
     co_await timer.async_wait(net::as_tuple(net::use_awaitable));
 }
 
-// Starts the server and waits for its first 200 (GET /readyz), which must come within 5 s of the
-// start: the time a restart takes to recover its store and serve.
-net::awaitable<bool> run::start_server()
+// One configuration file per node: short webhook retries and timeouts, so that deliveries failed on
+// purpose are retried within the run (nothing else differs from the shipped defaults), the store,
+// and the node's name.
+bool run::write_configs()
+{
+    const auto work = std::filesystem::path(options_.work_dir);
+    for (unsigned n = 0; n < options_.nodes; ++n)
+    {
+        json::object hooks{{"retry_schedule", json::array{0.01, 0.05, 0.1, 0.2, 0.5, 1, 1, 1, 1, 1, 1, 1}},
+                           {"timeout", 0.25},
+                           {"disable_after", 86400}};
+        json::object config{{"webhooks", std::move(hooks)}};
+        if (!options_.engine.empty())
+        {
+            json::object store{{"engine", options_.engine}};
+            if (options_.engine == "postgres")
+            {
+                json::object postgres{{"conninfo", options_.conninfo}};
+                if (!options_.schema.empty())
+                    postgres["schema"] = options_.schema;
+                store["postgres"] = std::move(postgres);
+            }
+            config["store"] = std::move(store);
+        }
+        if (options_.nodes > 1)
+            config["node"] = json::object{{"id", "torture" + nodes_[n].name}};
+        std::ofstream out(work / ("config" + nodes_[n].name + ".json"));
+        out << json::serialize(config);
+        if (!out.flush())
+        {
+            setup_error_ = "cannot write " + (work / ("config" + nodes_[n].name + ".json")).string();
+            return false;
+        }
+    }
+    return true;
+}
+
+// Starts node `n` (on its first port again when it ran before) and waits for its first 200 (GET
+// /readyz), which must come within 5 s of the start: the time a restart takes to recover its store
+// and serve.
+net::awaitable<bool> run::start_server(unsigned n)
 {
     const auto started = steady::now();
     const auto work = std::filesystem::path(options_.work_dir);
-    const std::vector<std::string> argv{
-        options_.server,    "--config",   (work / "config.json").string(), "--listen",
-        "127.0.0.1:0",      "--data-dir", (work / "data").string(),        "--durability",
-        options_.durability};
-    if (auto error = server_.start(argv, (work / "server.log").string(), std::chrono::seconds(60)))
+    node& server = nodes_[n];
+    const bool restart = n < where_.size();
+    const std::string listen = restart ? where_[n].authority : "127.0.0.1:0";
+    const std::vector<std::string> argv{options_.server,
+                                        "--config",
+                                        (work / ("config" + server.name + ".json")).string(),
+                                        "--listen",
+                                        listen,
+                                        "--data-dir",
+                                        (work / ("data" + server.name)).string(),
+                                        "--durability",
+                                        options_.durability};
+    if (auto error = server.process->start(argv, (work / ("server" + server.name + ".log")).string(),
+                                           std::chrono::seconds(60)))
     {
         setup_error_ = *error;
         co_return false;
     }
-    where_ = endpoint(io_, server_.port(), std::string(dev_authorization));
-    load::connection conn(co_await net::this_coro::executor, where_);
+    if (!restart)
+        where_.push_back(endpoint(io_, server.process->port(), std::string(dev_authorization)));
+    load::connection conn(co_await net::this_coro::executor, where_[n]);
     while (true)
     {
         conn.prepare(http::verb::get, "/readyz");
@@ -261,11 +383,13 @@ net::awaitable<bool> run::start_server()
             break;
         if (steady::now() - started > std::chrono::seconds(60))
         {
-            setup_error_ = "the server did not answer 200 on /readyz within 60 s";
+            setup_error_ = "node " + std::to_string(n) + " did not answer 200 on /readyz within 60 s";
             co_return false;
         }
         co_await pause(std::chrono::milliseconds(5));
     }
+    if (killed_at_ns_ != 0 && !first_2xx_after_kill_ns_)
+        first_2xx_after_kill_ns_ = workload::now_ns();
     const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - started).count();
     first_answer_ms_.push_back(took);
     if (took > 5000)
@@ -274,9 +398,30 @@ net::awaitable<bool> run::start_server()
     co_return true;
 }
 
+// The audit reads every version and event of the store: one that holds records from an earlier run
+// would be reported as phantoms. A new store has no event yet.
+net::awaitable<bool> run::store_is_new()
+{
+    load::connection conn(co_await net::this_coro::executor, where_[0]);
+    conn.prepare(http::verb::get, "/v1/events?limit=1");
+    const auto ec = co_await conn.exchange();
+    if (ec || conn.status() != 200)
+    {
+        setup_error_ = "reading the change feed failed: " +
+                       (ec ? ec.message() : "status " + std::to_string(conn.status()));
+        co_return false;
+    }
+    if (conn.response().body().find("\"seq\"") != std::string::npos)
+    {
+        setup_error_ = "the store already holds events: give the run a new --schema";
+        co_return false;
+    }
+    co_return true;
+}
+
 net::awaitable<bool> run::subscribe(const std::string& url)
 {
-    load::connection conn(co_await net::this_coro::executor, where_);
+    load::connection conn(co_await net::this_coro::executor, where_[0]);
     const std::string body = json::serialize(
         json::object{{"url", url}, {"events", json::array{"*"}}, {"secret", std::string(webhook_secret)}});
     conn.prepare(http::verb::post, "/v1/webhooks", body);
@@ -289,30 +434,109 @@ net::awaitable<bool> run::subscribe(const std::string& url)
     co_return true;
 }
 
-// Kills the server under load (SIGKILL, or SIGUSR2 for a simulated power loss), and records the
-// crash once the process is gone: every operation still in flight took effect before that, or never.
-void run::crash()
+// Kills node `n` under load (SIGKILL, or SIGUSR2 for a simulated power loss). A lone node's crash
+// goes into the history once the process is gone: every operation still in flight took effect
+// before that, or never. When other nodes share the store, no such mark is recorded: a commit the
+// killed node had sent may still be applied by PostgreSQL after the kill, so its outcome stays
+// unknown with no bound, as a write answered 503 or timed out does.
+void run::crash(unsigned n)
 {
-    const auto status = server_.stop(options_.power_loss ? SIGUSR2 : SIGKILL, std::chrono::seconds(30));
+    const auto status =
+        nodes_[n].process->stop(options_.power_loss ? SIGUSR2 : SIGKILL, std::chrono::seconds(30));
     if (options_.power_loss && (!status || !WIFEXITED(*status) || WEXITSTATUS(*status) != 137))
         setup_error_ = "the server did not end with status 137 after SIGUSR2: is it reqstore-faultfs?";
-    history_.crash(workload::now_ns(), options_.power_loss);
+    killed_at_ns_ = workload::now_ns();
+    fault_over_ns_ = killed_at_ns_;
+    first_2xx_after_kill_ns_.reset();
+    if (options_.nodes == 1)
+        history_.crash(killed_at_ns_, options_.power_loss);
     ++crashes_;
+}
+
+// Runs --between-cycles on a thread of its own, so that the load on the other nodes goes on.
+net::awaitable<bool> run::run_between_cycles()
+{
+    if (options_.between_cycles.empty())
+        co_return true;
+    auto status = std::make_shared<std::atomic<int>>(-1);
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    std::thread command(
+        [line = options_.between_cycles, status, done]
+        {
+            status->store(std::system(line.c_str()));
+            done->store(true);
+        });
+    const auto give_up = steady::now() + std::chrono::seconds(120);
+    while (!done->load() && steady::now() < give_up)
+        co_await pause(std::chrono::milliseconds(5));
+    if (!done->load())
+    {
+        // std::system cannot be cancelled: the thread is left to finish while the run ends.
+        command.detach();
+        setup_error_ = "--between-cycles did not end within 120 s: " + options_.between_cycles;
+        co_return false;
+    }
+    command.join();
+    fault_over_ns_ = workload::now_ns();
+    first_2xx_after_kill_ns_.reset();
+    cycles_.back().as_object()["between_cycles_status"] = status->load();
+    if (status->load() != 0)
+    {
+        setup_error_ = "--between-cycles exited with status " + std::to_string(status->load()) + ": " +
+                       options_.between_cycles;
+        co_return false;
+    }
+    co_return true;
+}
+
+// Waits, with the load still running on the other nodes, until one of them answered a 2xx after the
+// last kill and the --between-cycles command after it, at most 30 s. Before the restart: starting a
+// server holds up this thread (and the load) until it listens.
+net::awaitable<void> run::wait_for_recovery(std::size_t ops_at_kill)
+{
+    const auto give_up = steady::now() + std::chrono::seconds(30);
+    while (true)
+    {
+        const auto& ops = history_.ops();
+        for (std::size_t i = ops_at_kill; i < ops.size(); ++i)
+            if ((ops[i].status == 200 || ops[i].status == 201) && ops[i].complete &&
+                *ops[i].complete > fault_over_ns_ &&
+                (!first_2xx_after_kill_ns_ || *ops[i].complete < *first_2xx_after_kill_ns_))
+                first_2xx_after_kill_ns_ = *ops[i].complete;
+        ops_at_kill = ops.size();
+        if (first_2xx_after_kill_ns_ || steady::now() >= give_up)
+            break;
+        co_await pause(std::chrono::milliseconds(2));
+    }
+}
+
+// Once the killed node is back: the time from the kill to the first 2xx after the kill and the
+// --between-cycles command, the restarted node's /readyz included.
+void run::note_recovery()
+{
+    auto& entry = cycles_.back().as_object();
+    if (!first_2xx_after_kill_ns_)
+    {
+        entry["recovery_ms"] = nullptr;
+        book_.report({"recovery", "", "no node answered a 2xx after the kill"});
+        return;
+    }
+    entry["recovery_ms"] = static_cast<double>(*first_2xx_after_kill_ns_ - killed_at_ns_) / 1e6;
 }
 
 net::awaitable<void> run::main()
 {
     const auto work = std::filesystem::path(options_.work_dir);
     std::filesystem::create_directories(work);
-    std::filesystem::remove_all(work / "data");
+    for (unsigned n = 0; n < options_.nodes; ++n)
     {
-        // Short retries and timeouts, so that deliveries failed on purpose are retried within the
-        // run; nothing else differs from the shipped defaults.
-        json::object hooks{{"retry_schedule", json::array{0.01, 0.05, 0.1, 0.2, 0.5, 1, 1, 1, 1, 1, 1, 1}},
-                           {"timeout", 0.25},
-                           {"disable_after", 86400}};
-        std::ofstream(work / "config.json") << json::serialize(json::object{{"webhooks", std::move(hooks)}});
+        nodes_.emplace_back();
+        nodes_.back().name = options_.nodes == 1 ? "" : "-" + std::to_string(n);
+        std::filesystem::remove_all(work / ("data" + nodes_.back().name));
     }
+    where_.reserve(options_.nodes);
+    if (!write_configs())
+        co_return;
     if (!options_.sink.empty())
     {
         for (const bool misbehaves : {true, false})
@@ -334,17 +558,25 @@ net::awaitable<void> run::main()
         }
     }
 
-    workload load(book_, workload_options{options_.connections, options_.hot_keys}, options_.seed);
+    workload load(book_,
+                  workload_options{options_.connections, options_.hot_keys, 0.15, 0.20,
+                                   std::chrono::milliseconds(5000), options_.merge_patch},
+                  options_.seed);
     std::mt19937_64 rng(options_.seed ^ 0x9e3779b97f4a7c15ull);
     std::uniform_int_distribution<unsigned> load_ms(options_.load_min_ms, options_.load_max_ms);
+    std::uniform_int_distribution<unsigned> pick_node(0, options_.nodes - 1);
     auto executor = co_await net::this_coro::executor;
+    std::optional<unsigned> down; // a lone node killed at the end of the last cycle
 
     for (unsigned cycle = 0; cycle <= options_.cycles; ++cycle)
     {
-        if (!co_await start_server())
-            co_return;
         if (cycle == 0)
         {
+            for (unsigned n = 0; n < options_.nodes; ++n)
+                if (!co_await start_server(n))
+                    co_return;
+            if (options_.engine == "postgres" && !co_await store_is_new())
+                co_return;
             for (const auto& r : receivers_)
             {
                 const std::string url = "http://" + r.where.authority + "/" + r.name;
@@ -354,8 +586,15 @@ net::awaitable<void> run::main()
         }
         else
         {
-            history_.restart(workload::now_ns());
-            audited_versions_ += co_await audit_.run(where_, 16);
+            if (down)
+            {
+                if (!co_await start_server(*down))
+                    co_return;
+                note_recovery();
+                history_.restart(workload::now_ns());
+                down.reset();
+            }
+            audited_versions_ += co_await audit_.run(auditor(cycle), 16);
         }
         const bool last = cycle == options_.cycles && options_.cycles > 0;
         if (last && receivers_.empty())
@@ -376,26 +615,55 @@ net::awaitable<void> run::main()
         co_await pause(length);
         loaded_ += length;
         if (options_.cycles > 0 && !last)
-            crash();
+        {
+            // A lone node draws nothing, so that a seed replays the runs it made before --nodes.
+            const unsigned victim = options_.nodes > 1 ? pick_node(rng) : 0;
+            const std::size_t ops_at_kill = history_.ops().size();
+            crash(victim);
+            cycles_.push_back(json::object{{"cycle", cycle + 1}, {"node", victim}});
+            if (options_.nodes == 1)
+                down = victim; // restarted at the top of the next cycle, with no load running
+            else
+            {
+                // The other nodes keep serving under the load while the killed one is down.
+                bool back = setup_error_.empty() && co_await run_between_cycles();
+                if (back)
+                    co_await wait_for_recovery(ops_at_kill);
+                back = back && co_await start_server(victim);
+                if (!back)
+                {
+                    load.stop();
+                    while (!load_done)
+                        co_await pause(std::chrono::milliseconds(2));
+                    co_return;
+                }
+                note_recovery();
+            }
+        }
         load.stop();
         while (!load_done)
             co_await pause(std::chrono::milliseconds(2));
         if (!setup_error_.empty())
             co_return;
+        if (down && !co_await run_between_cycles())
+            co_return;
         std::cerr << "reqstore-torture: "
                   << (last ? std::string("final load") : "cycle " + std::to_string(cycle + 1)) << ": "
                   << history_.ops().size() << " operations, " << book_.violation_count() << " violations\n";
         if (options_.cycles == 0 || last)
-            audited_versions_ += co_await audit_.run(where_, 16);
+            audited_versions_ += co_await audit_.run(auditor(cycle), 16);
     }
     if (!receivers_.empty())
         webhook_figures_ =
             co_await check_webhooks(book_, audit_, receivers_, last_restart_, quiet_from_,
                                     webhook_limits{std::chrono::seconds(30),
                                                    std::chrono::milliseconds(options_.healthy_lag_limit_ms)});
-    const auto stopped = server_.stop(SIGTERM, std::chrono::seconds(30));
-    if (!stopped || !WIFEXITED(*stopped) || WEXITSTATUS(*stopped) != 0)
-        book_.report({"shutdown", "", "the server did not exit 0 after SIGTERM"});
+    for (unsigned n = 0; n < nodes_.size(); ++n)
+    {
+        const auto stopped = nodes_[n].process->stop(SIGTERM, std::chrono::seconds(30));
+        if (!stopped || !WIFEXITED(*stopped) || WEXITSTATUS(*stopped) != 0)
+            book_.report({"shutdown", "", "node " + std::to_string(n) + " did not exit 0 after SIGTERM"});
+    }
     for (auto& sink : sinks_)
         (void)sink->stop(SIGTERM, std::chrono::seconds(10));
 }
@@ -455,11 +723,18 @@ json::object run::report() const
         first_answers.push_back(ms);
     const auto slowest =
         first_answer_ms_.empty() ? 0 : *std::max_element(first_answer_ms_.begin(), first_answer_ms_.end());
+    double slowest_recovery = 0;
+    for (const auto& c : cycles_)
+        if (const auto* ms = c.as_object().if_contains("recovery_ms"); ms && ms->is_double())
+            slowest_recovery = std::max(slowest_recovery, ms->as_double());
     json::object out{{"ok", exit_status() == 0},
                      {"seed", options_.seed},
                      {"crashes", crashes_},
                      {"crash", options_.power_loss ? "power-loss" : "kill"},
                      {"durability", options_.durability},
+                     {"engine", options_.engine.empty() ? "default" : options_.engine},
+                     {"nodes", options_.nodes},
+                     {"writes", options_.merge_patch ? "merge-patch" : "put"},
                      {"connections", options_.connections},
                      {"load_seconds", static_cast<double>(loaded_.count()) / 1000.0},
                      {"operations", history_.ops().size()},
@@ -471,6 +746,8 @@ json::object run::report() const
                      {"versions_audited", audited_versions_},
                      {"events_read", audit_.events_read()},
                      {"first_200_ms_max", slowest},
+                     {"recovery_ms_max", slowest_recovery},
+                     {"cycles", cycles_},
                      {"violations", book_.violation_count()},
                      {"violations_by_kind", std::move(kinds)},
                      {"violation_list", std::move(listed)}};

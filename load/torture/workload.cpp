@@ -43,6 +43,11 @@ std::string write_id_in(const std::string& body)
 
 } // namespace
 
+std::string mark_of(unsigned client)
+{
+    return "by_" + std::to_string(client);
+}
+
 std::string hot_key(unsigned i)
 {
     return twenty_digits(0, i);
@@ -83,14 +88,14 @@ workload::workload(ledger& book, workload_options options, std::uint64_t seed)
         (void)book_.key(hot_key(k));
 }
 
-net::awaitable<void> workload::run(const load::endpoint_info& where)
+net::awaitable<void> workload::run(const std::vector<load::endpoint_info>& nodes)
 {
     stopping_ = false;
     auto executor = co_await net::this_coro::executor;
     for (auto& state : clients_)
     {
         ++running_;
-        net::co_spawn(executor, client(*state, where), net::detached);
+        net::co_spawn(executor, client(*state, nodes[state->index % nodes.size()]), net::detached);
     }
     net::steady_timer poll(executor);
     while (running_ > 0)
@@ -142,10 +147,14 @@ net::awaitable<void> workload::one_operation(client_state& state, load::connecti
     else
     {
         std::string body = "{\"wid\":\"" + op.write_id + "\"";
+        if (options_.merge_patch)
+            body += ",\"" + mark_of(state.index) + "\":\"" + op.write_id + "\"";
         if (op.kind == op_kind::create)
             body += ",\"type\":\"request\"";
         body += '}';
-        conn.prepare(http::verb::put, target, body);
+        // A merge patch sent as application/json (which PATCH reads as one).
+        const bool patch = options_.merge_patch && op.kind == op_kind::cas;
+        conn.prepare(patch ? http::verb::patch : http::verb::put, target, body);
         conn.request().erase(http::field::if_none_match); // prepare() clears only If-Match
         if (op.kind == op_kind::create)
             conn.request().set(http::field::if_none_match, "*");

@@ -26,7 +26,16 @@ struct workload_options
     double create_share = 0.15; // of operations: creates of new keys
     double read_share = 0.20;   // of operations: reads of hot keys; the rest are compare-and-swaps
     std::chrono::milliseconds timeout{5000};
+    // Compare-and-swaps as merge patches (PATCH) that set the writer's mark, "by_<client>": its
+    // write id, beside "wid": every version then holds the marks of all the versions before it,
+    // which lets the audit see a write applied to a version it was not judged against (an update
+    // lost in the record's content, invisible in version numbers and write ids). Otherwise PUTs
+    // that replace the whole record.
+    bool merge_patch = false;
 };
+
+// The member a client's writes set in merge-patch mode ("by_7").
+std::string mark_of(unsigned client);
 
 // The id of hot key `i` and of a created key: "req_" and 20 digits (the type's id format).
 std::string hot_key(unsigned i);
@@ -40,9 +49,11 @@ public:
     // `book` must outlive the workload. `seed` fixes every choice.
     workload(ledger& book, workload_options options, std::uint64_t seed);
 
-    // Runs every client against `where` until stop() is called, then returns once each client's
-    // operation in flight has ended (answered, failed, or cut by a crash).
-    boost::asio::awaitable<void> run(const load::endpoint_info& where);
+    // Runs every client until stop() is called, then returns once each client's operation in flight
+    // has ended (answered, failed, or cut by a crash). Client i talks to nodes[i % nodes.size()], so
+    // that the contention on the hot keys crosses nodes; `nodes` must not be empty and must outlive
+    // the run (a node restarted meanwhile keeps its port).
+    boost::asio::awaitable<void> run(const std::vector<load::endpoint_info>& nodes);
     void stop() noexcept { stopping_ = true; }
 
     // The clock of every recorded time.

@@ -3,6 +3,8 @@
 // the new version number: a node that dies half-way leaves the previous version whole.
 #include "pg_schema.hpp"
 
+#include <reqstore/store/pg/compare_and_swap_sql.hpp>
+
 #include <array>
 #include <vector>
 
@@ -69,7 +71,8 @@ const std::vector<std::string> migration_1 = {
     R"sql(CREATE INDEX deliveries_open ON deliveries (id) WHERE status IN ('pending', 'failed'))sql",
     // One group-commit batch, in one call and one transaction (pg_writer.cpp builds the
     // arguments). Entries are applied in queue order; each one's compare-and-swap compares the
-    // stored (version, tag) with the exact predecessor it was judged against, and a refused entry is
+    // stored (version, tag) with the exact predecessor it was judged against (the condition is a
+    // link seam, compare_and_swap_sql.hpp), and a refused entry is
     // skipped (a row gives its index, why (1: the compare-and-swap, 2: an idempotency key answered
     // meanwhile) and the stored version) while the others commit. Events of
     // the accepted entries are numbered last, from the counter row; the last row (entry -1) gives
@@ -115,7 +118,8 @@ const std::vector<std::string> migration_1 = {
                 cur_tag := 0;
             END IF;
             refusal := 0;
-            IF cur_version <> in_expected_versions[i] OR cur_tag <> in_expected_tags[i] THEN
+            IF )sql" +
+        std::string(compare_and_swap_refused_sql()) + R"sql( THEN
                 refusal := 1;
             ELSIF in_key_names[i] IS NOT NULL AND in_key_answered_since[i] <> 0 AND EXISTS (
                     SELECT 1 FROM idempotency k
