@@ -664,15 +664,11 @@ raw_read client::drain(millis within)
 // naming a file that holds a conninfo, every server stores its records there instead of in its data
 // directory, in a schema named after that directory: servers a test starts on one data directory
 // share their records, as they would on disk. A test whose configuration names store.engine keeps it.
-std::string with_engine_from_environment(const std::string& config, const fs::path& data_dir)
+std::optional<std::string> test_postgres_if_any()
 {
     const char* file = std::getenv("REQSTORE_IT_POSTGRES_FILE");
     if (file == nullptr)
-        return config;
-    json::object patch = config.empty() ? json::object() : json::parse(config).as_object();
-    if (const auto* store = patch.if_contains("store");
-        store != nullptr && store->is_object() && store->as_object().contains("engine"))
-        return config;
+        return std::nullopt;
     std::ifstream in(file);
     std::string conninfo;
     std::getline(in, conninfo);
@@ -680,9 +676,30 @@ std::string with_engine_from_environment(const std::string& config, const fs::pa
         throw std::runtime_error(
             std::string("REQSTORE_IT_POSTGRES_FILE names ") + file +
             ", which holds no conninfo: is the test PostgreSQL running (tests/pg/instance)?");
+    return conninfo;
+}
+
+std::string shared_test_postgres()
+{
+    auto conninfo = test_postgres_if_any();
+    if (!conninfo)
+        throw std::runtime_error(
+            "REQSTORE_IT_POSTGRES_FILE is not set: run this test through ctest (label postgres)");
+    return std::move(*conninfo);
+}
+
+std::string with_engine_from_environment(const std::string& config, const fs::path& data_dir)
+{
+    const auto conninfo = test_postgres_if_any();
+    if (!conninfo)
+        return config;
+    json::object patch = config.empty() ? json::object() : json::parse(config).as_object();
+    if (const auto* store = patch.if_contains("store");
+        store != nullptr && store->is_object() && store->as_object().contains("engine"))
+        return config;
     char schema[32];
     std::snprintf(schema, sizeof schema, "it_%016zx", std::hash<std::string>{}(data_dir.string()));
-    json::object postgres{{"conninfo", conninfo}, {"schema", schema}};
+    json::object postgres{{"conninfo", *conninfo}, {"schema", schema}};
     json::value& store = patch["store"];
     if (!store.is_object())
         store = json::object();

@@ -147,6 +147,13 @@ struct server_options
     std::string binary;
 };
 
+// The conninfo of the suite's shared test PostgreSQL, when the suite runs on PostgreSQL (ctest's
+// `postgres:` tests set REQSTORE_IT_POSTGRES_FILE to the file the fixture `pg` writes it to);
+// nullopt otherwise. Throws when the file names no conninfo.
+std::optional<std::string> test_postgres_if_any();
+// The same, for a test that needs it: throws when the suite does not run on PostgreSQL.
+std::string shared_test_postgres();
+
 // The environment that runs the server under libfaketime with its wall clock shifted by `offset` (e.g.
 // "+2h", "-1h"), loaded through LD_PRELOAD so that the child is the binary itself (signals reach it). The
 // monotonic clock stays real.

@@ -67,21 +67,6 @@ std::string postgres_config(const std::string& conninfo, const std::string& sche
                                {"postgres", json::object{{"conninfo", conninfo}, {"schema", schema}}}}}});
 }
 
-// The conninfo of the suite's shared test PostgreSQL (the ctest fixture `pg`).
-std::string shared_postgres()
-{
-    const char* file = std::getenv("REQSTORE_IT_POSTGRES_FILE");
-    if (file == nullptr)
-        throw std::runtime_error(
-            "REQSTORE_IT_POSTGRES_FILE is not set: run this test through ctest (label postgres)");
-    std::ifstream in(file);
-    std::string conninfo;
-    std::getline(in, conninfo);
-    if (conninfo.empty())
-        throw std::runtime_error(std::string("no conninfo in ") + file);
-    return conninfo;
-}
-
 // Asks `path` until it answers `status` or `within` passes; the last answer.
 response wait_for_status(client& c, std::string_view path, unsigned status, millis within)
 {
@@ -149,7 +134,8 @@ TEST(PostgresEngine, WhileTheDatabaseIsGoneEveryCallAnswers503StoreUnavailableAn
 // the key made it wait for the first), and that node replays the first one's answer.
 TEST(PostgresEngine, AnIdempotencyKeySentToTwoNodesAtOnceMakesOneRecord)
 {
-    const std::string config = postgres_config(shared_postgres(), "two_nodes_" + std::to_string(::getpid()));
+    const std::string config =
+        postgres_config(shared_test_postgres(), "two_nodes_" + std::to_string(::getpid()));
     server first(server_options{.config = config});
     server second(server_options{.config = config});
     constexpr int keys = 24;

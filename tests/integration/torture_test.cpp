@@ -150,15 +150,7 @@ TEST(Torture, NegativeControlWithoutPerRecordSerializationIsCaughtLosingUpdates)
 // run uses.
 std::vector<std::string> shared_postgres_store()
 {
-    const char* file = std::getenv("REQSTORE_IT_POSTGRES_FILE");
-    if (file == nullptr)
-        throw std::runtime_error(
-            "REQSTORE_IT_POSTGRES_FILE is not set: run this test through ctest (label postgres)");
-    std::ifstream in(file);
-    std::string conninfo;
-    std::getline(in, conninfo);
-    if (conninfo.empty())
-        throw std::runtime_error(std::string("no conninfo in ") + file);
+    const std::string conninfo = shared_test_postgres();
     static std::atomic<int> counter{0};
     const std::string schema = "torture_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
     return {"--engine", "postgres", "--conninfo", conninfo, "--schema", schema};
@@ -215,12 +207,22 @@ TEST(PostgresEngine, KillingOneOfThreeNodesPerCycleLosesNoAcknowledgedWrite)
 // node's update is lost from the record's content: the audit must report it.
 TEST(PostgresEngine, NegativeControlCasWithoutTheTagIsCaughtLosingUpdatesAcrossNodes)
 {
-    work_dir dir;
-    const auto run = torture(
-        dir, three_nodes(REQSTORE_CONTROL_CAS_VERSION_ONLY_BINARY,
-                         {"--cycles", "0", "--duration", "10", "--connections", "48", "--hot-keys", "2"}));
-    EXPECT_EQ(run.status, 1) << to_json(run.report);
-    EXPECT_GT(violations_of(run.report, "lost-update"), 0) << to_json(run.report);
+    // The loss needs a node's pipelined write to meet another node's commit of the same version,
+    // which a busy machine (a sanitizer build beside it) makes rarer: up to three runs, and the
+    // control must be caught in one of them.
+    json::object last_report;
+    for (int attempt = 0; attempt < 3; ++attempt)
+    {
+        work_dir dir;
+        const auto run = torture(dir, three_nodes(REQSTORE_CONTROL_CAS_VERSION_ONLY_BINARY,
+                                                  {"--cycles", "0", "--duration", "10", "--connections", "48",
+                                                   "--hot-keys", "2"}));
+        last_report = run.report;
+        if (run.status == 1 && violations_of(run.report, "lost-update") > 0)
+            return;
+    }
+    ADD_FAILURE() << "three runs of nodes whose compare-and-swap ignores the tag lost no update; the last: "
+                  << to_json(last_report);
 }
 
 // Negative control of the secret scan every server's directory gets: a secret that does reach the

@@ -110,40 +110,26 @@ std::vector<core::delivery> decode_deliveries(const rows& r)
     return out;
 }
 
-boost::asio::awaitable<query_result<void>> set_up_session(connection& c, std::string schema)
-{
-    auto setup = single(session_setup(schema));
-    auto done = co_await c.execute(std::move(setup), clock::now() + std::chrono::seconds(10));
-    if (!done)
-        co_return done.error();
-    co_return query_result<void>();
-}
-
-// Every new connection of either pool reads and writes in the engine's schema.
-std::function<boost::asio::awaitable<query_result<void>>(connection&)> session_setup_for(std::string schema)
-{
-    return [schema = std::move(schema)](connection& c)
-    {
-        return set_up_session(c, schema);
-    };
-}
-
-boost::asio::awaitable<query_result<void>> set_up_listener(connection& c, std::string schema)
+// Sets a new connection up to read and write in the engine's schema, and to LISTEN for other nodes'
+// commits when `listen`.
+boost::asio::awaitable<query_result<void>> set_up(connection& c, std::string schema, bool listen)
 {
     std::vector<statement> setup;
     setup.push_back(session_setup(schema));
-    setup.push_back(statement{"LISTEN reqstore_feed", {}});
+    if (listen)
+        setup.push_back(statement{"LISTEN reqstore_feed", {}});
     auto done = co_await c.execute(std::move(setup), clock::now() + std::chrono::seconds(10));
     if (!done)
         co_return done.error();
     co_return query_result<void>();
 }
 
-std::function<boost::asio::awaitable<query_result<void>>(connection&)> listener_setup_for(std::string schema)
+std::function<boost::asio::awaitable<query_result<void>>(connection&)> set_up_for(std::string schema,
+                                                                                  bool listen)
 {
-    return [schema = std::move(schema)](connection& c)
+    return [schema = std::move(schema), listen](connection& c)
     {
-        return set_up_listener(c, schema);
+        return set_up(c, schema, listen);
     };
 }
 
@@ -186,13 +172,13 @@ core::failure failure_of(const query_failure& f, std::string_view what)
 
 pg_store::shared::shared(pg_options o, boost::asio::any_io_executor e, core::commit_observer obs)
     : options(std::move(o)), executor(e), observer(std::move(obs)),
-      readers(e, pool_options{options.conninfo, options.readers, session_setup_for(options.schema),
+      readers(e, pool_options{options.conninfo, options.readers, set_up_for(options.schema, false),
                               std::chrono::milliseconds(100), std::chrono::milliseconds(5000),
                               "postgres readers"}),
-      writer(e, pool_options{options.conninfo, 1, session_setup_for(options.schema),
+      writer(e, pool_options{options.conninfo, 1, set_up_for(options.schema, false),
                              std::chrono::milliseconds(100), std::chrono::milliseconds(5000),
                              "postgres writer"}),
-      listener(e, pool_options{options.conninfo, 1, listener_setup_for(options.schema),
+      listener(e, pool_options{options.conninfo, 1, set_up_for(options.schema, true),
                                std::chrono::milliseconds(100), std::chrono::milliseconds(5000),
                                "postgres feed listener"})
 {
