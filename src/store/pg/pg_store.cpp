@@ -229,7 +229,14 @@ pg_store::open(pg_options options, boost::asio::any_io_executor executor, core::
                                               {"schema", state->options.schema},
                                               {"last_sequence", state->last_sequence.load()}});
     if (state->options.follow_other_nodes)
+    {
+        // Its connection is made now, so that readiness (which follows it) holds from the start.
+        if (auto listening = co_await state->listener.acquire(deadline); !listening)
+            co_return failure(errc::store_unavailable,
+                              "cannot reach PostgreSQL to follow other nodes' commits: " +
+                                  listening.error().message);
         boost::asio::co_spawn(executor, listen_for_commits(state), boost::asio::detached);
+    }
     co_return std::unique_ptr<pg_store>(new pg_store(std::move(state)));
 }
 
