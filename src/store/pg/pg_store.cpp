@@ -1,7 +1,7 @@
-// The PostgreSQL engine (pg_store.hpp): opening, the reads, and the outbox. Each call is one round
-// trip on a connection of the readers' pool; the commits are in pg_writer.cpp.
+// The PostgreSQL engine (pg_store.hpp): opening and closing, following other nodes' commits, and
+// the reads of records. Each read is one round trip on a connection of the readers' pool; the
+// outbox is in pg_outbox.cpp, the commits in pg_writer.cpp.
 #include <reqstore/ops/log.hpp>
-#include <reqstore/store/rocks/outbox_codec.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -12,8 +12,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "pg_calls.hpp"
 #include "pg_schema.hpp"
-#include "pg_shared.hpp"
 
 namespace reqstore::store::pg
 {
@@ -46,68 +46,11 @@ core::stored_version decode_version(const rows& r, std::size_t row, std::size_t 
     return v;
 }
 
-statement sql(std::string text, std::vector<param> params = {})
-{
-    return statement{std::move(text), std::move(params)};
-}
-
-// Runs `statements` (one round trip, one transaction) on a reader connection and decodes the rows
-// of the last with `decode`. A decoding error is a mismatch between the SQL and its reader.
-template <class T, class Decode>
-boost::asio::awaitable<core::result<T>> run(std::shared_ptr<pg_store::shared> s,
-                                            std::vector<statement> statements, std::string_view what,
-                                            Decode decode)
-{
-    const auto deadline = clock::now() + s->options.read_timeout;
-    {
-        std::lock_guard lock(s->mutex);
-        if (s->closed)
-            co_return failure(errc::unavailable, "the store is closed");
-    }
-    auto leased = co_await s->readers.acquire(deadline);
-    if (!leased)
-        co_return failure_of(leased.error(), what);
-    auto done = co_await (*leased)->execute(std::move(statements), deadline);
-    if (!done)
-        co_return failure_of(done.error(), what);
-    try
-    {
-        co_return decode(done->back());
-    }
-    catch (const std::exception& e)
-    {
-        co_return failure(errc::internal, std::string(what) + ": unexpected rows: " + e.what());
-    }
-}
-
-std::vector<statement> single(statement st)
-{
-    std::vector<statement> out;
-    out.push_back(std::move(st));
-    return out;
-}
-
 std::optional<core::stored_version> first_version(const rows& r)
 {
     if (r.size() == 0)
         return std::nullopt;
     return decode_version(r, 0, 0, true);
-}
-
-std::vector<core::delivery> decode_deliveries(const rows& r)
-{
-    std::vector<core::delivery> out;
-    out.reserve(r.size());
-    for (std::size_t i = 0; i < r.size(); ++i)
-    {
-        auto d = decode_delivery(r.bytes(i, 1));
-        if (!d)
-            throw std::runtime_error("delivery " + std::to_string(r.int8(i, 0)) +
-                                     " is stored in an unreadable form");
-        d->id = static_cast<std::uint64_t>(r.int8(i, 0)); // the column is the truth; the JSON's id may be 0
-        out.push_back(std::move(*d));
-    }
-    return out;
 }
 
 // Sets a new connection up to read and write in the engine's schema, and to LISTEN for other nodes'
@@ -514,209 +457,6 @@ pg_store::awaitable_result<std::optional<std::string>> pg_store::load_attachment
                 return std::optional<std::string>();
             return std::optional<std::string>(std::string(r.bytes(0, 0)));
         });
-}
-
-// ---- the outbox ---------------------------------------------------------------------------------
-
-pg_store::awaitable_result<std::vector<core::feed_entry>> pg_store::events_after(std::uint64_t after,
-                                                                                 std::size_t limit)
-{
-    std::vector<param> p;
-    p.push_back(int8_param(static_cast<std::int64_t>(std::min<std::uint64_t>(after, INT64_MAX))));
-    p.push_back(int8_param(static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX))));
-    auto statements =
-        single(sql("SELECT seq, json FROM events WHERE seq > $1 ORDER BY seq LIMIT $2", std::move(p)));
-    // The state, not `this`, after the suspension: a frame may outlive the store object.
-    const auto s = shared_;
-    auto read = co_await run<std::vector<core::feed_entry>>(
-        s, std::move(statements), "reading the change feed",
-        [](const rows& r)
-        {
-            std::vector<core::feed_entry> out;
-            for (std::size_t i = 0; i < r.size(); ++i)
-                out.push_back({static_cast<std::uint64_t>(r.int8(i, 0)), std::string(r.bytes(i, 1))});
-            return out;
-        });
-    // Another node's commits reach this node's feed readers through here too.
-    if (read && !read->empty())
-        s->saw_sequence(read->back().sequence);
-    co_return read;
-}
-
-pg_store::awaitable_result<std::uint64_t> pg_store::oldest_sequence()
-{
-    auto statements = single(sql("SELECT coalesce(min(seq), 0) FROM events"));
-    co_return co_await run<std::uint64_t>(
-        shared_, std::move(statements), "reading the feed's oldest sequence",
-        [](const rows& r) { return static_cast<std::uint64_t>(r.int8(0, 0)); });
-}
-
-pg_store::awaitable_result<std::size_t> pg_store::trim_events(core::unix_millis cutoff, std::uint64_t below)
-{
-    // Entries go from the oldest end only: up to the first one committed at or after the cutoff.
-    std::vector<param> p;
-    p.push_back(int8_param(cutoff));
-    p.push_back(int8_param(static_cast<std::int64_t>(std::min<std::uint64_t>(below, INT64_MAX))));
-    auto statements = single(sql("DELETE FROM events WHERE seq < $2 AND seq < coalesce((SELECT min(seq) FROM "
-                                 "events WHERE at >= $1), 9223372036854775807)",
-                                 std::move(p)));
-    co_return co_await run<std::size_t>(shared_, std::move(statements), "trimming the change feed",
-                                        [](const rows& r) { return r.affected(); });
-}
-
-pg_store::awaitable_result<std::vector<core::subscription>> pg_store::load_subscriptions()
-{
-    auto statements = single(sql("SELECT id, json FROM subscriptions ORDER BY id"));
-    co_return co_await run<std::vector<core::subscription>>(
-        shared_, std::move(statements), "loading webhook subscriptions",
-        [](const rows& r)
-        {
-            std::vector<core::subscription> out;
-            for (std::size_t i = 0; i < r.size(); ++i)
-            {
-                auto s = decode_subscription(r.bytes(i, 1));
-                if (!s)
-                    throw std::runtime_error("subscription " + std::string(r.bytes(i, 0)) +
-                                             " is stored in an unreadable form");
-                out.push_back(std::move(*s));
-            }
-            return out;
-        });
-}
-
-pg_store::awaitable_result<void> pg_store::save_subscription(const core::subscription& s)
-{
-    std::vector<param> p;
-    p.push_back(text_param(s.id));
-    p.push_back(text_param(encode_subscription(s)));
-    auto statements =
-        single(sql("INSERT INTO subscriptions (id, json) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE "
-                   "SET json = EXCLUDED.json",
-                   std::move(p)));
-    co_return co_await run<void>(shared_, std::move(statements), "saving a webhook subscription",
-                                 [](const rows&) { return core::result<void>(); });
-}
-
-pg_store::awaitable_result<void> pg_store::delete_subscription(std::string_view id)
-{
-    std::vector<param> p;
-    p.push_back(text_param(id));
-    auto statements = single(sql("DELETE FROM subscriptions WHERE id = $1", std::move(p)));
-    co_return co_await run<void>(shared_, std::move(statements), "deleting a webhook subscription",
-                                 [](const rows&) { return core::result<void>(); });
-}
-
-pg_store::awaitable_result<std::uint64_t> pg_store::fan_out_cursor()
-{
-    auto statements = single(sql("SELECT cursor FROM fan_out WHERE k = 1"));
-    co_return co_await run<std::uint64_t>(shared_, std::move(statements), "reading the fan-out cursor",
-                                          [](const rows& r)
-                                          { return static_cast<std::uint64_t>(r.int8(0, 0)); });
-}
-
-pg_store::awaitable_result<void> pg_store::fan_out(std::uint64_t cursor,
-                                                   std::vector<core::delivery>& deliveries)
-{
-    // Two statements in one transaction: the counter row gives the ids (ascending in commit order,
-    // never reused) and moves the cursor; the deliveries are numbered after the ids it gave before.
-    array_builder targets(oid::text), statuses(oid::text), bodies(oid::text);
-    for (const auto& d : deliveries)
-    {
-        targets.add_text(d.target);
-        statuses.add_text(to_string(d.status));
-        bodies.add_text(encode_delivery(d));
-    }
-    std::vector<param> head;
-    head.push_back(int8_param(static_cast<std::int64_t>(cursor)));
-    head.push_back(int8_param(static_cast<std::int64_t>(deliveries.size())));
-    std::vector<param> rows_in;
-    rows_in.push_back(std::move(targets).finish());
-    rows_in.push_back(std::move(statuses).finish());
-    rows_in.push_back(std::move(bodies).finish());
-    std::vector<statement> statements;
-    statements.push_back(
-        sql("UPDATE fan_out SET cursor = $1, last_delivery_id = last_delivery_id + $2 WHERE k = 1 "
-            "RETURNING last_delivery_id - $2",
-            std::move(head)));
-    statements.push_back(
-        sql("INSERT INTO deliveries (id, target, status, json) SELECT (SELECT last_delivery_id FROM "
-            "fan_out WHERE k = 1) - cardinality($1::text[]) + d.n, d.target, d.status, d.json FROM "
-            "unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS d(target, status, json, n)",
-            std::move(rows_in)));
-    // The first statement's rows are the ones needed: run() decodes the last, so read them here.
-    const auto deadline = clock::now() + shared_->options.read_timeout;
-    auto keep = shared_;
-    {
-        std::lock_guard lock(keep->mutex);
-        if (keep->closed)
-            co_return failure(errc::unavailable, "the store is closed");
-    }
-    auto leased = co_await keep->readers.acquire(deadline);
-    if (!leased)
-        co_return failure_of(leased.error(), "fanning out events");
-    auto done = co_await (*leased)->execute(std::move(statements), deadline);
-    if (!done)
-        co_return failure_of(done.error(), "fanning out events");
-    const auto first_before = static_cast<std::uint64_t>(done->front().int8(0, 0));
-    for (std::size_t i = 0; i < deliveries.size(); ++i)
-        deliveries[i].id = first_before + i + 1;
-    co_return core::result<void>();
-}
-
-pg_store::awaitable_result<void> pg_store::save_delivery(const core::delivery& d)
-{
-    std::vector<param> p;
-    p.push_back(int8_param(static_cast<std::int64_t>(d.id)));
-    p.push_back(text_param(d.target));
-    p.push_back(text_param(to_string(d.status)));
-    p.push_back(text_param(encode_delivery(d)));
-    auto statements =
-        single(sql("INSERT INTO deliveries (id, target, status, json) VALUES ($1, $2, $3, $4) ON "
-                   "CONFLICT (id) DO UPDATE SET target = EXCLUDED.target, status = EXCLUDED.status, "
-                   "json = EXCLUDED.json",
-                   std::move(p)));
-    co_return co_await run<void>(shared_, std::move(statements), "saving a delivery",
-                                 [](const rows&) { return core::result<void>(); });
-}
-
-pg_store::awaitable_result<std::optional<core::delivery>> pg_store::load_delivery(std::uint64_t id)
-{
-    std::vector<param> p;
-    p.push_back(int8_param(static_cast<std::int64_t>(id)));
-    auto statements = single(sql("SELECT id, json FROM deliveries WHERE id = $1", std::move(p)));
-    co_return co_await run<std::optional<core::delivery>>(
-        shared_, std::move(statements), "loading a delivery",
-        [](const rows& r)
-        {
-            auto found = decode_deliveries(r);
-            if (found.empty())
-                return std::optional<core::delivery>();
-            return std::optional<core::delivery>(std::move(found[0]));
-        });
-}
-
-pg_store::awaitable_result<std::vector<core::delivery>> pg_store::open_deliveries()
-{
-    auto statements =
-        single(sql("SELECT id, json FROM deliveries WHERE status IN ('pending', 'failed') ORDER BY id"));
-    co_return co_await run<std::vector<core::delivery>>(shared_, std::move(statements),
-                                                        "loading open deliveries", decode_deliveries);
-}
-
-pg_store::awaitable_result<std::vector<core::delivery>>
-pg_store::deliveries_to(std::string_view target, const core::delivery_filter& filter)
-{
-    std::vector<param> p;
-    p.push_back(text_param(target));
-    p.push_back(int8_param(static_cast<std::int64_t>(std::min<std::uint64_t>(filter.after_id, INT64_MAX))));
-    p.push_back(filter.status ? text_param(to_string(*filter.status)) : null_param(oid::text));
-    p.push_back(int8_param(static_cast<std::int64_t>(std::min<std::size_t>(filter.limit, INT64_MAX))));
-    auto statements =
-        single(sql("SELECT id, json FROM deliveries WHERE target = $1 AND id > $2 AND ($3::text IS "
-                   "NULL OR status = $3) ORDER BY id LIMIT $4",
-                   std::move(p)));
-    co_return co_await run<std::vector<core::delivery>>(shared_, std::move(statements), "listing deliveries",
-                                                        decode_deliveries);
 }
 
 } // namespace reqstore::store::pg

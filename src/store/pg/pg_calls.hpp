@@ -1,0 +1,58 @@
+// The shape of one call of the PostgreSQL engine's reads and outbox (pg_store.cpp, pg_outbox.cpp):
+// its statements, run in one round trip on a reader connection, and the rows decoded.
+#pragma once
+
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pg_shared.hpp"
+
+namespace reqstore::store::pg
+{
+
+inline statement sql(std::string text, std::vector<param> params = {})
+{
+    return statement{std::move(text), std::move(params)};
+}
+
+// Runs `statements` (one round trip, one transaction) on a reader connection and decodes the rows
+// of the last with `decode`. A decoding error is a mismatch between the SQL and its reader.
+template <class T, class Decode>
+boost::asio::awaitable<core::result<T>> run(std::shared_ptr<pg_store::shared> s,
+                                            std::vector<statement> statements, std::string_view what,
+                                            Decode decode)
+{
+    const auto deadline = clock::now() + s->options.read_timeout;
+    {
+        std::lock_guard lock(s->mutex);
+        if (s->closed)
+            co_return core::failure(core::errc::unavailable, "the store is closed");
+    }
+    auto leased = co_await s->readers.acquire(deadline);
+    if (!leased)
+        co_return failure_of(leased.error(), what);
+    auto done = co_await (*leased)->execute(std::move(statements), deadline);
+    if (!done)
+        co_return failure_of(done.error(), what);
+    try
+    {
+        co_return decode(done->back());
+    }
+    catch (const std::exception& e)
+    {
+        co_return core::failure(core::errc::internal, std::string(what) + ": unexpected rows: " + e.what());
+    }
+}
+
+inline std::vector<statement> single(statement st)
+{
+    std::vector<statement> out;
+    out.push_back(std::move(st));
+    return out;
+}
+
+} // namespace reqstore::store::pg
