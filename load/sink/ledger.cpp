@@ -1,7 +1,11 @@
-// The sink's bookkeeping: counters, per-record version streams, and their JSON views.
+// The sink's bookkeeping: counters, per-record version streams, the attempts in flight per lane,
+// and their JSON views.
 #include "ledger.hpp"
 
 #include <boost/json/array.hpp>
+
+#include <algorithm>
+#include <utility>
 
 namespace reqstore::sink
 {
@@ -23,7 +27,8 @@ json::object to_json(const counters& c)
             {"gaps", c.gaps},
             {"missing_versions", c.missing_versions},
             {"failed_on_purpose", c.failed_on_purpose},
-            {"hung_on_purpose", c.hung_on_purpose}};
+            {"hung_on_purpose", c.hung_on_purpose},
+            {"overlapping_attempts", c.overlapping_attempts}};
 }
 
 json::value optional_json(const std::optional<std::string>& s)
@@ -37,6 +42,40 @@ json::value optional_json(const std::optional<std::int64_t>& n)
 }
 
 } // namespace
+
+lane_attempt::lane_attempt(ledger& book, std::string lane, std::string webhook_id) noexcept
+    : book_(&book), lane_(std::move(lane)), webhook_id_(std::move(webhook_id))
+{
+}
+
+lane_attempt::lane_attempt(lane_attempt&& other) noexcept
+    : book_(std::exchange(other.book_, nullptr)), lane_(std::move(other.lane_)),
+      webhook_id_(std::move(other.webhook_id_))
+{
+}
+
+lane_attempt& lane_attempt::operator=(lane_attempt&& other) noexcept
+{
+    if (this != &other)
+    {
+        end();
+        book_ = std::exchange(other.book_, nullptr);
+        lane_ = std::move(other.lane_);
+        webhook_id_ = std::move(other.webhook_id_);
+    }
+    return *this;
+}
+
+lane_attempt::~lane_attempt()
+{
+    end();
+}
+
+void lane_attempt::end() noexcept
+{
+    if (book_ != nullptr)
+        std::exchange(book_, nullptr)->end_attempt(lane_, webhook_id_);
+}
 
 counters& ledger::path_counters(const std::string& path)
 {
@@ -136,6 +175,36 @@ verdict ledger::record(delivery d)
     return v;
 }
 
+lane_attempt ledger::begin_attempt(const std::string& path, const std::string& record, std::string webhook_id)
+{
+    std::string lane = path + "\n" + record;
+    std::lock_guard lock(mutex_);
+    std::vector<std::string>& attempts = in_flight_[lane];
+    if (!attempts.empty())
+    {
+        ++total_.overlapping_attempts;
+        ++path_counters(path).overlapping_attempts;
+        if (overlaps_.size() < overlaps_kept)
+            overlaps_.push_back({path, record, attempts.front(), webhook_id, core::now_millis()});
+    }
+    attempts.push_back(webhook_id);
+    return lane_attempt(*this, std::move(lane), std::move(webhook_id));
+}
+
+void ledger::end_attempt(const std::string& lane, const std::string& webhook_id) noexcept
+{
+    std::lock_guard lock(mutex_);
+    const auto it = in_flight_.find(lane);
+    if (it == in_flight_.end())
+        return; // not reached: each lane_attempt ends once, and its lane stays until then
+    // Two attempts with one webhook-id (a retry while the first is in flight) are alike: either may go.
+    std::vector<std::string>& attempts = it->second;
+    if (const auto found = std::find(attempts.begin(), attempts.end(), webhook_id); found != attempts.end())
+        attempts.erase(found);
+    if (attempts.empty())
+        in_flight_.erase(it);
+}
+
 json::object ledger::summary() const
 {
     std::lock_guard lock(mutex_);
@@ -155,6 +224,14 @@ json::object ledger::summary() const
                                     {"at", core::format_rfc3339(d.at)},
                                     {"duplicate", d.duplicate}});
     out["last"] = std::move(last);
+    json::array overlaps;
+    for (const overlap& o : overlaps_)
+        overlaps.push_back(json::object{{"path", o.path},
+                                        {"record", o.record},
+                                        {"webhook_id_in_flight", o.webhook_id_in_flight},
+                                        {"webhook_id_arriving", o.webhook_id_arriving},
+                                        {"at", core::format_rfc3339(o.at)}});
+    out["overlaps"] = std::move(overlaps);
     return out;
 }
 

@@ -57,12 +57,14 @@ bool write_summary(const std::string& file, const boost::json::object& summary)
     return tools::write_json_file(file, summary);
 }
 
-// Everything the sink is made of, in the order it is built; the I/O context goes last.
+// Everything the sink is made of, in the order it is built; the I/O context goes after everything
+// that uses it, and the ledger after the context: a delivery's coroutine destroyed with the context
+// ends its lane attempt in the ledger.
 struct sink_parts
 {
+    sink::ledger book;
     std::unique_ptr<net::io_context> io;
     ops::metrics stats{method_labels};
-    sink::ledger book;
     std::unique_ptr<sink::receiver> receiver;
     auth::key_registry keys; // empty: the sink's routes are public
     std::unique_ptr<auth::rate_limiter> limiter;
@@ -84,6 +86,7 @@ int run(const sink::options& options)
     how.seed = options.seed ? *options.seed : std::random_device{}();
     how.status = options.status;
     how.max_age = std::chrono::seconds(options.max_age_seconds);
+    how.answer_delay = std::chrono::milliseconds(options.answer_delay_ms);
     parts.receiver = std::make_unique<sink::receiver>(parts.book, std::move(how));
     parts.receiver->add_routes(parts.routes);
     parts.stats.name_routes(parts.routes.patterns());
@@ -114,6 +117,7 @@ int run(const sink::options& options)
                                      {"secrets", options.keys.size()},
                                      {"fail_rate", options.fail_rate},
                                      {"hang_rate", options.hang_rate},
+                                     {"answer_delay_ms", options.answer_delay_ms},
                                      {"threads", options.threads}});
     std::cout << "listening on " << listen << std::endl;
 

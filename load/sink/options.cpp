@@ -57,10 +57,12 @@ std::string usage_text()
 {
     return "usage: reqstore-sink --listen HOST:PORT --secret whsec_... [--secret whsec_...]\n"
            "                     [--fail-rate F] [--hang-rate F] [--seed N] [--status CODE]\n"
-           "                     [--json FILE] [--max-age SECONDS] [--threads N]\n"
+           "                     [--answer-delay-ms N] [--json FILE] [--max-age SECONDS] [--threads N]\n"
            "\n"
            "A Standard Webhooks receiver for reqstore's deliveries. POST on any path outside /v1 is a\n"
            "delivery; GET /stats answers the summary, GET /deliveries?record=ID one record's deliveries.\n"
+           "Two verified deliveries of one record to one path in flight at once are counted as\n"
+           "overlapping_attempts (a lane must be attempted one delivery at a time).\n"
            "\n"
            "  --listen HOST:PORT  where to listen (port 0: a free port); prints `listening on HOST:PORT`\n"
            "  --secret whsec_...  a signing secret; repeat it: a delivery verifies if any secret matches\n"
@@ -68,6 +70,9 @@ std::string usage_text()
            "  --hang-rate F       record this fraction (0..1) of deliveries, then answer after 60 s\n"
            "  --seed N            seed for --fail-rate and --hang-rate (default: random)\n"
            "  --status CODE       answer every verified delivery with CODE (non-2xx: not recorded)\n"
+           "  --answer-delay-ms N\n"
+           "                      answer every accepted delivery N ms (0..60000) after recording it,\n"
+           "                      so that attempts last long enough to overlap (default 0)\n"
            "  --json FILE         write the summary to FILE on SIGTERM or SIGINT\n"
            "  --max-age SECONDS   refuse webhook-timestamps further than this from now (default 300)\n"
            "  --threads N         I/O threads (default 2)\n";
@@ -122,6 +127,13 @@ std::variant<options, show_help, usage_error> parse_options(int argc, char** arg
             if (!status || *status < 200 || *status > 599)
                 return bad("an HTTP status from 200 to 599");
             out.status = *status;
+        }
+        else if (name == "--answer-delay-ms")
+        {
+            const auto delay = parse_integer<unsigned>(value);
+            if (!delay || *delay > max_answer_delay_ms)
+                return bad("a delay from 0 to " + std::to_string(max_answer_delay_ms) + " ms");
+            out.answer_delay_ms = *delay;
         }
         else if (name == "--json")
         {

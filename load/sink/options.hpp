@@ -21,8 +21,12 @@ struct options
     std::optional<unsigned> status;               // --status: every delivery answered so
     std::string json_file;                        // "" for none
     std::int64_t max_age_seconds = 300;           // webhook-timestamp tolerance, both ways
+    unsigned answer_delay_ms = 0;                 // every accepted delivery answered this late
     unsigned threads = 2;
 };
+
+// The longest --answer-delay-ms: no longer than a hung answer (--hang-rate) waits.
+constexpr unsigned max_answer_delay_ms = 60'000;
 
 struct show_help
 {

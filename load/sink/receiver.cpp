@@ -169,11 +169,11 @@ bool receiver::verified(const http::request& req, bool& stale) const
     return !stale;
 }
 
-net::awaitable<void> receiver::hang()
+net::awaitable<void> receiver::hold(std::chrono::milliseconds how_long)
 {
     // Short slices, so that shutdown ends a delayed answer without tracking every timer.
     net::steady_timer timer(co_await net::this_coro::executor);
-    const auto until = std::chrono::steady_clock::now() + how_.hang_for;
+    const auto until = std::chrono::steady_clock::now() + how_long;
     while (!stopping_.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < until)
     {
         timer.expires_after(std::min<std::chrono::steady_clock::duration>(
@@ -197,6 +197,13 @@ net::awaitable<http::response> receiver::deliver(http::handler_context& ctx)
                                                : "missing webhook headers or no valid signature",
                                          path);
     }
+    const std::string webhook_id(*req.header("webhook-id"));
+    // The body is read before the simulated failures, so that every verified attempt of a record,
+    // even one failed on purpose, is in flight on its lane until its handling ends.
+    auto event = parse_event(req.body());
+    const lane_attempt attempt =
+        event && event->record ? book_.begin_attempt(path, *event->record, webhook_id) : lane_attempt{};
+
     const draw drawn = next_draw();
     if (drawn.fail)
     {
@@ -208,21 +215,20 @@ net::awaitable<http::response> receiver::deliver(http::handler_context& ctx)
         book_.count_failed_on_purpose(path);
         co_return json_answer(*how_.status, {{"error", "answering on purpose (--status)"}});
     }
-    auto event = parse_event(req.body());
     if (!event)
     {
         book_.count_bad_body(path);
         co_return http::problem_response(core::errc::malformed_json,
                                          "the body is not a JSON object with a string \"type\"", path);
     }
-    event->webhook_id = std::string(*req.header("webhook-id"));
+    event->webhook_id = webhook_id;
     event->path = path;
     const verdict v = book_.record(std::move(*event));
     if (drawn.hang)
-    {
         book_.count_hung_on_purpose(path);
-        co_await hang();
-    }
+    const auto hold_for = drawn.hang ? std::max(how_.hang_for, how_.answer_delay) : how_.answer_delay;
+    if (hold_for > std::chrono::milliseconds::zero())
+        co_await hold(hold_for);
     co_return json_answer(
         how_.status.value_or(200),
         {{"accepted", true}, {"duplicate", v.duplicate}, {"out_of_order", v.out_of_order}, {"gap", v.gap}});

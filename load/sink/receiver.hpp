@@ -1,5 +1,6 @@
-// reqstore-sink's routes: POST on any path outside /v1 is a webhook delivery (verified, then
-// failed, recorded or delayed as the options ask); GET /stats and GET /deliveries read the ledger.
+// reqstore-sink's routes: POST on any path outside /v1 is a webhook delivery (verified, attempted on
+// its lane, then failed, recorded or delayed as the options ask); GET /stats and GET /deliveries
+// read the ledger.
 #pragma once
 
 #include <reqstore/http/router.hpp>
@@ -30,6 +31,8 @@ struct behaviour
                                                   // recorded)
     std::chrono::seconds max_age{300};            // webhook-timestamp tolerance, past and future
     std::chrono::milliseconds hang_for{60'000};
+    std::chrono::milliseconds answer_delay{0}; // every accepted delivery answered this long after
+                                               // it is recorded (a hung one: at least hang_for)
 };
 
 class receiver
@@ -59,7 +62,7 @@ private:
     boost::asio::awaitable<http::response> deliver(http::handler_context& ctx);
     boost::asio::awaitable<http::response> stats(http::handler_context& ctx);
     boost::asio::awaitable<http::response> deliveries(http::handler_context& ctx);
-    boost::asio::awaitable<void> hang();
+    boost::asio::awaitable<void> hold(std::chrono::milliseconds how_long);
     bool verified(const http::request& req, bool& stale) const;
     draw next_draw();
 

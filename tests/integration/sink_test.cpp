@@ -1,11 +1,15 @@
 // reqstore-sink (API.md section 11) as a program: signed deliveries made here with hooks::sign are
 // verified and recorded; duplicates, out-of-order versions and gaps are counted per path; the
-// simulated failures answer as asked; SIGTERM writes --json and exits 0.
+// simulated failures answer as asked; two attempts of one record at one path in flight at once are
+// counted as overlapping; SIGTERM writes --json and exits 0.
 #include <reqstore/hooks/signer.hpp>
 
 #include <algorithm>
 #include <csignal>
 #include <fstream>
+#include <future>
+#include <latch>
+#include <set>
 #include <sstream>
 #include <thread>
 #include <tuple>
@@ -94,6 +98,24 @@ client connect_to(const server& sink)
     client c = sink.connect();
     c.set_credentials(std::nullopt);
     return c;
+}
+
+// Delivers on a connection of its own, from another thread; get() gives the status or rethrows.
+// With `ready`, the connection is made first and the delivery sent once every sender is ready.
+std::future<unsigned> deliver_in_background(const server& sink, std::string path, std::string id,
+                                            std::string body, std::latch* ready = nullptr)
+{
+    return std::async(
+        std::launch::async,
+        [port = sink.port(), path = std::move(path), id = std::move(id), body = std::move(body), ready]
+        {
+            client c(port);
+            c.set_credentials(std::nullopt);
+            c.open();
+            if (ready != nullptr)
+                ready->arrive_and_wait();
+            return deliver(c, path, id, body).status();
+        });
 }
 
 } // namespace
@@ -420,4 +442,105 @@ TEST(ReqstoreSink, SigintAlsoExitsZero)
 {
     server sink = start_sink();
     EXPECT_EQ(sink.stop_with(SIGINT), 0) << sink.log();
+}
+
+TEST(ReqstoreSink, TwoDeliveriesOfOneRecordInFlightAtOnceAreAnOverlappingAttempt)
+{
+    server sink = start_sink({"--answer-delay-ms", "500"});
+    std::latch ready(2);
+    auto first = deliver_in_background(sink, "/hooks", "evt_1", event_body("req_a", 1), &ready);
+    auto second = deliver_in_background(sink, "/hooks", "evt_2", event_body("req_a", 2), &ready);
+    EXPECT_EQ(first.get(), 200u);
+    EXPECT_EQ(second.get(), 200u);
+
+    auto c = connect_to(sink);
+    const auto stats = stats_of(c);
+    EXPECT_EQ(number(stats, "overlapping_attempts"), 1) << to_json(stats);
+    EXPECT_EQ(number(path_stats(stats, "/hooks"), "overlapping_attempts"), 1);
+    EXPECT_EQ(number(stats, "accepted"), 2) << "an overlapping attempt is still recorded";
+    const auto& overlaps = stats.at("overlaps").as_array();
+    ASSERT_EQ(overlaps.size(), 1u) << to_json(stats);
+    const auto& overlap = overlaps[0].as_object();
+    EXPECT_EQ(text(overlap, "path"), "/hooks");
+    EXPECT_EQ(text(overlap, "record"), "req_a");
+    // Which of the two arrived first is up to the scheduler.
+    const std::set<std::string> ids{text(overlap, "webhook_id_in_flight"),
+                                    text(overlap, "webhook_id_arriving")};
+    EXPECT_EQ(ids, (std::set<std::string>{"evt_1", "evt_2"}));
+    EXPECT_TRUE(is_timestamp(text(overlap, "at"))) << text(overlap, "at");
+}
+
+TEST(ReqstoreSink, DeliveriesOfOneRecordOneAfterTheOtherDoNotOverlap)
+{
+    server sink = start_sink({"--answer-delay-ms", "500"});
+    for (const auto& [id, version] : {std::pair{"evt_1", 1}, std::pair{"evt_2", 2}})
+    {
+        const auto start = steady::now();
+        EXPECT_EQ(deliver_in_background(sink, "/hooks", id, event_body("req_a", version)).get(), 200u);
+        EXPECT_GE(steady::now() - start, 500ms) << "--answer-delay-ms holds every accepted answer";
+    }
+    // Other records and other paths are other lanes, even at once.
+    std::latch ready(2);
+    auto other_record = deliver_in_background(sink, "/hooks", "evt_3", event_body("req_b", 1), &ready);
+    auto other_path = deliver_in_background(sink, "/elsewhere", "evt_4", event_body("req_a", 1), &ready);
+    EXPECT_EQ(other_record.get(), 200u);
+    EXPECT_EQ(other_path.get(), 200u);
+
+    auto c = connect_to(sink);
+    const auto stats = stats_of(c);
+    EXPECT_EQ(number(stats, "accepted"), 4);
+    EXPECT_EQ(number(stats, "overlapping_attempts"), 0) << to_json(stats);
+    EXPECT_TRUE(stats.at("overlaps").as_array().empty()) << to_json(stats);
+}
+
+TEST(ReqstoreSink, ADeliveryFailedOnPurposeWhileAnotherIsInFlightIsStillAnOverlappingAttempt)
+{
+    // Half the deliveries fail at random: retry until one that was accepted (and so held for
+    // 1 s) is in flight while the next one fails. Every delivery sent while another is in flight
+    // overlaps it, whatever it is answered.
+    server sink = start_sink({"--fail-rate", "0.5", "--answer-delay-ms", "1000"});
+    auto c = connect_to(sink);
+    std::int64_t sent_while_in_flight = 0;
+    bool failed_while_in_flight = false;
+    for (int round = 1; round <= 40 && !failed_while_in_flight; ++round)
+    {
+        const std::string n = std::to_string(round);
+        const auto before = stats_of(c);
+        auto held = deliver_in_background(sink, "/hooks", "evt_held_" + n, event_body("req_a", round));
+        // Wait until the sink has decided about it, without sleeping past its answer.
+        json::object now = stats_of(c);
+        for (int i = 0; i < 200 && number(now, "accepted") == number(before, "accepted") &&
+                        number(now, "failed_on_purpose") == number(before, "failed_on_purpose");
+             ++i)
+        {
+            std::this_thread::sleep_for(5ms);
+            now = stats_of(c);
+        }
+        if (number(now, "accepted") > number(before, "accepted"))
+        {
+            ++sent_while_in_flight;
+            failed_while_in_flight =
+                deliver(c, "/hooks", "evt_next_" + n, event_body("req_a", round)).status() == 500u;
+        }
+        held.get();
+    }
+    ASSERT_TRUE(failed_while_in_flight) << "no delivery failed on purpose while another was in flight";
+    const auto stats = stats_of(c);
+    EXPECT_EQ(number(stats, "overlapping_attempts"), sent_while_in_flight) << to_json(stats);
+    EXPECT_GE(number(stats, "failed_on_purpose"), 1);
+}
+
+TEST(ReqstoreSink, AnAnswerDelayThatIsNoNumberOfMillisecondsUpToAMinuteIsAUsageError)
+{
+    for (const char* delay : {"60001", "-1", "1.5", "soon", ""})
+    {
+        const auto run = run_program_to_exit(
+            REQSTORE_SINK_BINARY,
+            {"--listen", "127.0.0.1:0", "--secret", std::string(sink_secret), "--answer-delay-ms", delay},
+            10s);
+        EXPECT_EQ(run.status, 2) << delay << "\n" << run.err;
+        EXPECT_TRUE(contains(run.err, "--answer-delay-ms: \"" + std::string(delay) +
+                                          "\" is not a delay from 0 to 60000 ms"))
+            << run.err;
+    }
 }
