@@ -83,7 +83,7 @@ while the others keep serving.
                         the servers' store (store.engine, store.postgres.conninfo and .schema);
                         default: each server's own RocksDB. The schema must be new
   --nodes N             servers sharing the PostgreSQL store (default 1); client i talks to node
-                        i % N. --sink needs one node (webhook delivery is per node)
+                        i % N
   --between-cycles CMD  a shell command run after each cycle's kill and before the restart (e.g.
                         "tests/pg/instance crash D; tests/pg/instance restart D"); it must exit 0
   --seed N              fixes every random choice (default: from the clock)
@@ -223,8 +223,6 @@ std::optional<options> parse(int argc, char** argv, std::string& error)
         error = "--conninfo and --schema need --engine postgres";
     else if (o.nodes == 0 || (o.nodes > 1 && o.engine != "postgres"))
         error = "--nodes above 1 needs --engine postgres (nodes share only a PostgreSQL store)";
-    else if (o.nodes > 1 && !o.sink.empty())
-        error = "--sink needs one node: each node delivers webhooks on its own";
     else if (o.engine == "postgres" && o.power_loss)
         error = "--crash power-loss simulates the loss of the embedded store's files: not with postgres";
     if (!error.empty())

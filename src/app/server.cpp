@@ -315,6 +315,9 @@ core::result<void> server::start()
     // Webhook delivery loads what it resumes before the first connection is taken.
     if (p.options.deliver_webhooks)
     {
+        // On PostgreSQL other nodes may deliver from the same outbox: this one takes its turns.
+        if (p.store.postgres)
+            p.dispatcher->share_with_nodes(*p.store.postgres, p.node_id);
         if (auto started = run_before_serving(*p.io, p.dispatcher->start()); !started)
         {
             (void)p.store.close(); // the failure to report is the dispatcher's

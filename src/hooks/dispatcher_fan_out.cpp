@@ -66,13 +66,23 @@ net::awaitable<void> dispatcher::fan_out_loop()
 {
     while (!stopping_)
     {
+        if (shared() && !co_await hold_fan_out_lease())
+        {
+            // Another node fans out; this one stands by to take over if its lease runs out.
+            net::steady_timer pause(strand_, fan_out_lease_renewal);
+            co_await pause.async_wait(net::as_tuple(net::use_awaitable));
+            continue;
+        }
         auto entries = co_await outbox_.events_after(cursor_, fan_out_batch_size);
         if (!entries || entries->empty())
         {
             if (!entries)
                 ops::log().error("reading the change feed for webhooks failed",
                                  {{"error", entries.error().detail}});
-            co_await feed_.wait_beyond(cursor_, std::chrono::seconds(entries ? 30 : 1));
+            // Shared, the lease is renewed while waiting.
+            const auto wait = shared() ? std::chrono::milliseconds(fan_out_lease_renewal)
+                                       : std::chrono::milliseconds(entries ? 30'000 : 1'000);
+            co_await feed_.wait_beyond(cursor_, wait);
             continue;
         }
         if (auto done = co_await fan_out_batch(std::move(*entries)); !done)
@@ -86,6 +96,10 @@ net::awaitable<void> dispatcher::fan_out_loop()
 
 net::awaitable<core::result<void>> dispatcher::fan_out_batch(std::vector<core::feed_entry> entries)
 {
+    // Shared, a subscription created on another node must see the events committed after it.
+    if (shared())
+        if (auto refreshed = co_await refresh_subscriptions(); !refreshed)
+            co_return refreshed.error();
     std::vector<core::delivery> created;
     const core::unix_millis now = core::now_millis();
     for (const auto& entry : entries)
@@ -96,6 +110,22 @@ net::awaitable<core::result<void>> dispatcher::fan_out_batch(std::vector<core::f
         std::move(made->begin(), made->end(), std::back_inserter(created));
     }
     const std::uint64_t new_cursor = entries.back().sequence;
+    if (shared())
+    {
+        auto written = co_await coordination_->fan_out_from(cursor_, new_cursor, created);
+        if (!written && written.error().code == core::errc::precondition_failed)
+        {
+            // Another node fanned these out (it held the lease before this one): go on from where
+            // it left the cursor.
+            fan_out_epoch_.reset();
+            co_return core::result<void>();
+        }
+        if (!written)
+            co_return written.error();
+        cursor_ = new_cursor;
+        claim_wake_.cancel(); // the new deliveries may be claimed at once
+        co_return core::result<void>();
+    }
     if (auto written = co_await outbox_.fan_out(new_cursor, created); !written)
         co_return written.error();
     cursor_ = new_cursor;
@@ -183,9 +213,20 @@ net::awaitable<void> dispatcher::announce_disabled(core::subscription s, std::st
     }
     if (created.empty())
         co_return;
-    if (auto written = co_await outbox_.fan_out(cursor_, created); !written)
+    // Shared, the cursor is the fan-out's (perhaps another node's): it is not touched.
+    core::result<void> written;
+    if (shared())
+        written = co_await coordination_->add_deliveries(created);
+    else
+        written = co_await outbox_.fan_out(cursor_, created);
+    if (!written)
     {
         ops::log().error("announcing a disabled subscription failed", {{"error", written.error().detail}});
+        co_return;
+    }
+    if (shared())
+    {
+        claim_wake_.cancel();
         co_return;
     }
     for (auto& d : created)

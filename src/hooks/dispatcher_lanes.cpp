@@ -88,7 +88,7 @@ net::awaitable<void> dispatcher::save_failure_state(bool now_anyway)
     // Losing a second of these after a crash only moves when a failing subscription is disabled.
     for (const auto& id : unsaved_failure_state_)
         if (const auto it = subscriptions_.find(id); it != subscriptions_.end())
-            if (auto saved = co_await save(it->second); !saved)
+            if (auto saved = co_await save_state(it->second); !saved)
                 ops::log().error("saving a subscription's failure state failed",
                                  {{"subscription", id}, {"error", saved.error().detail}});
     unsaved_failure_state_.clear();
@@ -110,9 +110,12 @@ net::awaitable<void> dispatcher::send_loop()
             if (lane_blocked(state))
             {
                 // A disabled subscription's lane resumes when it is enabled again; a deleted
-                // one's deliveries end here.
+                // one's deliveries end here. Shared, the claim goes back meanwhile: whichever
+                // node next finds the lane due and its subscription enabled sends it.
                 if (!state.queue.empty() && subscription_deleted(state.queue.front().target))
                     co_await end_orphaned_lane(lane);
+                else if (shared())
+                    co_await give_back_claim(lane);
                 continue;
             }
             state.sending = true;
@@ -164,11 +167,12 @@ net::awaitable<void> dispatcher::deliver_head(std::string lane)
     --in_flight_;
     if (stopping_)
         co_return; // shutting down: the delivery stays open in the store and is sent after a restart
-    co_await record_outcome(d, result);
+    co_await record_outcome(lane, d, result);
     co_await settle_lane(std::move(lane), d);
 }
 
-net::awaitable<void> dispatcher::record_outcome(core::delivery& d, const post_result& result)
+net::awaitable<void> dispatcher::record_outcome(const std::string& lane, core::delivery& d,
+                                                const post_result& result)
 {
     const core::delivery_attempt attempt = attempt_of(result);
     d.attempts.push_back(attempt);
@@ -196,9 +200,7 @@ net::awaitable<void> dispatcher::record_outcome(core::delivery& d, const post_re
             stats_.record_delivery_attempt("dead");
         }
     }
-    if (auto saved = co_await outbox_.save_delivery(d); !saved)
-        ops::log().error("saving a delivery's state failed",
-                         {{"delivery", d.id}, {"error", saved.error().detail}});
+    co_await save_attempted(lane, d);
     ops::log().info("delivery attempt", {{"delivery", d.id},
                                          {"event", d.event},
                                          {"record", d.record_id},
@@ -211,6 +213,25 @@ net::awaitable<void> dispatcher::record_outcome(core::delivery& d, const post_re
 
 net::awaitable<void> dispatcher::settle_lane(std::string lane, const core::delivery& d)
 {
+    if (shared())
+    {
+        // The lane's next head, when the store kept the claim for it; otherwise the claim ended with
+        // the attempt's record, and the next head is claimed anew, here or on another node.
+        auto& state = lanes_[lane];
+        state.sending = false;
+        if (subscription_deleted(d.target))
+            co_await end_orphaned_lane(lane);
+        else if (state.queue.empty())
+        {
+            if (!state.scheduled)
+                lanes_.erase(lane);
+            claim_wake_.cancel();
+        }
+        else
+            resume_lane(lane);
+        wake_.cancel();
+        co_return;
+    }
     const bool orphaned = subscription_deleted(d.target);
     auto& state = lanes_[lane];
     state.sending = false;
@@ -250,6 +271,21 @@ net::awaitable<void> dispatcher::end_orphaned_lane(std::string lane)
     auto it = lanes_.find(lane);
     if (it == lanes_.end() || it->second.sending)
         co_return;
+    if (shared())
+    {
+        // Under the claim, each head ends in turn while the store hands the next one on; deliveries
+        // not due yet end when a claim takes them (any node finds the subscription gone).
+        while (!lanes_[lane].queue.empty())
+        {
+            core::delivery d = lanes_[lane].queue.front();
+            d.status = core::delivery_status::dead;
+            d.attempts.push_back({core::now_millis(), 0, 0, "the subscription was deleted"});
+            co_await save_attempted(lane, d);
+        }
+        if (!lanes_[lane].scheduled)
+            lanes_.erase(lane);
+        co_return;
+    }
     // Taken out of the lane before the first save, so that nothing else sees them meanwhile.
     std::deque<core::delivery> ended = std::move(it->second.queue);
     it->second.queue.clear();
@@ -279,6 +315,8 @@ void dispatcher::resume_lane(const std::string& lane)
 
 net::awaitable<core::result<core::delivery>> dispatcher::requeue(std::uint64_t delivery_id)
 {
+    if (auto refreshed = co_await refresh_subscriptions(); !refreshed) // shared: another node's changes
+        co_return refreshed.error();
     auto loaded = co_await outbox_.load_delivery(delivery_id);
     if (!loaded)
         co_return loaded.error();
@@ -292,6 +330,18 @@ net::awaitable<core::result<core::delivery>> dispatcher::requeue(std::uint64_t d
         co_return failure(errc::bad_request, "delivery " + std::to_string(delivery_id) + " is " +
                                                  std::string(core::to_string(d.status)) +
                                                  "; only failed or dead deliveries are retried");
+    if (shared())
+    {
+        // Due now, in the store: whichever node claims its lane next sends it (a failed one keeps
+        // its status until that attempt).
+        d.next_attempt_at = core::now_millis();
+        if (d.status == core::delivery_status::dead)
+            d.status = core::delivery_status::pending;
+        if (auto saved = co_await outbox_.save_delivery(d); !saved)
+            co_return saved.error();
+        claim_wake_.cancel();
+        co_return d;
+    }
     auto& state = lanes_[d.lane];
     const bool queued = std::any_of(state.queue.begin(), state.queue.end(),
                                     [&](const core::delivery& q) { return q.id == d.id; });

@@ -110,7 +110,7 @@ net::awaitable<void> dispatcher::disable(std::string id, std::string reason)
     found->second.updated_at = core::now_millis();
     // A copy: the map may change while the save is awaited.
     const core::subscription s = found->second;
-    if (auto saved = co_await save(s); !saved)
+    if (auto saved = co_await save_state(s); !saved)
         ops::log().error("saving a disabled subscription failed; it is disabled until a restart",
                          {{"subscription", s.id}, {"error", saved.error().detail}});
     ops::log().warn("webhook subscription disabled",
@@ -191,6 +191,8 @@ net::awaitable<core::result<std::vector<core::subscription>>> dispatcher::list_s
     std::function<net::awaitable<core::result<std::vector<core::subscription>>>()> op =
         [this]() -> net::awaitable<core::result<std::vector<core::subscription>>>
     {
+        if (auto refreshed = co_await refresh_subscriptions(); !refreshed) // another node's changes
+            co_return refreshed.error();
         std::vector<core::subscription> out;
         for (const auto& [id, s] : subscriptions_)
             out.push_back(s);
@@ -205,6 +207,8 @@ net::awaitable<core::result<core::subscription>> dispatcher::get_subscription(st
     std::function<net::awaitable<core::result<core::subscription>>()> op =
         [this, id = std::move(id)]() -> net::awaitable<core::result<core::subscription>>
     {
+        if (auto refreshed = co_await refresh_subscriptions(); !refreshed) // another node's changes
+            co_return refreshed.error();
         const auto it = subscriptions_.find(id);
         if (it == subscriptions_.end())
             co_return failure(errc::not_found, "no webhook subscription " + id);
@@ -221,6 +225,8 @@ net::awaitable<core::result<core::subscription>> dispatcher::update_subscription
         [this, id = std::move(id),
          fields = std::move(fields)]() -> net::awaitable<core::result<core::subscription>>
     {
+        if (auto refreshed = co_await refresh_subscriptions(); !refreshed) // another node's changes
+            co_return refreshed.error();
         const auto it = subscriptions_.find(id);
         if (it == subscriptions_.end())
             co_return failure(errc::not_found, "no webhook subscription " + id);
@@ -270,6 +276,8 @@ net::awaitable<core::result<void>> dispatcher::delete_subscription(std::string i
     std::function<net::awaitable<core::result<void>>()> op =
         [this, id = std::move(id)]() -> net::awaitable<core::result<void>>
     {
+        if (auto refreshed = co_await refresh_subscriptions(); !refreshed) // another node's changes
+            co_return refreshed.error();
         const auto it = subscriptions_.find(id);
         if (it == subscriptions_.end())
             co_return failure(errc::not_found, "no webhook subscription " + id);
@@ -298,6 +306,8 @@ dispatcher::deliveries_of(std::string subscription_id, core::delivery_filter fil
         [this, id = std::move(subscription_id),
          filter]() -> net::awaitable<core::result<std::vector<core::delivery>>>
     {
+        if (auto refreshed = co_await refresh_subscriptions(); !refreshed) // another node's changes
+            co_return refreshed.error();
         if (!subscriptions_.contains(id))
             co_return failure(errc::not_found, "no webhook subscription " + id);
         co_return co_await outbox_.deliveries_to(id, filter);
@@ -322,6 +332,8 @@ net::awaitable<core::result<std::size_t>> dispatcher::recover(std::string subscr
     std::function<net::awaitable<core::result<std::size_t>>()> op =
         [this, id = std::move(subscription_id), since]() -> net::awaitable<core::result<std::size_t>>
     {
+        if (auto refreshed = co_await refresh_subscriptions(); !refreshed) // another node's changes
+            co_return refreshed.error();
         if (!subscriptions_.contains(id))
             co_return failure(errc::not_found, "no webhook subscription " + id);
         std::size_t queued = 0;

@@ -757,8 +757,10 @@ void server::start()
         ::close(stdout_fd_);
         stdout_fd_ = -1;
     }
-    std::vector<std::string> args{options_.binary.empty() ? REQSTORE_BINARY : options_.binary, "--listen",
-                                  "127.0.0.1:0"};
+    const std::string program = !options_.binary.empty()            ? options_.binary
+                                : !options_.reqstore_binary.empty() ? options_.reqstore_binary
+                                                                    : std::string(REQSTORE_BINARY);
+    std::vector<std::string> args{program, "--listen", "127.0.0.1:0"};
     if (options_.binary.empty())
     {
         args.push_back("--data-dir");

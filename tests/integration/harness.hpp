@@ -145,6 +145,9 @@ struct server_options
     // Another program to run instead of reqstore (e.g. REQSTORE_SINK_BINARY): it gets only
     // `--listen 127.0.0.1:0` and extra_args, none of reqstore's options above.
     std::string binary;
+    // Another build of reqstore to run (a negative control, e.g. REQSTORE_CONTROL_LANES_UNFENCED_BINARY),
+    // given every option above like reqstore itself.
+    std::string reqstore_binary;
 };
 
 // The conninfo of the suite's shared test PostgreSQL, when the suite runs on PostgreSQL (ctest's

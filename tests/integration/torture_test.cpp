@@ -183,11 +183,12 @@ TEST(PostgresEngine, ThreeNodesUnderCasContentionLoseNoUpdateAndStayLinearizable
 
 // One of three nodes killed per cycle while the other two keep serving: no acknowledged write is
 // lost, and the writes the killed node had in flight, applied or not, leave a linearizable history.
-TEST(PostgresEngine, KillingOneOfThreeNodesPerCycleLosesNoAcknowledgedWrite)
+TEST(PostgresEngine, KillingOneOfThreeNodesPerCycleLosesNoAcknowledgedWriteAndNoEvent)
 {
     work_dir dir;
-    const auto run = torture(dir, three_nodes(REQSTORE_BINARY, {"--cycles", "4", "--connections", "48",
-                                                                "--hot-keys", "8", "--load-ms", "800:1500"}));
+    const auto run =
+        torture(dir, three_nodes(REQSTORE_BINARY, {"--cycles", "4", "--connections", "48", "--hot-keys", "8",
+                                                   "--load-ms", "800:1500", "--sink", REQSTORE_SINK_BINARY}));
     EXPECT_EQ(run.status, 0) << to_json(run.report);
     EXPECT_EQ(number(run.report, "crashes"), 4);
     EXPECT_EQ(number(run.report, "violations"), 0) << to_json(run.report);
@@ -199,6 +200,10 @@ TEST(PostgresEngine, KillingOneOfThreeNodesPerCycleLosesNoAcknowledgedWrite)
     ASSERT_TRUE(run.report.contains("check")) << to_json(run.report);
     EXPECT_EQ(run.report.at("check").at("version_order").at("ok"), json::value(true)) << to_json(run.report);
     EXPECT_EQ(run.report.at("check").at("wgl").at("ok"), json::value(true)) << to_json(run.report);
+    // Every version reached both receivers, whichever node fanned it out or attempted it.
+    ASSERT_TRUE(run.report.contains("webhooks")) << to_json(run.report);
+    EXPECT_EQ(run.report.at("webhooks").at("healthy-receiver").at("missing"), json::value(0));
+    EXPECT_EQ(run.report.at("webhooks").at("failing-receiver").at("missing"), json::value(0));
 }
 
 // Negative control: nodes whose compare-and-swap compares the version number but not the tag

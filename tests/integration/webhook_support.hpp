@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +14,7 @@
 #include <netinet/in.h>
 #include <optional>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <sys/socket.h>
@@ -431,6 +433,72 @@ inline void delete_record(client& c, std::string_view id)
     auto r = c.del(path_of(id));
     if (r.status() != 204)
         throw std::runtime_error("DELETE " + path_of(id) + " failed:\n" + describe(r));
+}
+
+// ---- what receivers and delivery logs show ------------------------------------------------------
+
+// A retry schedule of `n` entries of `seconds` each.
+inline json::array schedule(std::size_t n, double seconds)
+{
+    json::array a;
+    for (std::size_t i = 0; i < n; ++i)
+        a.emplace_back(seconds);
+    return a;
+}
+
+// The sink's first arrival of every distinct webhook-id for a record at a path, in arrival order.
+inline std::vector<json::object> first_arrivals(client& sc, std::string_view record, std::string_view path)
+{
+    std::vector<json::object> out;
+    std::set<std::string> seen;
+    for (auto& d : sink_deliveries(sc, record, path))
+        if (seen.insert(text(d, "webhook_id")).second)
+            out.push_back(std::move(d));
+    return out;
+}
+
+inline std::vector<std::int64_t> versions_of(const std::vector<json::object>& deliveries)
+{
+    std::vector<std::int64_t> out;
+    for (const auto& d : deliveries)
+        out.push_back(number(d, "version"));
+    return out;
+}
+
+inline std::vector<std::int64_t> one_to(std::int64_t n)
+{
+    std::vector<std::int64_t> out;
+    for (std::int64_t v = 1; v <= n; ++v)
+        out.push_back(v);
+    return out;
+}
+
+// Whether the sink has received versions 1..n of the record at the path (each at least once).
+inline bool has_all_versions(client& sc, std::string_view record, std::string_view path, std::int64_t n)
+{
+    std::set<std::int64_t> got;
+    for (const auto& d : sink_deliveries(sc, record, path))
+        got.insert(number(d, "version"));
+    for (std::int64_t v = 1; v <= n; ++v)
+        if (!got.contains(v))
+            return false;
+    return true;
+}
+
+inline bool all_with_status(client& c, std::string_view wid, std::size_t count, std::string_view status)
+{
+    const auto log = delivery_log(c, wid);
+    return log.size() == count &&
+           std::all_of(log.begin(), log.end(),
+                       [&](const json::object& d) { return text(d, "status") == status; });
+}
+
+inline std::string dump(const std::vector<json::object>& list)
+{
+    json::array a;
+    for (const auto& o : list)
+        a.push_back(o);
+    return to_json(a);
 }
 
 // ---- Server-Sent Events ------------------------------------------------------------------------

@@ -14,54 +14,6 @@ using namespace reqstore::test::hooks_it;
 namespace
 {
 
-// A retry schedule of `n` entries of `seconds` each.
-json::array schedule(std::size_t n, double seconds)
-{
-    json::array a;
-    for (std::size_t i = 0; i < n; ++i)
-        a.emplace_back(seconds);
-    return a;
-}
-
-// The sink's first arrival of every distinct webhook-id for a record at a path, in arrival order.
-std::vector<json::object> first_arrivals(client& sc, std::string_view record, std::string_view path)
-{
-    std::vector<json::object> out;
-    std::set<std::string> seen;
-    for (auto& d : sink_deliveries(sc, record, path))
-        if (seen.insert(text(d, "webhook_id")).second)
-            out.push_back(std::move(d));
-    return out;
-}
-
-std::vector<std::int64_t> versions_of(const std::vector<json::object>& deliveries)
-{
-    std::vector<std::int64_t> out;
-    for (const auto& d : deliveries)
-        out.push_back(number(d, "version"));
-    return out;
-}
-
-std::vector<std::int64_t> one_to(std::int64_t n)
-{
-    std::vector<std::int64_t> out;
-    for (std::int64_t v = 1; v <= n; ++v)
-        out.push_back(v);
-    return out;
-}
-
-// Whether the sink has received versions 1..n of the record at the path (each at least once).
-bool has_all_versions(client& sc, std::string_view record, std::string_view path, std::int64_t n)
-{
-    std::set<std::int64_t> got;
-    for (const auto& d : sink_deliveries(sc, record, path))
-        got.insert(number(d, "version"));
-    for (std::int64_t v = 1; v <= n; ++v)
-        if (!got.contains(v))
-            return false;
-    return true;
-}
-
 // seq of each (record, version) in the change feed.
 std::map<std::pair<std::string, std::int64_t>, std::int64_t> sequences(client& c)
 {
@@ -69,22 +21,6 @@ std::map<std::pair<std::string, std::int64_t>, std::int64_t> sequences(client& c
     for (const auto& e : whole_feed(c))
         out[{text(e, "id"), number(e, "version")}] = number(e, "seq");
     return out;
-}
-
-bool all_with_status(client& c, std::string_view wid, std::size_t count, std::string_view status)
-{
-    const auto log = delivery_log(c, wid);
-    return log.size() == count &&
-           std::all_of(log.begin(), log.end(),
-                       [&](const json::object& d) { return text(d, "status") == status; });
-}
-
-std::string dump(const std::vector<json::object>& list)
-{
-    json::array a;
-    for (const auto& o : list)
-        a.push_back(o);
-    return to_json(a);
 }
 
 // A CA and a server certificate signed by it, made with the openssl command line.

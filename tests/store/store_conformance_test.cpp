@@ -142,56 +142,15 @@ class postgres_engine final : public engine
 {
 public:
     postgres_engine(net::any_io_executor executor, commit_observer observer)
+        : store_(std::move(executor), std::move(observer), "conformance")
     {
-        static std::atomic<int> opened{0};
-        schema_ = "conformance_" + std::to_string(::getpid()) + "_" + std::to_string(opened++);
-        reqstore::store::pg::pg_options options;
-        options.conninfo = reqstore::test::pg_test_conninfo();
-        options.schema = schema_;
-        options.readers = 2;
-        options.follow_other_nodes = false; // the suite runs its context until it has no work
-        auto& context = static_cast<net::io_context&>(net::query(executor, net::execution::context));
-        auto store = reqstore::test::run_with_deadline(
-            context, reqstore::store::pg::pg_store::open(options, executor, std::move(observer)));
-        if (!store)
-            throw std::runtime_error("cannot open the PostgreSQL store: " + store.error().detail);
-        store_ = std::move(*store);
-    }
-
-    ~postgres_engine() override
-    {
-        store_.reset();
-        drop_schema();
     }
 
     record_store& records() override { return *store_; }
     outbox_store& outbox() override { return *store_; }
 
 private:
-    void drop_schema() const
-    {
-        namespace pg = reqstore::store::pg;
-        net::io_context context;
-        const auto deadline = pg::clock::now() + std::chrono::seconds(20);
-        auto dropped = reqstore::test::run_with_deadline(
-            context,
-            [](std::string conninfo, std::string schema, pg::clock::time_point until) -> net::awaitable<bool>
-            {
-                auto connected = co_await pg::connection::connect(co_await net::this_coro::executor,
-                                                                  std::move(conninfo), until);
-                if (!connected)
-                    co_return false;
-                std::vector<pg::statement> drop;
-                drop.push_back(pg::statement{"DROP SCHEMA \"" + schema + "\" CASCADE", {}});
-                auto done = co_await (*connected)->execute(std::move(drop), until);
-                co_return done.has_value();
-            }(reqstore::test::pg_test_conninfo(), schema_, deadline));
-        if (!dropped)
-            ADD_FAILURE() << "could not drop schema " << schema_;
-    }
-
-    std::string schema_;
-    std::unique_ptr<reqstore::store::pg::pg_store> store_;
+    reqstore::test::scratch_pg_store store_;
 };
 
 const engine_factory rocks_factory{"Rocks", [](net::any_io_executor executor, commit_observer observer)

@@ -8,6 +8,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -141,6 +142,70 @@ public:
     // status (any when unset), in id order.
     [[nodiscard]] virtual awaitable_result<std::vector<delivery>>
     deliveries_to(std::string_view target, const delivery_filter& filter) = 0;
+};
+
+// What the webhook dispatchers of several nodes sharing one engine (store/pg) need to take turns:
+// leases on the engine's clock, each held under an epoch that no later holder reuses, and claims
+// of delivery lanes. Every write that depends on a lease or a claim states its epoch and is refused
+// once the epoch is no longer current, so that a node that lost its lease (paused, cut off, slow)
+// cannot record anything with it. Calls fail as outbox_store's do.
+class outbox_coordination
+{
+public:
+    template <class T>
+    using awaitable_result = boost::asio::awaitable<result<T>>;
+
+    virtual ~outbox_coordination() = default;
+
+    // Takes or renews lease `name` for `holder` for `duration` from now on the engine's clock. The
+    // epoch it is held under, or nullopt when another holder's lease is live. The epoch changes
+    // whenever the lease was not live in holder's hands before the call.
+    [[nodiscard]] virtual awaitable_result<std::optional<std::uint64_t>>
+    acquire_lease(std::string_view name, std::string_view holder, std::chrono::milliseconds duration) = 0;
+
+    // outbox_store::fan_out with a compare-and-swap on the cursor: the deliveries are written and
+    // the cursor moved from `from` to `to` only if the stored cursor is `from`; otherwise
+    // errc::precondition_failed, and nothing is written (another node fanned these events out).
+    [[nodiscard]] virtual awaitable_result<void> fan_out_from(std::uint64_t from, std::uint64_t to,
+                                                              std::vector<delivery>& deliveries) = 0;
+    // Writes deliveries that come from no change feed entry (webhook.disabled), the cursor untouched.
+    [[nodiscard]] virtual awaitable_result<void> add_deliveries(std::vector<delivery>& deliveries) = 0;
+
+    struct lane_claim
+    {
+        delivery head;           // the lane's open delivery with the lowest sequence
+        std::uint64_t epoch = 0; // the claim's; its outcome is recorded under it
+    };
+    struct claimed_lanes
+    {
+        std::vector<lane_claim> claims;
+        std::uint64_t open_deliveries = 0; // in the whole outbox, when the claim was made
+    };
+    // Claims for `holder`, for `lease`, up to `limit` lanes whose head is due at `now` and that no
+    // live claim holds. A lane whose target is a disabled subscription is not claimed; one whose
+    // subscription is gone is (its deliveries are ended under the claim).
+    [[nodiscard]] virtual awaitable_result<claimed_lanes> claim_lanes(std::string_view holder,
+                                                                      std::chrono::milliseconds lease,
+                                                                      unix_millis now, std::size_t limit) = 0;
+    struct settled
+    {
+        bool recorded = false;        // false: the claim was no longer the lane's, nothing was written
+        std::optional<delivery> next; // the lane's new head, due, to attempt under the same claim
+    };
+    // Saves `d`, the head of a lane claimed under `epoch`, if the claim is still the lane's (else
+    // nothing is written: it expired and another claim took the lane). Then, if the lane's new head
+    // is due at `now`, the claim is renewed for `lease` and that head returned, so that a busy lane
+    // stays with the node that sends it; otherwise the claim ends.
+    [[nodiscard]] virtual awaitable_result<settled> settle_claimed(const delivery& d, std::uint64_t epoch,
+                                                                   std::chrono::milliseconds lease,
+                                                                   unix_millis now) = 0;
+    // Ends the claim of `lane` made under `epoch` without recording anything.
+    [[nodiscard]] virtual awaitable_result<void> release_lane(std::string_view lane, std::uint64_t epoch) = 0;
+
+    // Saves the failure state of subscription `s` (enabled, failing_since, disabled_reason,
+    // updated_at) and nothing else, so that it does not undo what another node changed meanwhile
+    // (a new URL); saving a subscription that is gone does nothing.
+    [[nodiscard]] virtual awaitable_result<void> save_subscription_state(const subscription& s) = 0;
 };
 
 } // namespace reqstore::core

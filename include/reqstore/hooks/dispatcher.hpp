@@ -70,6 +70,13 @@ public:
                core::feed_notifier& feed, http_client& client, ops::metrics& stats,
                dispatcher_options options);
 
+    // Makes this dispatcher one of several, on nodes that share the store (store/pg), named
+    // `node_id` in leases and claims: it fans out only while it holds the fan-out's lease (and
+    // then with a compare-and-swap on the cursor), and sends only the heads of lanes it claimed
+    // from the store, recording each outcome under its claim. Subscriptions are read from the store
+    // again before each use, since another node may have changed them. Before start().
+    void share_with_nodes(core::outbox_coordination& coordination, std::string node_id);
+
     // Loads subscriptions and open deliveries, then starts fanning out and sending. Fails as the
     // store does, and then starts nothing.
     [[nodiscard]] boost::asio::awaitable<core::result<void>> start();
@@ -102,6 +109,7 @@ private:
         std::deque<core::delivery> queue; // open deliveries, head first, in sequence order
         bool sending = false;
         bool scheduled = false;
+        std::uint64_t claim_epoch = 0; // shared with other nodes: the claim its head was taken under
     };
 
     // Every function below runs on strand_. Coroutines that take a reference are only awaited, never
@@ -121,6 +129,38 @@ private:
     // asks for webhook.disabled. A failure to write the deliveries is logged.
     boost::asio::awaitable<void> announce_disabled(core::subscription s, std::string reason);
 
+    // ---- shared with other nodes (dispatcher_shared.cpp) ----
+    // How often the fan-out's lease is renewed (or, by a node that does not hold it, tried), and
+    // how long it lasts: a dead holder is replaced within the lease and one try.
+    static constexpr std::chrono::milliseconds fan_out_lease_renewal{1'000};
+    static constexpr std::chrono::milliseconds fan_out_lease{5'000};
+    // How often each node claims due lanes when nothing wakes it sooner (a fan-out, a settled
+    // attempt on this node). Another node's new deliveries wait for it.
+    static constexpr std::chrono::milliseconds claim_poll{250};
+    // How long a lane's claim lasts: twice as long as an attempt may (webhooks.timeout), and a
+    // second for the round trips around it, so that only a live claim may be attempting. A dead
+    // node's lanes are claimed again within it and one claim_poll.
+    std::chrono::milliseconds lane_lease() const;
+    bool shared() const { return coordination_ != nullptr; }
+    // Takes or renews the fan-out's lease when a renewal is due; whether this node holds it. A new
+    // epoch means another node may have moved the cursor meanwhile: it is read again.
+    [[nodiscard]] boost::asio::awaitable<bool> hold_fan_out_lease();
+    // Claims due lanes from the store, as many as attempts may start, and queues their heads.
+    boost::asio::awaitable<void> claim_loop();
+    boost::asio::awaitable<void> claim_due_lanes();
+    // Reads the subscriptions from the store again, keeping the failure state not yet saved here.
+    [[nodiscard]] boost::asio::awaitable<core::result<void>> refresh_subscriptions();
+    // Takes stored subscriptions in, their secrets unsealed (or kept sealed and the subscription
+    // disabled, under another key). Returns those stored before secrets were sealed.
+    std::vector<core::subscription> adopt_subscriptions(std::vector<core::subscription> stored);
+    // Saves the outcome of an attempt of `d`, the head of `lane`: under its claim when shared (an
+    // outcome whose claim was taken over is dropped, and logged).
+    boost::asio::awaitable<void> save_attempted(const std::string& lane, const core::delivery& d);
+    // Hands the claim on `lane` back to the store unattempted, and forgets the lane.
+    boost::asio::awaitable<void> give_back_claim(std::string lane);
+    // Saves a subscription's failure state (enabled, failing_since, disabled_reason).
+    [[nodiscard]] boost::asio::awaitable<core::result<void>> save_state(const core::subscription& s);
+
     // ---- lanes (dispatcher_lanes.cpp): scheduling and sending ----
     boost::asio::awaitable<void> send_loop();
     // One attempt of the lane's head, then its outcome recorded and the lane settled.
@@ -130,7 +170,8 @@ private:
     // Appends the attempt `result` stands for to `d`, judges `d` (succeeded, failed with its next
     // attempt due, or dead), updates its target's failure state, and saves `d`; a failure to save is
     // logged.
-    boost::asio::awaitable<void> record_outcome(core::delivery& d, const post_result& result);
+    boost::asio::awaitable<void> record_outcome(const std::string& lane, core::delivery& d,
+                                                const post_result& result);
     // Ends the attempt of `d` in `lane`: the lane's copy of `d` is updated or removed, and the lane
     // resumes (or ends, if its subscription was deleted meanwhile).
     boost::asio::awaitable<void> settle_lane(std::string lane, const core::delivery& d);
@@ -175,8 +216,13 @@ private:
     const secret_box box_;
 
     boost::asio::strand<boost::asio::any_io_executor> strand_;
+    core::outbox_coordination* coordination_ = nullptr; // set when shared with other nodes
+    std::string node_id_;
     // Everything below only on strand_.
     boost::asio::steady_timer wake_;
+    boost::asio::steady_timer claim_wake_;       // shared: wakes the claim loop early
+    std::optional<std::uint64_t> fan_out_epoch_; // shared: the fan-out lease's, while held
+    std::chrono::steady_clock::time_point lease_renewed_at_{};
     std::map<std::string, core::subscription> subscriptions_;
     std::unordered_map<std::string, lane_state> lanes_;
     std::multimap<core::unix_millis, std::string> due_; // when each scheduled lane's head is due

@@ -20,11 +20,12 @@ inline statement sql(std::string text, std::vector<param> params = {})
 }
 
 // Runs `statements` (one round trip, one transaction) on a reader connection and decodes the rows
-// of the last with `decode`. A decoding error is a mismatch between the SQL and its reader.
+// of every statement, in order, with `decode`. A decoding error is a mismatch between the SQL and
+// its reader.
 template <class T, class Decode>
-boost::asio::awaitable<core::result<T>> run(std::shared_ptr<pg_store::shared> s,
-                                            std::vector<statement> statements, std::string_view what,
-                                            Decode decode)
+boost::asio::awaitable<core::result<T>> run_all(std::shared_ptr<pg_store::shared> s,
+                                                std::vector<statement> statements, std::string_view what,
+                                                Decode decode)
 {
     const auto deadline = clock::now() + s->options.read_timeout;
     {
@@ -40,12 +41,22 @@ boost::asio::awaitable<core::result<T>> run(std::shared_ptr<pg_store::shared> s,
         co_return failure_of(done.error(), what);
     try
     {
-        co_return decode(done->back());
+        co_return decode(*done);
     }
     catch (const std::exception& e)
     {
         co_return core::failure(core::errc::internal, std::string(what) + ": unexpected rows: " + e.what());
     }
+}
+
+// run_all, decoding the rows of the last statement only.
+template <class T, class Decode>
+boost::asio::awaitable<core::result<T>> run(std::shared_ptr<pg_store::shared> s,
+                                            std::vector<statement> statements, std::string_view what,
+                                            Decode decode)
+{
+    co_return co_await run_all<T>(std::move(s), std::move(statements), what,
+                                  [&decode](const std::vector<rows>& all) { return decode(all.back()); });
 }
 
 inline std::vector<statement> single(statement st)

@@ -105,9 +105,10 @@ pg_store::awaitable_result<void> pg_store::save_subscription(const core::subscri
     std::vector<param> p;
     p.push_back(text_param(s.id));
     p.push_back(text_param(encode_subscription(s)));
+    p.push_back(bool_param(s.enabled));
     auto statements =
-        single(sql("INSERT INTO subscriptions (id, json) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE "
-                   "SET json = EXCLUDED.json",
+        single(sql("INSERT INTO subscriptions (id, json, enabled) VALUES ($1, $2, $3) ON CONFLICT (id) DO "
+                   "UPDATE SET json = EXCLUDED.json, enabled = EXCLUDED.enabled",
                    std::move(p)));
     co_return co_await run<void>(shared_, std::move(statements), "saving a webhook subscription",
                                  [](const rows&) { return core::result<void>(); });
@@ -130,41 +131,68 @@ pg_store::awaitable_result<std::uint64_t> pg_store::fan_out_cursor()
                                           { return static_cast<std::uint64_t>(r.int8(0, 0)); });
 }
 
-pg_store::awaitable_result<void> pg_store::fan_out(std::uint64_t cursor,
-                                                   std::vector<core::delivery>& deliveries)
+boost::asio::awaitable<core::result<void>> write_deliveries(std::shared_ptr<pg_store::shared> s,
+                                                            std::optional<std::uint64_t> from,
+                                                            std::optional<std::uint64_t> to,
+                                                            std::vector<core::delivery>& deliveries)
 {
     // One statement: the counter row gives the ids (ascending in commit order, never reused) and
     // moves the cursor; the deliveries are numbered after the last id it gave before, returned.
-    array_builder targets(oid::text), statuses(oid::text), bodies(oid::text);
+    // With `from`, the row is updated only while the cursor is there: no row, nothing written.
+    array_builder targets(oid::text), statuses(oid::text), bodies(oid::text), lanes(oid::bytea),
+        sequences(oid::int8), due(oid::int8);
     for (const auto& d : deliveries)
     {
         targets.add_text(d.target);
         statuses.add_text(to_string(d.status));
         bodies.add_text(encode_delivery(d));
+        lanes.add_text(d.lane);
+        sequences.add_int8(static_cast<std::int64_t>(d.sequence));
+        due.add_int8(d.next_attempt_at);
     }
     std::vector<param> p;
-    p.push_back(int8_param(static_cast<std::int64_t>(cursor)));
+    p.push_back(to ? int8_param(static_cast<std::int64_t>(*to)) : null_param(oid::int8));
     p.push_back(std::move(targets).finish());
     p.push_back(std::move(statuses).finish());
     p.push_back(std::move(bodies).finish());
+    p.push_back(from ? int8_param(static_cast<std::int64_t>(*from)) : null_param(oid::int8));
+    p.push_back(std::move(lanes).finish());
+    p.push_back(std::move(sequences).finish());
+    p.push_back(std::move(due).finish());
     auto statements = single(sql(R"sql(
         WITH head AS (
-            UPDATE fan_out SET cursor = $1, last_delivery_id = last_delivery_id + cardinality($2::text[])
-             WHERE k = 1 RETURNING last_delivery_id - cardinality($2::text[]) AS given_before),
+            UPDATE fan_out SET cursor = coalesce($1, cursor),
+                   last_delivery_id = last_delivery_id + cardinality($2::text[])
+             WHERE k = 1 AND ($5::bigint IS NULL OR cursor = $5)
+            RETURNING last_delivery_id - cardinality($2::text[]) AS given_before),
         written AS (
-            INSERT INTO deliveries (id, target, status, json)
-            SELECT head.given_before + d.n, d.target, d.status, d.json
-              FROM head, unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS d(target, status, json, n))
+            INSERT INTO deliveries (id, target, status, json, lane, seq, next_attempt_at)
+            SELECT head.given_before + d.n, d.target, d.status, d.json, d.lane, d.seq, d.due
+              FROM head, unnest($2::text[], $3::text[], $4::text[], $6::bytea[], $7::int8[], $8::int8[])
+                         WITH ORDINALITY AS d(target, status, json, lane, seq, due, n))
         SELECT given_before FROM head)sql",
                                  std::move(p)));
-    auto given_before =
-        co_await run<std::uint64_t>(shared_, std::move(statements), "fanning out events",
-                                    [](const rows& r) { return static_cast<std::uint64_t>(r.int8(0, 0)); });
+    auto given_before = co_await run<std::optional<std::uint64_t>>(
+        s, std::move(statements), "fanning out events",
+        [](const rows& r) {
+            return r.size() ? std::optional<std::uint64_t>(static_cast<std::uint64_t>(r.int8(0, 0)))
+                            : std::nullopt;
+        });
     if (!given_before)
         co_return given_before.error();
+    if (!*given_before)
+        co_return failure(errc::precondition_failed, "the fan-out cursor is no longer at " +
+                                                         std::to_string(from.value_or(0)) +
+                                                         ": another node fanned these events out");
     for (std::size_t i = 0; i < deliveries.size(); ++i)
-        deliveries[i].id = *given_before + i + 1;
+        deliveries[i].id = **given_before + i + 1;
     co_return core::result<void>();
+}
+
+pg_store::awaitable_result<void> pg_store::fan_out(std::uint64_t cursor,
+                                                   std::vector<core::delivery>& deliveries)
+{
+    co_return co_await write_deliveries(shared_, std::nullopt, cursor, deliveries);
 }
 
 pg_store::awaitable_result<void> pg_store::save_delivery(const core::delivery& d)
@@ -174,11 +202,16 @@ pg_store::awaitable_result<void> pg_store::save_delivery(const core::delivery& d
     p.push_back(text_param(d.target));
     p.push_back(text_param(to_string(d.status)));
     p.push_back(text_param(encode_delivery(d)));
-    auto statements =
-        single(sql("INSERT INTO deliveries (id, target, status, json) VALUES ($1, $2, $3, $4) ON "
-                   "CONFLICT (id) DO UPDATE SET target = EXCLUDED.target, status = EXCLUDED.status, "
-                   "json = EXCLUDED.json",
-                   std::move(p)));
+    p.push_back(bytea_param(d.lane));
+    p.push_back(int8_param(static_cast<std::int64_t>(d.sequence)));
+    p.push_back(int8_param(d.next_attempt_at));
+    auto statements = single(
+        sql("INSERT INTO deliveries (id, target, status, json, lane, seq, next_attempt_at) VALUES ($1, $2, "
+            "$3, $4, "
+            "$5, $6, $7) ON CONFLICT (id) DO UPDATE SET target = EXCLUDED.target, status = EXCLUDED.status, "
+            "json = EXCLUDED.json, lane = EXCLUDED.lane, seq = EXCLUDED.seq, next_attempt_at = "
+            "EXCLUDED.next_attempt_at",
+            std::move(p)));
     co_return co_await run<void>(shared_, std::move(statements), "saving a delivery",
                                  [](const rows&) { return core::result<void>(); });
 }

@@ -203,7 +203,47 @@ const std::vector<std::string> migration_1 = {
     $fn$)sql",
 };
 
-const std::array<const std::vector<std::string>*, current_schema_version> migrations = {&migration_1};
+// Version 2: what the webhook dispatchers of several nodes need to take turns (docs/SCALING.md).
+// A delivery's lane, sequence and due time become columns, so that a lane's head (its open delivery
+// with the lowest sequence) can be found and claimed in SQL (a lane is bytea: it holds a NUL
+// between target and record, which text cannot, nor jsonb); a subscription's enabled flag too, so
+// that a disabled one's lanes are not claimed. Leases (the fan-out's) and lane claims are rows with
+// an expiry on the database's clock and an epoch from one sequence, never given twice: a write that
+// names an epoch is refused once another claim replaced it.
+const std::vector<std::string> migration_2 = {
+    R"sql(ALTER TABLE deliveries ADD COLUMN lane bytea, ADD COLUMN seq bigint,
+        ADD COLUMN next_attempt_at bigint)sql",
+    // Read from the stored document by pattern: PostgreSQL's JSON functions refuse the escaped NUL its
+    // "lane" member holds. The codec writes compact JSON, and a member's name inside another
+    // member's string would be escaped (\"), so each pattern finds the top-level member.
+    R"sql(UPDATE deliveries SET
+        lane = convert_to(target, 'UTF8') || '\x00'::bytea
+               || convert_to(substring(json from '"record_id":"([^"]*)"'), 'UTF8'),
+        seq = substring(json from '"sequence":([0-9]+)')::bigint,
+        next_attempt_at = substring(json from '"next_attempt_at":(-?[0-9]+)')::bigint)sql",
+    R"sql(ALTER TABLE deliveries ALTER COLUMN lane SET NOT NULL, ALTER COLUMN seq SET NOT NULL,
+        ALTER COLUMN next_attempt_at SET NOT NULL)sql",
+    R"sql(CREATE INDEX deliveries_open_by_lane ON deliveries (lane, seq, id)
+        WHERE status IN ('pending', 'failed'))sql",
+    R"sql(ALTER TABLE subscriptions ADD COLUMN enabled boolean)sql",
+    R"sql(UPDATE subscriptions SET enabled = coalesce((json::jsonb->>'enabled')::boolean, true))sql",
+    R"sql(ALTER TABLE subscriptions ALTER COLUMN enabled SET NOT NULL)sql",
+    R"sql(CREATE SEQUENCE epochs)sql",
+    R"sql(CREATE TABLE leases (
+        name text COLLATE "C" PRIMARY KEY,
+        holder text NOT NULL,
+        until timestamptz NOT NULL,
+        epoch bigint NOT NULL))sql",
+    // A row per lane while a claim on it lasts (deleted when its attempt is recorded).
+    R"sql(CREATE TABLE lanes (
+        lane bytea PRIMARY KEY,
+        holder text NOT NULL,
+        until timestamptz NOT NULL,
+        epoch bigint NOT NULL))sql",
+};
+
+const std::array<const std::vector<std::string>*, current_schema_version> migrations = {&migration_1,
+                                                                                        &migration_2};
 
 std::string quoted(std::string_view schema)
 {

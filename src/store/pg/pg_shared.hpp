@@ -10,6 +10,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 namespace reqstore::store::pg
@@ -61,6 +62,14 @@ constexpr auto feed_poll_interval = std::chrono::milliseconds(250);
 // Tells the commit observer of every sequence number committed by any node sharing the database:
 // woken by NOTIFY, and every feed_poll_interval anyway (pg_store.cpp).
 boost::asio::awaitable<void> listen_for_commits(std::shared_ptr<pg_store::shared> s);
+
+// Writes new deliveries, numbered from the fan-out row, and moves the fan-out cursor to `to` (when
+// set), only while it is at `from` (when set; otherwise errc::conflict and nothing is written)
+// (pg_outbox.cpp). Gives each delivery its id.
+boost::asio::awaitable<core::result<void>> write_deliveries(std::shared_ptr<pg_store::shared> s,
+                                                            std::optional<std::uint64_t> from,
+                                                            std::optional<std::uint64_t> to,
+                                                            std::vector<core::delivery>& deliveries);
 
 // The write loop: takes every queued commit (up to max_batch_bytes), commits them as one call of
 // rs_commit, completes each, and repeats until the queue is empty (pg_writer.cpp).

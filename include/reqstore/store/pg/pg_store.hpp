@@ -48,7 +48,7 @@ struct pg_options
 // with a digit, at most 63 characters.
 bool valid_schema_name(std::string_view schema) noexcept;
 
-class pg_store final : public core::record_store, public core::outbox_store
+class pg_store final : public core::record_store, public core::outbox_store, public core::outbox_coordination
 {
 public:
     template <class T>
@@ -108,6 +108,24 @@ public:
     [[nodiscard]] awaitable_result<std::vector<core::delivery>> open_deliveries() override;
     [[nodiscard]] awaitable_result<std::vector<core::delivery>>
     deliveries_to(std::string_view target, const core::delivery_filter& filter) override;
+
+    // core::outbox_coordination (core/outbox.hpp): the webhook dispatchers of the nodes sharing
+    // the database take turns through these (pg_coordination.cpp).
+    [[nodiscard]] awaitable_result<std::optional<std::uint64_t>>
+    acquire_lease(std::string_view name, std::string_view holder,
+                  std::chrono::milliseconds duration) override;
+    [[nodiscard]] awaitable_result<void> fan_out_from(std::uint64_t from, std::uint64_t to,
+                                                      std::vector<core::delivery>& deliveries) override;
+    [[nodiscard]] awaitable_result<void> add_deliveries(std::vector<core::delivery>& deliveries) override;
+    [[nodiscard]] awaitable_result<claimed_lanes> claim_lanes(std::string_view holder,
+                                                              std::chrono::milliseconds lease,
+                                                              core::unix_millis now,
+                                                              std::size_t limit) override;
+    [[nodiscard]] awaitable_result<settled> settle_claimed(const core::delivery& d, std::uint64_t epoch,
+                                                           std::chrono::milliseconds lease,
+                                                           core::unix_millis now) override;
+    [[nodiscard]] awaitable_result<void> release_lane(std::string_view lane, std::uint64_t epoch) override;
+    [[nodiscard]] awaitable_result<void> save_subscription_state(const core::subscription& s) override;
 
     // The newest sequence number this node has committed or read (0 before the first).
     // Thread-safe.
