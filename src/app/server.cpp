@@ -325,6 +325,8 @@ core::result<void> server::start()
         }
     }
     p.server->start();
+    if (p.store.postgres)
+        p.expiry->share_with_nodes(*p.store.postgres, p.node_id);
     p.expiry->start();
     if (p.config.events_retention.count() > 0)
         net::co_spawn(*p.io, trim_feed(p.store.outbox(), p.config.events_retention, *p.server, *p.trim_timer),

@@ -16,4 +16,19 @@ std::optional<failure> idempotency_refusal(const commit_request& request,
                        " was answered while this request was handled (a duplicate committed first)");
 }
 
+boost::asio::awaitable<result<std::vector<std::optional<stored_version>>>>
+record_store::load_versions(std::vector<std::pair<std::string, std::uint64_t>> wanted)
+{
+    std::vector<std::optional<stored_version>> out;
+    out.reserve(wanted.size());
+    for (const auto& [id, version] : wanted)
+    {
+        auto loaded = co_await load_version(id, version);
+        if (!loaded)
+            co_return loaded.error();
+        out.push_back(std::move(*loaded));
+    }
+    co_return out;
+}
+
 } // namespace reqstore::core

@@ -88,7 +88,9 @@ net::awaitable<core::result<void>> dispatcher::start()
     if (shared())
     {
         // Nothing is held here: the fan-out waits for its lease, and open deliveries are claimed
-        // lane by lane from the store.
+        // lane by lane from the store. Claims this node's name holds are its previous run's.
+        if (auto released = co_await coordination_->release_lanes_of(node_id_); !released)
+            co_return released.error();
         net::co_spawn(strand_, fan_out_loop(), net::detached);
         net::co_spawn(strand_, send_loop(), net::detached);
         net::co_spawn(strand_, claim_loop(), net::detached);

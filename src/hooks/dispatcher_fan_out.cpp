@@ -100,14 +100,39 @@ net::awaitable<core::result<void>> dispatcher::fan_out_batch(std::vector<core::f
     if (shared())
         if (auto refreshed = co_await refresh_subscriptions(); !refreshed)
             co_return refreshed.error();
-    std::vector<core::delivery> created;
-    const core::unix_millis now = core::now_millis();
+    // Every entry is read first, so that the record versions the batch needs are loaded in one
+    // call (one round trip on a remote engine, instead of one per event).
+    std::vector<fan_out_event> events;
+    std::vector<std::pair<std::string, std::uint64_t>> wanted;
     for (const auto& entry : entries)
     {
-        auto made = co_await deliveries_for(entry, now);
-        if (!made)
-            co_return made.error();
-        std::move(made->begin(), made->end(), std::back_inserter(created));
+        auto read = read_event(entry);
+        if (!read)
+            co_return read.error();
+        if (read->needs_record)
+            wanted.emplace_back(read->record_id, read->version);
+        events.push_back(std::move(*read));
+    }
+    std::vector<std::optional<core::stored_version>> versions;
+    if (!wanted.empty())
+    {
+        auto loaded = co_await records_.load_versions(std::move(wanted));
+        if (!loaded)
+            co_return loaded.error();
+        versions = std::move(*loaded);
+    }
+    std::vector<core::delivery> created;
+    const core::unix_millis now = core::now_millis();
+    std::size_t next_version = 0;
+    for (auto& e : events)
+    {
+        json::value record;
+        if (e.needs_record)
+            if (const auto& stored = versions.at(next_version++))
+                if (auto body = core::parse_json_body(stored->body, 1024))
+                    record = std::move(*body);
+        auto made = deliveries_for(std::move(e), record, now);
+        std::move(made.begin(), made.end(), std::back_inserter(created));
     }
     const std::uint64_t new_cursor = entries.back().sequence;
     if (shared())
@@ -123,7 +148,7 @@ net::awaitable<core::result<void>> dispatcher::fan_out_batch(std::vector<core::f
         if (!written)
             co_return written.error();
         cursor_ = new_cursor;
-        claim_wake_.cancel(); // the new deliveries may be claimed at once
+        wake_claims(); // the new deliveries may be claimed at once
         co_return core::result<void>();
     }
     if (auto written = co_await outbox_.fan_out(new_cursor, created); !written)
@@ -134,62 +159,57 @@ net::awaitable<core::result<void>> dispatcher::fan_out_batch(std::vector<core::f
     co_return core::result<void>();
 }
 
-net::awaitable<core::result<std::vector<core::delivery>>>
-dispatcher::deliveries_for(const core::feed_entry& entry, core::unix_millis now)
+core::result<dispatcher::fan_out_event> dispatcher::read_event(const core::feed_entry& entry) const
 {
     boost::system::error_code ec;
-    const json::value parsed = json::parse(entry.json, ec);
+    json::value parsed = json::parse(entry.json, ec);
     if (ec || !parsed.is_object())
-        co_return core::failure(core::errc::internal,
-                                "change feed entry " + std::to_string(entry.sequence) + " is unreadable");
-    const json::object& event = parsed.get_object();
-    const std::string name = text_of(event, "event");
-    const std::string record_id = text_of(event, "id");
-    const std::string type = text_of(event, "type");
-    const auto version = event.contains("version") && event.at("version").is_number()
-                             ? event.at("version").to_number<std::uint64_t>()
-                             : 0;
-    const bool to_callback = name == "request.status_changed";
-    std::vector<std::pair<std::string, std::string>> targets; // target, url
+        return core::failure(core::errc::internal,
+                             "change feed entry " + std::to_string(entry.sequence) + " is unreadable");
+    fan_out_event e;
+    e.sequence = entry.sequence;
+    e.event = std::move(parsed.get_object());
+    e.name = text_of(e.event, "event");
+    e.record_id = text_of(e.event, "id");
+    e.type = text_of(e.event, "type");
+    e.version = e.event.contains("version") && e.event.at("version").is_number()
+                    ? e.event.at("version").to_number<std::uint64_t>()
+                    : 0;
+    e.to_callback = e.name == "request.status_changed";
     for (const auto& [id, s] : subscriptions_)
-        if (s.enabled && s.wants(name, type))
-            targets.emplace_back(id, s.url);
-    json::value record;
-    if (!targets.empty() || to_callback)
-    {
-        auto stored = co_await records_.load_version(record_id, version);
-        if (!stored)
-            co_return stored.error();
-        if (*stored)
-        {
-            auto body = core::parse_json_body((*stored)->body, 1024);
-            if (body)
-                record = std::move(*body);
-        }
-    }
-    if (to_callback && record.is_object())
+        if (s.enabled && s.wants(e.name, e.type))
+            e.targets.emplace_back(id, s.url);
+    e.needs_record = !e.targets.empty() || e.to_callback;
+    return e;
+}
+
+std::vector<core::delivery> dispatcher::deliveries_for(fan_out_event e, const json::value& record,
+                                                       core::unix_millis now) const
+{
+    if (e.to_callback && record.is_object())
         if (const auto* url = record.get_object().if_contains("callback_url"); url && url->is_string())
-            targets.emplace_back(std::string(callback_prefix) + record_id, std::string(url->get_string()));
+            e.targets.emplace_back(std::string(callback_prefix) + e.record_id,
+                                   std::string(url->get_string()));
     std::vector<core::delivery> made;
-    if (targets.empty())
-        co_return made;
-    const std::string payload = request_payload(event, record);
+    if (e.targets.empty())
+        return made;
+    const std::string payload = request_payload(e.event, record);
     std::optional<std::string> callback_payload;
-    if (to_callback && options_.callback_body)
-        callback_payload = options_.callback_body(event, record);
-    const auto committed = core::parse_rfc3339(text_of(event, "at")).value_or(now);
-    for (auto& [target, url] : targets)
+    if (e.to_callback && options_.callback_body)
+        callback_payload = options_.callback_body(e.event, record);
+    const auto committed = core::parse_rfc3339(text_of(e.event, "at")).value_or(now);
+    for (auto& [target, url] : e.targets)
     {
-        core::delivery d = due_delivery(target, record_id, name, std::move(url), now);
-        d.sequence = entry.sequence;
-        d.record_type = type;
-        d.version = version;
-        d.webhook_id = "evt_" + std::to_string(entry.sequence);
+        core::delivery d = due_delivery(target, e.record_id, e.name, std::move(url), now);
+        d.sequence = e.sequence;
+        d.record_type = e.type;
+        d.version = e.version;
+        d.webhook_id = "evt_" + std::to_string(e.sequence);
         d.payload = is_callback_target(target) && callback_payload ? *callback_payload : payload;
         d.committed_at = committed;
         made.push_back(std::move(d));
     }
-    co_return made;
+    return made;
 }
 
 net::awaitable<void> dispatcher::announce_disabled(core::subscription s, std::string reason)
@@ -226,7 +246,7 @@ net::awaitable<void> dispatcher::announce_disabled(core::subscription s, std::st
     }
     if (shared())
     {
-        claim_wake_.cancel();
+        wake_claims();
         co_return;
     }
     for (auto& d : created)

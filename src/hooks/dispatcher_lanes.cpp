@@ -225,7 +225,7 @@ net::awaitable<void> dispatcher::settle_lane(std::string lane, const core::deliv
         {
             if (!state.scheduled)
                 lanes_.erase(lane);
-            claim_wake_.cancel();
+            wake_claims();
         }
         else
             resume_lane(lane);
@@ -339,7 +339,7 @@ net::awaitable<core::result<core::delivery>> dispatcher::requeue(std::uint64_t d
             d.status = core::delivery_status::pending;
         if (auto saved = co_await outbox_.save_delivery(d); !saved)
             co_return saved.error();
-        claim_wake_.cancel();
+        wake_claims();
         co_return d;
     }
     auto& state = lanes_[d.lane];

@@ -59,12 +59,26 @@ net::awaitable<bool> dispatcher::hold_fan_out_lease()
     co_return true;
 }
 
+void dispatcher::wake_claims()
+{
+    claim_wanted_ = true;
+    claim_wake_.cancel();
+}
+
 net::awaitable<void> dispatcher::claim_loop()
 {
+    net::steady_timer gap(strand_);
     while (!stopping_)
     {
+        claim_wanted_ = false;
         co_await claim_due_lanes();
-        claim_wake_.expires_after(claim_poll);
+        // However often it is woken (each fan-out batch, each lane that ends here), a round reads
+        // every open lane's head: at most one every claim_gap.
+        gap.expires_after(claim_gap);
+        co_await gap.async_wait(net::as_tuple(net::use_awaitable));
+        if (claim_wanted_ || stopping_)
+            continue;
+        claim_wake_.expires_after(claim_poll - claim_gap);
         co_await claim_wake_.async_wait(net::as_tuple(net::use_awaitable));
     }
 }
@@ -103,15 +117,21 @@ net::awaitable<void> dispatcher::claim_due_lanes()
         const auto lane = claim.head.lane;
         // Another node recorded an attempt after the claim was judged: the lane's head moved on to
         // a delivery not due yet, or there is none left. The claim goes back.
-        if (claim.head.id == 0 || claim.head.next_attempt_at > now || lanes_.contains(lane))
+        if (claim.head.id == 0 || claim.head.next_attempt_at > now)
         {
             if (auto released = co_await coordination_->release_lane(lane, claim.epoch); !released)
                 ops::log().error("releasing a delivery lane failed",
                                  {{"lane", lane}, {"error", released.error().detail}});
             continue;
         }
+        // A lane still held here whose claim ran out (this node was paused past it) is held again
+        // under the new claim: an attempt under way records under it, and a waiting head is
+        // replaced by the stored one.
         auto& state = lanes_[lane];
         state.claim_epoch = claim.epoch;
+        if (state.sending)
+            continue;
+        state.queue.clear();
         state.queue.push_back(std::move(claim.head));
         schedule(lane, now);
     }

@@ -186,9 +186,13 @@ TEST(PostgresEngine, ThreeNodesUnderCasContentionLoseNoUpdateAndStayLinearizable
 TEST(PostgresEngine, KillingOneOfThreeNodesPerCycleLosesNoAcknowledgedWriteAndNoEvent)
 {
     work_dir dir;
+    // The receivers' lag is bounded loosely here: each delivery takes round trips to a database that
+    // the compare-and-swap load keeps busy on this machine's two cores. Head-of-line blocking is
+    // Torture.KillCycles's to judge; this test judges that nothing is missing.
     const auto run =
         torture(dir, three_nodes(REQSTORE_BINARY, {"--cycles", "4", "--connections", "48", "--hot-keys", "8",
-                                                   "--load-ms", "800:1500", "--sink", REQSTORE_SINK_BINARY}));
+                                                   "--load-ms", "800:1500", "--sink", REQSTORE_SINK_BINARY,
+                                                   "--healthy-lag-limit-ms", "10000"}));
     EXPECT_EQ(run.status, 0) << to_json(run.report);
     EXPECT_EQ(number(run.report, "crashes"), 4);
     EXPECT_EQ(number(run.report, "violations"), 0) << to_json(run.report);

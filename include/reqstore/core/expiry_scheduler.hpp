@@ -5,6 +5,7 @@
 // transition it commits.
 #pragma once
 
+#include <reqstore/core/outbox.hpp>
 #include <reqstore/core/record_service.hpp>
 #include <reqstore/core/record_store.hpp>
 
@@ -14,6 +15,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
+#include <string>
 
 namespace reqstore::core
 {
@@ -24,6 +27,11 @@ public:
     // `service` and `store` must outlive the scheduler. Registers itself with the service to hear
     // of new timers.
     expiry_scheduler(boost::asio::any_io_executor executor, record_service& service, record_store& store);
+
+    // Makes this scheduler one of several, on nodes that share the store (store/pg), named
+    // `node_id`: it scans only while it holds the lease "expiry", and looks at the store at least
+    // every second, since timers set through other nodes are not announced here. Before start().
+    void share_with_nodes(outbox_coordination& coordination, std::string node_id);
 
     // Starts the coroutine. Call once, after the store is open.
     void start();
@@ -37,6 +45,9 @@ public:
 
 private:
     boost::asio::awaitable<void> run();
+    // Whether this node may scan now: always alone; shared, while it holds the lease (renewed
+    // when due).
+    boost::asio::awaitable<bool> may_scan();
 
     record_service& service_;
     record_store& store_;
@@ -44,6 +55,10 @@ private:
     boost::asio::steady_timer wake_;              // only on strand_
     std::atomic<unix_millis> planned_{INT64_MAX}; // when run() will look next
     std::atomic<bool> stopping_{false};
+    outbox_coordination* coordination_ = nullptr; // set when shared with other nodes
+    std::string node_id_;
+    std::optional<std::uint64_t> lease_epoch_;             // only on strand_
+    std::chrono::steady_clock::time_point lease_tried_at_; // only on strand_
 };
 
 } // namespace reqstore::core

@@ -199,6 +199,9 @@ public:
     [[nodiscard]] virtual awaitable_result<settled> settle_claimed(const delivery& d, std::uint64_t epoch,
                                                                    std::chrono::milliseconds lease,
                                                                    unix_millis now) = 0;
+    // Ends every claim `holder` holds: a node starting again under its name has no attempt under way,
+    // and its lanes need not wait for the claims of its previous run to run out.
+    [[nodiscard]] virtual awaitable_result<void> release_lanes_of(std::string_view holder) = 0;
     // Ends the claim of `lane` made under `epoch` without recording anything.
     [[nodiscard]] virtual awaitable_result<void> release_lane(std::string_view lane, std::uint64_t epoch) = 0;
 

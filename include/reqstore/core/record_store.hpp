@@ -28,6 +28,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace reqstore::core
@@ -167,6 +168,12 @@ public:
     // Version `version` of `id` (tombstones included), or nullopt when there is no such version.
     [[nodiscard]] virtual awaitable_result<std::optional<stored_version>>
     load_version(std::string_view id, std::uint64_t version) = 0;
+
+    // The versions `wanted` names (id, version), in its order, each nullopt when there is no such
+    // version: load_version for many at once. The default calls load_version for each; a remote
+    // engine reads them in one round trip (the webhook fan-out loads one per event it fans out).
+    [[nodiscard]] virtual awaitable_result<std::vector<std::optional<stored_version>>>
+    load_versions(std::vector<std::pair<std::string, std::uint64_t>> wanted);
 
     // Up to `limit` versions of `id` below `below_version`, newest first, bodies left empty. Empty
     // when there are none (or `limit` is 0).

@@ -121,10 +121,23 @@ private:
     // Fails as the store does, or on an unreadable entry, and then neither writes nor queues anything.
     [[nodiscard]] boost::asio::awaitable<core::result<void>>
     fan_out_batch(std::vector<core::feed_entry> entries);
-    // The deliveries one feed entry makes (none if nobody asks for it). Fails as the store does when
-    // the record's version is loaded, or if the entry is unreadable.
-    [[nodiscard]] boost::asio::awaitable<core::result<std::vector<core::delivery>>>
-    deliveries_for(const core::feed_entry& entry, core::unix_millis now);
+    // A change feed entry as the fan-out reads it: the event, and the subscriptions that ask for it.
+    struct fan_out_event
+    {
+        std::uint64_t sequence = 0;
+        boost::json::object event;
+        std::string name, record_id, type;
+        std::uint64_t version = 0;
+        bool to_callback = false;                                 // a status change: the callback_url's too
+        std::vector<std::pair<std::string, std::string>> targets; // target, url
+        bool needs_record = false;                                // for the body, or for the callback_url
+    };
+    // Reads one entry; fails (errc::internal) when it is unreadable.
+    core::result<fan_out_event> read_event(const core::feed_entry& entry) const;
+    // The deliveries one event makes (none if nobody asks for it), given the record at its version
+    // (null when not needed or gone).
+    std::vector<core::delivery> deliveries_for(fan_out_event e, const boost::json::value& record,
+                                               core::unix_millis now) const;
     // Announces subscription `s`, just disabled for `reason`, to every other enabled subscription that
     // asks for webhook.disabled. A failure to write the deliveries is logged.
     boost::asio::awaitable<void> announce_disabled(core::subscription s, std::string reason);
@@ -137,6 +150,9 @@ private:
     // How often each node claims due lanes when nothing wakes it sooner (a fan-out, a settled
     // attempt on this node). Another node's new deliveries wait for it.
     static constexpr std::chrono::milliseconds claim_poll{250};
+    static constexpr std::chrono::milliseconds claim_gap{20}; // between two claim rounds at least
+    // Asks for a claim round as soon as claim_gap allows.
+    void wake_claims();
     // How long a lane's claim lasts: twice as long as an attempt may (webhooks.timeout), and a
     // second for the round trips around it, so that only a live claim may be attempting. A dead
     // node's lanes are claimed again within it and one claim_poll.
@@ -221,6 +237,7 @@ private:
     // Everything below only on strand_.
     boost::asio::steady_timer wake_;
     boost::asio::steady_timer claim_wake_;       // shared: wakes the claim loop early
+    bool claim_wanted_ = false;                  // shared: a claim round was asked for
     std::optional<std::uint64_t> fan_out_epoch_; // shared: the fan-out lease's, while held
     std::chrono::steady_clock::time_point lease_renewed_at_{};
     std::map<std::string, core::subscription> subscriptions_;

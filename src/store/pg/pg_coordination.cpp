@@ -247,6 +247,16 @@ pg_store::awaitable_result<void> pg_store::release_lane(std::string_view lane, s
                                  [](const rows&) { return core::result<void>(); });
 }
 
+pg_store::awaitable_result<void> pg_store::release_lanes_of(std::string_view holder)
+{
+    std::vector<param> p;
+    p.push_back(text_param(holder));
+    auto statements = single(sql("DELETE FROM lanes WHERE holder = $1", std::move(p)));
+    co_return co_await run<void>(shared_, std::move(statements),
+                                 "releasing the delivery lanes of a previous run",
+                                 [](const rows&) { return core::result<void>(); });
+}
+
 pg_store::awaitable_result<void> pg_store::save_subscription_state(const core::subscription& s)
 {
     // Merged into the stored document member by member (the codec reads members by name), so that

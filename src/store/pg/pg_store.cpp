@@ -288,6 +288,35 @@ pg_store::awaitable_result<std::optional<core::stored_version>> pg_store::load_v
                                                                 "loading a version", first_version);
 }
 
+pg_store::awaitable_result<std::vector<std::optional<core::stored_version>>>
+pg_store::load_versions(std::vector<std::pair<std::string, std::uint64_t>> wanted)
+{
+    array_builder ids(oid::text), versions(oid::int8);
+    for (const auto& [id, version] : wanted)
+    {
+        ids.add_text(id);
+        versions.add_int8(static_cast<std::int64_t>(std::min<std::uint64_t>(version, INT64_MAX)));
+    }
+    std::vector<param> p;
+    p.push_back(std::move(ids).finish());
+    p.push_back(std::move(versions).finish());
+    auto statements =
+        single(sql("SELECT w.n, " + std::string(version_columns) +
+                       ", v.body FROM unnest($1::text[], $2::int8[]) WITH ORDINALITY AS w(id, version, "
+                       "n) JOIN versions v ON v.id = w.id AND v.version = w.version",
+                   std::move(p)));
+    const std::size_t count = wanted.size();
+    co_return co_await run<std::vector<std::optional<core::stored_version>>>(
+        shared_, std::move(statements), "loading versions",
+        [count](const rows& r)
+        {
+            std::vector<std::optional<core::stored_version>> out(count);
+            for (std::size_t i = 0; i < r.size(); ++i)
+                out.at(static_cast<std::size_t>(r.int8(i, 0) - 1)) = decode_version(r, i, 1, true);
+            return out;
+        });
+}
+
 pg_store::awaitable_result<std::vector<core::stored_version>>
 pg_store::history(std::string_view id, std::uint64_t below_version, std::size_t limit)
 {

@@ -75,6 +75,8 @@ public:
     [[nodiscard]] awaitable_result<std::optional<core::stored_version>> load(std::string_view id) override;
     [[nodiscard]] awaitable_result<std::optional<core::stored_version>>
     load_version(std::string_view id, std::uint64_t version) override;
+    [[nodiscard]] awaitable_result<std::vector<std::optional<core::stored_version>>>
+    load_versions(std::vector<std::pair<std::string, std::uint64_t>> wanted) override;
     [[nodiscard]] awaitable_result<std::vector<core::stored_version>>
     history(std::string_view id, std::uint64_t below_version, std::size_t limit) override;
     [[nodiscard]] awaitable_result<core::list_page> list(const core::list_filter& filter,
@@ -125,6 +127,7 @@ public:
                                                            std::chrono::milliseconds lease,
                                                            core::unix_millis now) override;
     [[nodiscard]] awaitable_result<void> release_lane(std::string_view lane, std::uint64_t epoch) override;
+    [[nodiscard]] awaitable_result<void> release_lanes_of(std::string_view holder) override;
     [[nodiscard]] awaitable_result<void> save_subscription_state(const core::subscription& s) override;
 
     // The newest sequence number this node has committed or read (0 before the first).
