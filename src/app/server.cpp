@@ -326,7 +326,12 @@ core::result<void> server::start()
     }
     p.server->start();
     if (p.store.postgres)
-        p.expiry->share_with_nodes(*p.store.postgres, p.node_id);
+    {
+        p.stats.share_work();
+        p.expiry->share_with_nodes(*p.store.postgres, p.node_id,
+                                   [&stats = p.stats](bool held)
+                                   { stats.set_lease_held(ops::metrics::lease::expiry, held); });
+    }
     p.expiry->start();
     if (p.config.events_retention.count() > 0)
         net::co_spawn(*p.io, trim_feed(p.store.outbox(), p.config.events_retention, *p.server, *p.trim_timer),

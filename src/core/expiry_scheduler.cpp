@@ -36,10 +36,12 @@ expiry_scheduler::expiry_scheduler(net::any_io_executor executor, record_service
     service_.on_timer_added([this](unix_millis due) { timer_added(due); });
 }
 
-void expiry_scheduler::share_with_nodes(outbox_coordination& coordination, std::string node_id)
+void expiry_scheduler::share_with_nodes(outbox_coordination& coordination, std::string node_id,
+                                        std::function<void(bool held)> on_lease)
 {
     coordination_ = &coordination;
     node_id_ = std::move(node_id);
+    on_lease_ = std::move(on_lease);
 }
 
 net::awaitable<bool> expiry_scheduler::may_scan()
@@ -59,6 +61,8 @@ net::awaitable<bool> expiry_scheduler::may_scan()
         ops::log().info("this node scans the expiry timers", {{"node", node_id_}, {"epoch", *epoch}});
     lease_epoch_ = epoch;
     lease_tried_at_ = now;
+    if (on_lease_)
+        on_lease_(epoch.has_value());
     co_return epoch.has_value();
 }
 

@@ -40,6 +40,7 @@ void dispatcher::share_with_nodes(core::outbox_coordination& coordination, std::
 {
     coordination_ = &coordination;
     node_id_ = std::move(node_id);
+    stats_.share_work();
 }
 
 std::vector<core::subscription> dispatcher::adopt_subscriptions(std::vector<core::subscription> stored)

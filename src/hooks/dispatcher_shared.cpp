@@ -25,6 +25,13 @@ net::awaitable<bool> dispatcher::hold_fan_out_lease()
     const auto now = std::chrono::steady_clock::now();
     if (fan_out_epoch_ && now - lease_renewed_at_ < fan_out_lease_renewal)
         co_return true;
+    const bool held_now = co_await take_fan_out_lease(now);
+    stats_.set_lease_held(ops::metrics::lease::fan_out, held_now);
+    co_return held_now;
+}
+
+net::awaitable<bool> dispatcher::take_fan_out_lease(std::chrono::steady_clock::time_point now)
+{
     auto held = co_await coordination_->acquire_lease("fan_out", node_id_, fan_out_lease);
     if (!held)
     {
@@ -90,13 +97,15 @@ net::awaitable<void> dispatcher::claim_due_lanes()
         held += state.queue.empty() ? 0 : 1;
     if (held >= options_.max_in_flight)
         co_return;
-    // Before the claim, so that no claimed lane's subscription is newer than what is known here;
-    // a target still unknown after it is read once more below.
-    if (auto refreshed = co_await refresh_subscriptions(); !refreshed)
-    {
-        ops::log().error("reading webhook subscriptions failed", {{"error", refreshed.error().detail}});
-        co_return;
-    }
+    // Read again at most every claim_poll (rounds may come every claim_gap): what is known here
+    // judges a claimed head's subscription disabled or deleted. The claim itself skips disabled
+    // ones as the store has them, and a target unknown here is read once more below.
+    if (std::chrono::steady_clock::now() - subscriptions_read_at_ >= claim_poll)
+        if (auto refreshed = co_await refresh_subscriptions(); !refreshed)
+        {
+            ops::log().error("reading webhook subscriptions failed", {{"error", refreshed.error().detail}});
+            co_return;
+        }
     auto claimed = co_await coordination_->claim_lanes(node_id_, lane_lease(), core::now_millis(),
                                                        options_.max_in_flight - held);
     if (!claimed)
@@ -135,15 +144,21 @@ net::awaitable<void> dispatcher::claim_due_lanes()
         state.queue.push_back(std::move(claim.head));
         schedule(lane, now);
     }
+    std::int64_t claimed_here = 0;
+    for (const auto& [lane, state] : lanes_)
+        claimed_here += state.queue.empty() ? 0 : 1;
+    stats_.set_lanes_claimed(claimed_here);
 }
 
 net::awaitable<core::result<void>> dispatcher::refresh_subscriptions()
 {
     if (!shared())
         co_return core::result<void>();
+    const auto reading = std::chrono::steady_clock::now();
     auto stored = co_await outbox_.load_subscriptions();
     if (!stored)
         co_return stored.error();
+    subscriptions_read_at_ = reading;
     // The failure state this node changed and has not saved yet is its own news: kept.
     std::map<std::string, std::optional<core::unix_millis>> unsaved;
     for (const auto& id : unsaved_failure_state_)

@@ -266,6 +266,22 @@ std::string metrics::render() const
                       "1 while the last connection attempt succeeded.");
         out.append("reqstore_store_reachable ").append(g.reachable ? "1" : "0").append("\n");
     }
+    if (shares_work_)
+    {
+        append_header(out, "reqstore_lease_held", "gauge",
+                      "1 while this node holds the lease, among the nodes that share the store.");
+        for (std::size_t i = 0; i < lease_names.size(); ++i)
+            out.append("reqstore_lease_held{lease=\"")
+                .append(lease_names[i])
+                .append("\"} ")
+                .append(leases_held_[i].load() ? "1" : "0")
+                .append("\n");
+        append_header(out, "reqstore_webhook_lanes_claimed", "gauge",
+                      "Delivery lanes this node holds a claim on now.");
+        out.append("reqstore_webhook_lanes_claimed ")
+            .append(std::to_string(lanes_claimed_.load()))
+            .append("\n");
+    }
     if (!node_.empty())
     {
         append_header(out, "reqstore_node_info", "gauge",

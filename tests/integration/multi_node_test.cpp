@@ -226,10 +226,18 @@ TEST(PostgresEngine, TimersSetThroughAnyNodeFireOnceAndAnotherNodeTakesTheScanOv
     int holder = -1;
     ASSERT_TRUE(eventually([&] { return (holder = scanning_node(nodes)) >= 0; }, 5s)) << logs_of(nodes);
     for (int n = 0; n < node_count; ++n)
+    {
         if (n != holder)
             EXPECT_FALSE(nodes[n]->log_contains("this node scans the expiry timers", 0ms))
                 << "two nodes scan the timers\n"
                 << logs_of(nodes);
+        // /metrics says who holds the lease, once each node has tried it.
+        auto mc = nodes[n]->connect();
+        const double expected = n == holder ? 1 : 0;
+        EXPECT_TRUE(
+            eventually([&] { return metric(mc, "reqstore_lease_held", "lease=\"expiry\"") == expected; }, 3s))
+            << "node " << n << ": " << metric(mc, "reqstore_lease_held", "lease=\"expiry\"").value_or(-1);
+    }
 
     // Set through the nodes that do not scan: the holder hears of them only from the store.
     std::vector<std::string> ids;

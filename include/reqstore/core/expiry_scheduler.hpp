@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -30,8 +31,10 @@ public:
 
     // Makes this scheduler one of several, on nodes that share the store (store/pg), named
     // `node_id`: it scans only while it holds the lease "expiry", and looks at the store at least
-    // every second, since timers set through other nodes are not announced here. Before start().
-    void share_with_nodes(outbox_coordination& coordination, std::string node_id);
+    // every second, since timers set through other nodes are not announced here. `on_lease` hears
+    // whether it holds the lease after each try. Before start().
+    void share_with_nodes(outbox_coordination& coordination, std::string node_id,
+                          std::function<void(bool held)> on_lease = {});
 
     // Starts the coroutine. Call once, after the store is open.
     void start();
@@ -57,6 +60,7 @@ private:
     std::atomic<bool> stopping_{false};
     outbox_coordination* coordination_ = nullptr; // set when shared with other nodes
     std::string node_id_;
+    std::function<void(bool)> on_lease_;
     std::optional<std::uint64_t> lease_epoch_;             // only on strand_
     std::chrono::steady_clock::time_point lease_tried_at_; // only on strand_
 };

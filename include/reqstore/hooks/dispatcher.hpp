@@ -161,6 +161,7 @@ private:
     // Takes or renews the fan-out's lease when a renewal is due; whether this node holds it. A new
     // epoch means another node may have moved the cursor meanwhile: it is read again.
     [[nodiscard]] boost::asio::awaitable<bool> hold_fan_out_lease();
+    [[nodiscard]] boost::asio::awaitable<bool> take_fan_out_lease(std::chrono::steady_clock::time_point now);
     // Claims due lanes from the store, as many as attempts may start, and queues their heads.
     boost::asio::awaitable<void> claim_loop();
     boost::asio::awaitable<void> claim_due_lanes();
@@ -240,6 +241,7 @@ private:
     bool claim_wanted_ = false;                  // shared: a claim round was asked for
     std::optional<std::uint64_t> fan_out_epoch_; // shared: the fan-out lease's, while held
     std::chrono::steady_clock::time_point lease_renewed_at_{};
+    std::chrono::steady_clock::time_point subscriptions_read_at_{}; // shared: the last refresh
     std::map<std::string, core::subscription> subscriptions_;
     std::unordered_map<std::string, lane_state> lanes_;
     std::multimap<core::unix_millis, std::string> due_; // when each scheduled lane's head is due

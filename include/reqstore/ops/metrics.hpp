@@ -112,6 +112,21 @@ public:
     {
         read_remote_store_ = std::move(read);
     }
+    // Nodes sharing a store take turns by leases (the webhook fan-out, the expiry scan) and claim
+    // delivery lanes: whether this node holds each lease, and how many lanes it holds, rendered
+    // once share_work() was called (before serving).
+    enum class lease
+    {
+        fan_out,
+        expiry,
+    };
+    void share_work() noexcept { shares_work_ = true; }
+    void set_lease_held(lease which, bool held) noexcept
+    {
+        leases_held_[static_cast<std::size_t>(which)].store(held, std::memory_order_relaxed);
+    }
+    void set_lanes_claimed(std::int64_t n) noexcept { lanes_claimed_.store(n, std::memory_order_relaxed); }
+
     // This node's name among the nodes that share a store (node.id), rendered as
     // reqstore_node_info{node="..."} 1. Set once, before serving.
     void set_node(std::string node) { node_ = std::move(node); }
@@ -149,6 +164,10 @@ private:
     std::function<bool()> read_store_writable_;              // set before serving, then constant
     std::function<remote_store_gauges()> read_remote_store_; // set before serving, then constant
     std::string node_;                                       // set before serving, then constant
+    bool shares_work_ = false;                               // set before serving, then constant
+    static constexpr std::array<std::string_view, 2> lease_names{"fan_out", "expiry"};
+    std::array<std::atomic<bool>, 2> leases_held_{};
+    std::atomic<std::int64_t> lanes_claimed_{0};
 };
 
 } // namespace reqstore::ops
