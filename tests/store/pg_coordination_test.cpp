@@ -2,10 +2,12 @@
 // (core::outbox_coordination, store/pg/pg_coordination.cpp), against the test PostgreSQL: a lease
 // is one holder's until it runs out, the fan-out's cursor moves only from where it is, a lane is
 // claimed by one holder at a time and only its head is given, and an outcome recorded under a claim
-// that another took over is refused.
+// that another took over is refused. And the migration that made lanes columns (schema version 2).
 #include <reqstore/core/outbox.hpp>
+#include <reqstore/store/rocks/outbox_codec.hpp>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/this_coro.hpp>
 
 #include <gtest/gtest.h>
 
@@ -199,3 +201,84 @@ TEST_F(PgCoordination, TheLanesOfADisabledSubscriptionAreNotClaimedUntilItIsEnab
 }
 
 } // namespace
+
+namespace
+{
+
+// Runs `statements` on a connection of its own to the test PostgreSQL; fails the test on an error.
+void run_sql(std::vector<std::string> statements)
+{
+    namespace pg = reqstore::store::pg;
+    net::io_context context;
+    const auto deadline = pg::clock::now() + std::chrono::seconds(20);
+    const auto done = reqstore::test::run_with_deadline(
+        context,
+        [](std::string conninfo, std::vector<std::string> texts,
+           pg::clock::time_point until) -> net::awaitable<std::string>
+        {
+            auto connected = co_await pg::connection::connect(co_await net::this_coro::executor,
+                                                              std::move(conninfo), until);
+            if (!connected)
+                co_return connected.error().message;
+            std::vector<pg::statement> batch;
+            for (auto& text : texts)
+                batch.push_back(pg::statement{std::move(text), {}});
+            auto executed = co_await (*connected)->execute(std::move(batch), until);
+            co_return executed ? std::string() : executed.error().message;
+        }(reqstore::test::pg_test_conninfo(), std::move(statements), deadline));
+    ASSERT_EQ(done, "");
+}
+
+} // namespace
+
+// A schema written by a build that knew only version 1 (deliveries without lane columns) migrates to
+// version 2 at the next start, and its open deliveries are claimed by lane, the NUL inside a lane
+// included.
+TEST(PgSchemaMigration, OpenDeliveriesOfAVersion1SchemaAreClaimedByLaneAfterTheMigration)
+{
+    const std::string schema = "migration_" + std::to_string(::getpid());
+    run_sql({"DROP SCHEMA IF EXISTS " + schema + " CASCADE"});
+    reqstore::store::pg::pg_options options;
+    options.conninfo = reqstore::test::pg_test_conninfo();
+    options.schema = schema;
+    options.readers = 1;
+    options.follow_other_nodes = false;
+    delivery d;
+    d.target = "whk_A";
+    d.lane = std::string("whk_A") + '\0' + "req_1";
+    d.sequence = 7;
+    d.event = "request.created";
+    d.record_id = "req_1";
+    d.record_type = "request";
+    d.version = 1;
+    d.url = "https://hooks.example/";
+    d.webhook_id = "evt_7";
+    d.created_at = d.committed_at = d.next_attempt_at = reqstore::core::now_millis() - 1;
+    {
+        net::io_context context;
+        auto opened = reqstore::test::run_with_deadline(
+            context, reqstore::store::pg::pg_store::open(options, context.get_executor()));
+        ASSERT_TRUE(opened) << opened.error().detail;
+    }
+    // Back to version 1's shape, with one open delivery stored as version 1 stored it.
+    run_sql({"SET search_path TO " + schema, "DROP TABLE lanes", "DROP TABLE leases", "DROP SEQUENCE epochs",
+             "ALTER TABLE deliveries DROP COLUMN lane, DROP COLUMN seq, DROP COLUMN next_attempt_at",
+             "ALTER TABLE subscriptions DROP COLUMN enabled", "UPDATE schema_version SET version = 1",
+             "INSERT INTO deliveries (id, target, status, json) VALUES (1, 'whk_A', 'pending', '" +
+                 reqstore::store::encode_delivery(d) + "')",
+             "UPDATE fan_out SET last_delivery_id = 1"});
+
+    net::io_context context;
+    auto reopened = reqstore::test::run_with_deadline(
+        context, reqstore::store::pg::pg_store::open(options, context.get_executor()));
+    ASSERT_TRUE(reopened) << reopened.error().detail;
+    auto claimed = reqstore::test::run_with_deadline(
+        context, (*reopened)->claim_lanes("node-a", 10s, reqstore::core::now_millis(), 10));
+    ASSERT_TRUE(claimed) << claimed.error().detail;
+    ASSERT_EQ(claimed->claims.size(), 1u);
+    EXPECT_EQ(claimed->claims[0].head.id, 1u);
+    EXPECT_EQ(claimed->claims[0].head.lane, d.lane);
+    EXPECT_EQ(claimed->claims[0].head.sequence, 7u);
+    reopened->reset();
+    run_sql({"DROP SCHEMA " + schema + " CASCADE"});
+}
