@@ -90,11 +90,15 @@ net::awaitable<void> dispatcher::claim_loop()
     }
 }
 
+std::size_t dispatcher::lanes_with_a_head() const
+{
+    return static_cast<std::size_t>(std::count_if(
+        lanes_.begin(), lanes_.end(), [](const auto& lane) { return !lane.second.queue.empty(); }));
+}
+
 net::awaitable<void> dispatcher::claim_due_lanes()
 {
-    std::size_t held = 0;
-    for (const auto& [lane, state] : lanes_)
-        held += state.queue.empty() ? 0 : 1;
+    const std::size_t held = lanes_with_a_head();
     if (held >= options_.max_in_flight)
         co_return;
     // Read again at most every claim_poll (rounds may come every claim_gap): what is known here
@@ -144,10 +148,7 @@ net::awaitable<void> dispatcher::claim_due_lanes()
         state.queue.push_back(std::move(claim.head));
         schedule(lane, now);
     }
-    std::int64_t claimed_here = 0;
-    for (const auto& [lane, state] : lanes_)
-        claimed_here += state.queue.empty() ? 0 : 1;
-    stats_.set_lanes_claimed(claimed_here);
+    stats_.set_lanes_claimed(static_cast<std::int64_t>(lanes_with_a_head()));
 }
 
 net::awaitable<core::result<void>> dispatcher::refresh_subscriptions()

@@ -1,6 +1,7 @@
 // Lock-free counters and histograms, and their Prometheus text rendering.
 #include <reqstore/ops/metrics.hpp>
 
+#include <array>
 #include <cstddef>
 #include <cstdio>
 
@@ -66,6 +67,22 @@ void append_header(std::string& out, std::string_view name, std::string_view typ
 {
     out.append("# HELP ").append(name).append(" ").append(help).append("\n");
     out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+}
+
+// One sample per label value: name{label="values[i]"} value_of(i).
+template <std::size_t N, class ValueOf>
+void append_labelled(std::string& out, std::string_view name, std::string_view label,
+                     const std::array<std::string_view, N>& values, ValueOf value_of)
+{
+    for (std::size_t i = 0; i < N; ++i)
+        out.append(name)
+            .append("{")
+            .append(label)
+            .append("=\"")
+            .append(values[i])
+            .append("\"} ")
+            .append(std::to_string(value_of(i)))
+            .append("\n");
 }
 
 } // namespace
@@ -209,12 +226,8 @@ std::string metrics::render() const
     out.append("reqstore_cas_conflicts_total ").append(std::to_string(cas_conflicts_.load())).append("\n");
     append_header(out, "reqstore_webhook_deliveries_total", "counter",
                   "Webhook delivery attempts by outcome (dead: the last attempt of a delivery failed).");
-    for (std::size_t i = 0; i < delivery_outcomes.size(); ++i)
-        out.append("reqstore_webhook_deliveries_total{outcome=\"")
-            .append(delivery_outcomes[i])
-            .append("\"} ")
-            .append(std::to_string(deliveries_[i].load()))
-            .append("\n");
+    append_labelled(out, "reqstore_webhook_deliveries_total", "outcome", delivery_outcomes,
+                    [this](std::size_t i) { return deliveries_[i].load(); });
     append_header(out, "reqstore_webhook_delivery_lag_seconds", "histogram",
                   "From an event's commit to its delivery's 2xx answer.");
     delivery_lag_.render(out, "reqstore_webhook_delivery_lag_seconds", "");
@@ -228,12 +241,8 @@ std::string metrics::render() const
     out.append("reqstore_open_connections ").append(std::to_string(open_connections_.load())).append("\n");
     append_header(out, "reqstore_connections_refused_total", "counter",
                   "Connections closed as soon as they were accepted, by the cap that refused them.");
-    for (std::size_t i = 0; i < refusal_reasons.size(); ++i)
-        out.append("reqstore_connections_refused_total{reason=\"")
-            .append(refusal_reasons[i])
-            .append("\"} ")
-            .append(std::to_string(refused_connections_[i].load()))
-            .append("\n");
+    append_labelled(out, "reqstore_connections_refused_total", "reason", refusal_reasons,
+                    [this](std::size_t i) { return refused_connections_[i].load(); });
     append_header(out, "reqstore_accept_failures_total", "counter",
                   "accept() failures, such as running out of file descriptors.");
     out.append("reqstore_accept_failures_total ")
@@ -270,12 +279,8 @@ std::string metrics::render() const
     {
         append_header(out, "reqstore_lease_held", "gauge",
                       "1 while this node holds the lease, among the nodes that share the store.");
-        for (std::size_t i = 0; i < lease_names.size(); ++i)
-            out.append("reqstore_lease_held{lease=\"")
-                .append(lease_names[i])
-                .append("\"} ")
-                .append(leases_held_[i].load() ? "1" : "0")
-                .append("\n");
+        append_labelled(out, "reqstore_lease_held", "lease", lease_names,
+                        [this](std::size_t i) { return leases_held_[i].load() ? 1 : 0; });
         append_header(out, "reqstore_webhook_lanes_claimed", "gauge",
                       "Delivery lanes this node holds a claim on now.");
         out.append("reqstore_webhook_lanes_claimed ")

@@ -850,6 +850,34 @@ TEST_P(StoreConformance, LoadVersionOfAMissingVersionOrIdIsNothing)
     }
 }
 
+TEST_P(StoreConformance, LoadVersionsGivesEachAskedVersionInItsOrderAndNothingForAMissingOne)
+{
+    commit_versions("req_A", {"pending", "active", "completed"});
+    commit_versions("req_B", {"pending"});
+    const auto loaded = run(records().load_versions(
+        {{"req_B", 1}, {"req_A", 3}, {"req_A", 9}, {"req_C", 1}, {"req_A", 1}, {"req_A", 3}}));
+    ASSERT_TRUE(loaded.has_value()) << loaded.error().detail;
+    ASSERT_EQ(loaded->size(), 6u);
+    const std::vector<std::pair<std::string, std::uint64_t>> expected{
+        {"req_B", 1}, {"req_A", 3}, {"", 0}, {"", 0}, {"req_A", 1}, {"req_A", 3}};
+    for (std::size_t i = 0; i < expected.size(); ++i)
+    {
+        const auto& [id, n] = expected[i];
+        const auto& v = (*loaded)[i];
+        if (n == 0)
+        {
+            EXPECT_FALSE(v.has_value()) << "entry " << i;
+            continue;
+        }
+        ASSERT_TRUE(v.has_value()) << "entry " << i;
+        EXPECT_EQ(v->version, n) << "entry " << i;
+        EXPECT_EQ(v->body, body_of({.id = id, .version = n, .status = v->status})) << "entry " << i;
+    }
+    const auto none = run(records().load_versions({}));
+    ASSERT_TRUE(none.has_value());
+    EXPECT_TRUE(none->empty());
+}
+
 TEST_P(StoreConformance, LoadVersionStillReadsADeletedRecordsHistory)
 {
     commit_versions("req_A", {"pending", "active"});

@@ -162,6 +162,8 @@ private:
     // epoch means another node may have moved the cursor meanwhile: it is read again.
     [[nodiscard]] boost::asio::awaitable<bool> hold_fan_out_lease();
     [[nodiscard]] boost::asio::awaitable<bool> take_fan_out_lease(std::chrono::steady_clock::time_point now);
+    // Lanes that hold a delivery here (shared: the lanes this node has claimed).
+    std::size_t lanes_with_a_head() const;
     // Claims due lanes from the store, as many as attempts may start, and queues their heads.
     boost::asio::awaitable<void> claim_loop();
     boost::asio::awaitable<void> claim_due_lanes();

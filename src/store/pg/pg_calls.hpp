@@ -59,6 +59,16 @@ boost::asio::awaitable<core::result<T>> run(std::shared_ptr<pg_store::shared> s,
                                   [&decode](const std::vector<rows>& all) { return decode(all.back()); });
 }
 
+// The decoding of a call whose rows nobody reads (a write, a delete).
+inline core::result<void> no_rows(const rows&)
+{
+    return core::result<void>();
+}
+
+// Delivery `row` of `r`, its id in column `id_column` and its stored JSON in `json_column` (the
+// column is the truth for the id: the JSON's may be 0). Throws on a JSON the codec cannot read.
+core::delivery delivery_in(const rows& r, std::size_t row, std::size_t id_column, std::size_t json_column);
+
 inline std::vector<statement> single(statement st)
 {
     std::vector<statement> out;

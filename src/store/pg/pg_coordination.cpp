@@ -9,8 +9,6 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
-#include <stdexcept>
-
 #include "pg_calls.hpp"
 
 namespace reqstore::store::pg
@@ -137,36 +135,31 @@ pg_store::awaitable_result<pg_store::claimed_lanes> pg_store::claim_lanes(std::s
                                                                           std::size_t limit)
 {
     auto statements = claim_statements(holder, lease, now, limit);
-    co_return co_await run_all<claimed_lanes>(
-        shared_, std::move(statements), "claiming delivery lanes",
-        [](const std::vector<rows>& all)
-        {
-            claimed_lanes out;
-            const rows& heads = all.at(1);
-            for (std::size_t i = 0; i < heads.size(); ++i)
-            {
-                lane_claim claim;
-                claim.epoch = static_cast<std::uint64_t>(heads.int8(i, 1));
-                if (heads.is_null(i, 2))
-                {
-                    // Settled meanwhile, every delivery of it: the claim is handed back empty.
-                    claim.head.lane = std::string(heads.bytes(i, 0));
-                    claim.head.id = 0;
-                }
-                else
-                {
-                    auto d = decode_delivery(heads.bytes(i, 3));
-                    if (!d)
-                        throw std::runtime_error("delivery " + std::to_string(heads.int8(i, 2)) +
-                                                 " is stored in an unreadable form");
-                    claim.head = std::move(*d);
-                    claim.head.id = static_cast<std::uint64_t>(heads.int8(i, 2));
-                }
-                out.claims.push_back(std::move(claim));
-            }
-            out.open_deliveries = static_cast<std::uint64_t>(all.at(2).int8(0, 0));
-            return out;
-        });
+    co_return co_await run_all<claimed_lanes>(shared_, std::move(statements), "claiming delivery lanes",
+                                              [](const std::vector<rows>& all)
+                                              {
+                                                  claimed_lanes out;
+                                                  const rows& heads = all.at(1);
+                                                  for (std::size_t i = 0; i < heads.size(); ++i)
+                                                  {
+                                                      lane_claim claim;
+                                                      claim.epoch =
+                                                          static_cast<std::uint64_t>(heads.int8(i, 1));
+                                                      if (heads.is_null(i, 2))
+                                                      {
+                                                          // Settled meanwhile, every delivery of it: the
+                                                          // claim is handed back empty.
+                                                          claim.head.lane = std::string(heads.bytes(i, 0));
+                                                          claim.head.id = 0;
+                                                      }
+                                                      else
+                                                          claim.head = delivery_in(heads, i, 2, 3);
+                                                      out.claims.push_back(std::move(claim));
+                                                  }
+                                                  out.open_deliveries =
+                                                      static_cast<std::uint64_t>(all.at(2).int8(0, 0));
+                                                  return out;
+                                              });
 }
 
 pg_store::awaitable_result<pg_store::settled> pg_store::settle_claimed(const core::delivery& d,
@@ -224,15 +217,7 @@ pg_store::awaitable_result<pg_store::settled> pg_store::settle_claimed(const cor
                                             out.recorded = all.at(0).affected() == 1;
                                             const rows& head = all.at(1);
                                             if (out.recorded && head.size() == 1)
-                                            {
-                                                auto next = decode_delivery(head.bytes(0, 1));
-                                                if (!next)
-                                                    throw std::runtime_error(
-                                                        "delivery " + std::to_string(head.int8(0, 0)) +
-                                                        " is stored in an unreadable form");
-                                                next->id = static_cast<std::uint64_t>(head.int8(0, 0));
-                                                out.next = std::move(*next);
-                                            }
+                                                out.next = delivery_in(head, 0, 0, 1);
                                             return out;
                                         });
 }
@@ -243,8 +228,7 @@ pg_store::awaitable_result<void> pg_store::release_lane(std::string_view lane, s
     p.push_back(bytea_param(lane));
     p.push_back(int8_param(static_cast<std::int64_t>(epoch)));
     auto statements = single(sql("DELETE FROM lanes WHERE lane = $1 AND epoch = $2", std::move(p)));
-    co_return co_await run<void>(shared_, std::move(statements), "releasing a delivery lane",
-                                 [](const rows&) { return core::result<void>(); });
+    co_return co_await run<void>(shared_, std::move(statements), "releasing a delivery lane", no_rows);
 }
 
 pg_store::awaitable_result<void> pg_store::release_lanes_of(std::string_view holder)
@@ -253,8 +237,7 @@ pg_store::awaitable_result<void> pg_store::release_lanes_of(std::string_view hol
     p.push_back(text_param(holder));
     auto statements = single(sql("DELETE FROM lanes WHERE holder = $1", std::move(p)));
     co_return co_await run<void>(shared_, std::move(statements),
-                                 "releasing the delivery lanes of a previous run",
-                                 [](const rows&) { return core::result<void>(); });
+                                 "releasing the delivery lanes of a previous run", no_rows);
 }
 
 pg_store::awaitable_result<void> pg_store::save_subscription_state(const core::subscription& s)
@@ -274,7 +257,7 @@ pg_store::awaitable_result<void> pg_store::save_subscription_state(const core::s
         sql("UPDATE subscriptions SET enabled = $2, json = (json::jsonb || $3::jsonb)::text WHERE id = $1",
             std::move(p)));
     co_return co_await run<void>(shared_, std::move(statements), "saving a subscription's failure state",
-                                 [](const rows&) { return core::result<void>(); });
+                                 no_rows);
 }
 
 } // namespace reqstore::store::pg

@@ -20,17 +20,21 @@ std::vector<core::delivery> decode_deliveries(const rows& r)
     std::vector<core::delivery> out;
     out.reserve(r.size());
     for (std::size_t i = 0; i < r.size(); ++i)
-    {
-        auto d = decode_delivery(r.bytes(i, 1));
-        if (!d)
-            throw std::runtime_error("delivery " + std::to_string(r.int8(i, 0)) +
-                                     " is stored in an unreadable form");
-        d->id = static_cast<std::uint64_t>(r.int8(i, 0)); // the column is the truth; the JSON's id may be 0
-        out.push_back(std::move(*d));
-    }
+        out.push_back(delivery_in(r, i, 0, 1));
     return out;
 }
 } // namespace
+
+core::delivery delivery_in(const rows& r, std::size_t row, std::size_t id_column, std::size_t json_column)
+{
+    auto d = decode_delivery(r.bytes(row, json_column));
+    if (!d)
+        throw std::runtime_error("delivery " + std::to_string(r.int8(row, id_column)) +
+                                 " is stored in an unreadable form");
+    d->id =
+        static_cast<std::uint64_t>(r.int8(row, id_column)); // the column is the truth; the JSON's id may be 0
+    return std::move(*d);
+}
 
 // ---- the outbox ---------------------------------------------------------------------------------
 
@@ -110,8 +114,7 @@ pg_store::awaitable_result<void> pg_store::save_subscription(const core::subscri
         single(sql("INSERT INTO subscriptions (id, json, enabled) VALUES ($1, $2, $3) ON CONFLICT (id) DO "
                    "UPDATE SET json = EXCLUDED.json, enabled = EXCLUDED.enabled",
                    std::move(p)));
-    co_return co_await run<void>(shared_, std::move(statements), "saving a webhook subscription",
-                                 [](const rows&) { return core::result<void>(); });
+    co_return co_await run<void>(shared_, std::move(statements), "saving a webhook subscription", no_rows);
 }
 
 pg_store::awaitable_result<void> pg_store::delete_subscription(std::string_view id)
@@ -119,8 +122,7 @@ pg_store::awaitable_result<void> pg_store::delete_subscription(std::string_view 
     std::vector<param> p;
     p.push_back(text_param(id));
     auto statements = single(sql("DELETE FROM subscriptions WHERE id = $1", std::move(p)));
-    co_return co_await run<void>(shared_, std::move(statements), "deleting a webhook subscription",
-                                 [](const rows&) { return core::result<void>(); });
+    co_return co_await run<void>(shared_, std::move(statements), "deleting a webhook subscription", no_rows);
 }
 
 pg_store::awaitable_result<std::uint64_t> pg_store::fan_out_cursor()
@@ -212,8 +214,7 @@ pg_store::awaitable_result<void> pg_store::save_delivery(const core::delivery& d
             "json = EXCLUDED.json, lane = EXCLUDED.lane, seq = EXCLUDED.seq, next_attempt_at = "
             "EXCLUDED.next_attempt_at",
             std::move(p)));
-    co_return co_await run<void>(shared_, std::move(statements), "saving a delivery",
-                                 [](const rows&) { return core::result<void>(); });
+    co_return co_await run<void>(shared_, std::move(statements), "saving a delivery", no_rows);
 }
 
 pg_store::awaitable_result<std::optional<core::delivery>> pg_store::load_delivery(std::uint64_t id)

@@ -438,8 +438,7 @@ pg_store::awaitable_result<void> pg_store::remove_timer(const core::timer_key& t
     p.push_back(int8_param(timer.due));
     p.push_back(text_param(timer.id));
     auto statements = single(sql("DELETE FROM timers WHERE due = $1 AND id = $2", std::move(p)));
-    co_return co_await run<void>(shared_, std::move(statements), "removing a timer",
-                                 [](const rows&) { return core::result<void>(); });
+    co_return co_await run<void>(shared_, std::move(statements), "removing a timer", no_rows);
 }
 
 pg_store::awaitable_result<std::optional<core::idempotency_entry>>
