@@ -702,13 +702,14 @@ void run::write_outputs()
 
 json::object run::report() const
 {
-    std::uint64_t ok = 0, fail = 0, unknown = 0, writes_ok = 0;
+    std::uint64_t ok = 0, fail = 0, unknown = 0, writes_ok = 0, unavailable = 0;
     for (const auto& op : history_.ops())
     {
         ok += op.outcome == op_outcome::ok;
         fail += op.outcome == op_outcome::fail;
         unknown += op.outcome == op_outcome::unknown;
         writes_ok += op.outcome == op_outcome::ok && op.kind != op_kind::read;
+        unavailable += op.status == 503;
     }
     json::object kinds;
     for (const auto& [kind, n] : book_.violations_by_kind())
@@ -740,6 +741,7 @@ json::object run::report() const
                      {"acknowledged_writes", writes_ok},
                      {"failed", fail},
                      {"unknown", unknown},
+                     {"answered_503", unavailable},
                      {"keys", book_.keys().size()},
                      {"versions_audited", audited_versions_},
                      {"events_read", audit_.events_read()},

@@ -43,6 +43,23 @@ result<json::object> object_body(const write_input& input, unsigned max_depth)
     return std::move(decoded->get_object());
 }
 
+// Whether a queued commit failed because the engine refused its compare-and-swap: another writer
+// of the store (another node) committed the record first. A write judged against that queued
+// version may well hold against the store's own version, so it is judged again instead of failing.
+bool lost_to_another_writer(const failure& commit_failure)
+{
+    return commit_failure.code == errc::precondition_failed;
+}
+
+// Asks the caller (record_service::write) to judge the write again, when it still may; when it may
+// not, `last_word` is the answer.
+failure judge_again(bool* judged_on_stale_version, failure last_word)
+{
+    if (judged_on_stale_version)
+        *judged_on_stale_version = true;
+    return last_word;
+}
+
 } // namespace
 
 failure precondition_problem(precondition_outcome outcome, const stored_version* current)
@@ -245,8 +262,14 @@ net::awaitable<result<write_outcome>> record_service::finish(result<staged_write
         // could still show the version before it.
         if (judged_against)
             if (const auto earlier = co_await judged_against->wait(); !earlier)
+            {
+                if (lost_to_another_writer(earlier.error()))
+                    co_return judge_again(judged_on_stale_version,
+                                          failure(errc::unavailable, "this request kept changing while this "
+                                                                     "write was judged: try again"));
                 co_return failure(errc::unavailable, "an earlier write to this request failed, so this one "
                                                      "was judged against a version that was never stored");
+            }
         co_return staged.error();
     }
     if (!staged->durable)
@@ -259,18 +282,21 @@ net::awaitable<result<write_outcome>> record_service::finish(result<staged_write
         if (durable.error().code != errc::precondition_failed)
             co_return durable.error();
         // The engine refused the compare-and-swap: the record is not at the version this write was
-        // judged against. Judged against a queued version whose own commit failed: not the client's
-        // precondition, the server could not write.
-        if (staged->pipelined && judged_against && !co_await judged_against->wait())
-            co_return failure(errc::unavailable, "an earlier write to request " + staged->outcome.id +
-                                                     " failed, so this one was not written");
+        // judged against. Judged against a queued version whose own commit failed for another
+        // reason than a lost race: not the client's precondition, the server could not write.
+        if (staged->pipelined && judged_against)
+            if (const auto earlier = co_await judged_against->wait();
+                !earlier && !lost_to_another_writer(earlier.error()))
+                co_return failure(errc::unavailable, "an earlier write to request " + staged->outcome.id +
+                                                         " failed, so this one was not written");
         // Otherwise the version held in memory was only a hint, and stale (another writer of the
-        // store committed meanwhile; settle() dropped it): the caller judges the write again
-        // against the store's own version.
-        if (judged_on_stale_version)
-            *judged_on_stale_version = true;
-        co_return failure(errc::unavailable, "request " + staged->outcome.id +
-                                                 " kept changing while this write was judged: try again");
+        // store committed meanwhile; settle() dropped it), or the queued version it was judged
+        // against lost to such a commit: the caller judges the write again against the store's own
+        // version.
+        co_return judge_again(
+            judged_on_stale_version,
+            failure(errc::unavailable, "request " + staged->outcome.id +
+                                           " kept changing while this write was judged: try again"));
     }
     if (staged->owns && timer_added_)
         for (const auto& timer : staged->timers_added)
