@@ -305,8 +305,12 @@ net::awaitable<result<write_outcome>> record_service::finish(result<staged_write
 }
 
 net::awaitable<result<std::optional<stored_version>>>
-record_service::load_for_write(const std::string& id, std::shared_ptr<pending_commit>& pending)
+record_service::load_for_write(const std::string& id, std::shared_ptr<pending_commit>& pending,
+                               bool durable_only)
 {
+    // Under the record's lock nothing new is queued meanwhile: one wait settles the record.
+    if (auto held = newest_.find(id); held && held->queued && durable_only)
+        (void)co_await held->queued->wait();
     if (auto held = newest_.find(id))
     {
         pending = std::move(held->queued);
@@ -342,12 +346,16 @@ net::awaitable<result<write_outcome>> record_service::write(std::string id, writ
 {
     // Judged under the record's lock against its newest version, which memory may hold: a hint the
     // engine's compare-and-swap checks. Should it prove stale, the write is judged again against
-    // the store's own version, a bounded number of times.
+    // the store's own version, a bounded number of times. Judged again, it waits for a version this
+    // node queued meanwhile instead of being judged against it: another node's commit may overtake
+    // that one too, and a chain of such losses would use every judgement up. Against a durable
+    // version, a second refusal means another writer committed, which the third judgement sees.
     constexpr int max_judgements = 3;
     for (int judgement = 1;; ++judgement)
     {
         std::shared_ptr<pending_commit> judged_against;
-        auto staged = co_await locks_.run_exclusive(id, mutate_locked(id, input, op, judged_against));
+        auto staged =
+            co_await locks_.run_exclusive(id, mutate_locked(id, input, op, judged_against, judgement > 1));
         bool stale = false;
         auto answer = co_await finish(std::move(staged), std::move(judged_against),
                                       judgement < max_judgements ? &stale : nullptr);
@@ -377,11 +385,11 @@ result<record_service::staged_write> record_service::create_by_put(std::string i
 
 net::awaitable<result<record_service::staged_write>>
 record_service::mutate_locked(std::string id, const write_input& input, write_operation op,
-                              std::shared_ptr<pending_commit>& judged_against)
+                              std::shared_ptr<pending_commit>& judged_against, bool durable_only)
 {
     // Step 2: the record exists (410 once deleted), or PUT with If-None-Match: * creates it.
     std::shared_ptr<pending_commit> queued; // set when the newest version is not yet durable
-    auto loaded = co_await load_for_write(id, queued);
+    auto loaded = co_await load_for_write(id, queued, durable_only);
     judged_against = queued;
     if (!loaded)
         co_return loaded.error();

@@ -180,9 +180,10 @@ private:
                                                                       write_operation op);
     // `judged_against` is set to the pending commit of the queued version the write was judged
     // against, if it was not yet durable. `input` must outlive the call (it is awaited at once).
+    // `durable_only`: judge against a durable version, waiting for a queued one's commit first.
     [[nodiscard]] boost::asio::awaitable<result<staged_write>>
     mutate_locked(std::string id, const write_input& input, write_operation op,
-                  std::shared_ptr<pending_commit>& judged_against);
+                  std::shared_ptr<pending_commit>& judged_against, bool durable_only = false);
     // Waits for a staged write's durability and answers for it; a refusal judged against a queued
     // version waits for that version's durability first. When the engine refused the commit because
     // the version it was judged against was a stale hint, sets *judged_on_stale_version (if given)
@@ -191,9 +192,11 @@ private:
     finish(result<staged_write> staged, std::shared_ptr<pending_commit> judged_against = nullptr,
            bool* judged_on_stale_version = nullptr);
     // The record's newest version for a writer holding its lock: a queued one not yet durable if
-    // any (with its pending commit in `pending`), else the store's.
+    // any (with its pending commit in `pending`), else the store's. `durable_only`: a queued
+    // version's commit is waited for, and the version then read.
     [[nodiscard]] boost::asio::awaitable<result<std::optional<stored_version>>>
-    load_for_write(const std::string& id, std::shared_ptr<pending_commit>& pending);
+    load_for_write(const std::string& id, std::shared_ptr<pending_commit>& pending,
+                   bool durable_only = false);
     // PUT with If-None-Match: * of a record that does not exist: creates it under `id`.
     [[nodiscard]] result<staged_write> create_by_put(std::string id, const write_input& input);
     // Judge a creation / build a version and start its commit. `locked`: under the record's lock,
