@@ -11,6 +11,7 @@ edited by hand; a report without the marker gets the default introduction below.
 """
 
 import argparse
+import glob
 import html
 import json
 import math
@@ -505,6 +506,74 @@ def targets(cells, memory, fanout, scaling, many):
     return rows
 
 
+CLUSTER_SYSTEMS = [("etcd", "etcd, one member"), ("reqstore-embedded", "reqstore, embedded RocksDB (fsync)"),
+                   ("reqstore-pg-1", "reqstore on PostgreSQL, 1 node"),
+                   ("reqstore-pg-3", "reqstore on PostgreSQL, 3 nodes")]
+
+
+def writes_per_commit(results_dir, system, connections):
+    """Writes the nodes committed per PostgreSQL commit during the CAS runs, over all repeats."""
+    commits = batches = 0
+    for path in glob.glob(os.path.join(results_dir, f"cluster.{system}.cas.c{connections}.r*.commits.json")):
+        r = load_json(path) or {}
+        try:
+            c0, b0 = (int(x) for x in r["before"].split())
+            c1, b1 = (int(x) for x in r["after"].split())
+        except (KeyError, ValueError):
+            continue
+        commits += c1 - c0
+        batches += b1 - b0
+    return commits / batches if batches > 0 else None
+
+
+def cluster_section(out, cells, results_dir, many):
+    """scripts/bench's cluster section: CAS and GET through HAProxy, beside etcd and the embedded engine."""
+    rows = [(system, name, c, op, cells.get(("cluster", system, op, c)))
+            for c in ([many] + ([1] if many != 1 else [])) for system, name in CLUSTER_SYSTEMS
+            for op in ("cas", "read")]
+    rows = [r for r in rows if r[4]]
+    if not rows:
+        out.append("Not measured in this run (`scripts/bench --only cluster` runs it; a full run does by default).")
+        out.append("")
+        return
+    out.append("`scripts/cluster` on loopback: reqstore nodes behind HAProxy (round robin) on PostgreSQL 15 with a "
+               "synchronous standby and pg_auto_failover's monitor, measured through HAProxy with three nodes "
+               "and with one (the other two stopped). A single etcd member and the embedded engine (fsync) are "
+               "measured in the same rounds. Every server process, the cluster's all together, runs on CPU 0 "
+               "and the load on CPU 1, as everywhere in this report. \"writes per commit\": the writes the "
+               "nodes committed over the PostgreSQL transactions that held them, during the CAS runs. "
+               "docs/SCALING.md explains the figures.")
+    out.append("")
+    out.append("| system | operation | connections | requests/s | p50 ms | p99 ms | writes per commit | non-2xx | errors "
+               "| check |")
+    out.append("|---|---|--:|--:|--:|--:|--:|--:|--:|---|")
+    for system, name, c, op, cell in rows:
+        per_commit = writes_per_commit(results_dir, system, c) if op == "cas" and system.startswith("reqstore-pg") else None
+        out.append(f"| {name} | {'CAS PUT' if op == 'cas' else 'GET by id'} | {c} | {with_spread(cell.rps(), fmt_rate)} | "
+                   f"{fmt_ms(median(cell.p50()))} | {with_spread(cell.p99(), fmt_ms)} | "
+                   f"{'' if per_commit is None else f'{per_commit:.1f}'} | {cell.non_2xx():,} | {cell.errors():,} | "
+                   f"{cell.check_text()} |")
+    out.append("")
+    pg3 = cells.get(("cluster", "reqstore-pg-3", "cas", many))
+    etcd = cells.get(("cluster", "etcd", "cas", many))
+    if pg3 and etcd:
+        r = ratio(median(pg3.rps()), median(etcd.rps()))
+        out.append(f"Target: CAS through 3 nodes with a synchronous standby at least equal to a single etcd member's "
+                   f"CAS rate, {many} connections: {fmt_ratio(r)} of etcd's, "
+                   f"{verdict(None if r is None else r >= 1.0)}.")
+        out.append("")
+    failover = load_json(os.path.join(results_dir, "cluster.failover.json"))
+    if failover:
+        first = failover.get("first_2xx_after_kill_ms")
+        out.append(f"Failover: the primary was killed (SIGKILL) while a client wrote through HAProxy every 20 ms. "
+                   f"pg_auto_failover promoted the standby after {failover.get('promotion_ms', '?')} ms; the first "
+                   f"write to succeed came {'never' if first is None else f'{first:,} ms'} after the kill, and "
+                   f"{failover.get('attempts_failed', 0)} attempts failed meanwhile (statuses "
+                   f"{', '.join(str(x) for x in failover.get('statuses_failed', [])) or 'none'}; 0 is no answer "
+                   f"within 1 s).")
+        out.append("")
+
+
 def count_text(n):
     n = int(n)
     if n >= 1_000_000 and n % 1_000_000 == 0:
@@ -809,6 +878,10 @@ def main():
                            f"{fmt_ms(median(cell.p50()))} | {with_spread(cell.p99(), fmt_ms)} | "
                            f"{cell.check_text()} |")
         out.append("")
+
+    out.append("## Beyond one machine")
+    out.append("")
+    cluster_section(out, cells, args.results, many)
 
     out.append("## Commands")
     out.append("")
