@@ -1393,6 +1393,27 @@ TEST_P(StoreConformance, WhenTheFirstOfTwoBackToBackCommitsIsRefusedTheSecondFai
     EXPECT_EQ(sequences_of(feed()), "1");
 }
 
+// Commits of several records started together, as a batch takes them: one refused in the middle
+// leaves the others written, new and existing records alike, and takes no sequence number.
+TEST_P(StoreConformance, CommitsOfSeveralRecordsStartedTogetherSucceedOrFailEachOnItsOwn)
+{
+    commit_versions("req_A", {"pending"});
+    commit_versions("req_B", {"pending", "active"});
+    const auto a = records().start_commit(make_commit({.id = "req_A", .version = 2, .status = "active"}));
+    const auto b = records().start_commit(make_commit({.id = "req_B", .version = 2, .status = "canceled"}));
+    const auto c = records().start_commit(make_commit({.id = "req_C", .events = 2}));
+    EXPECT_EQ(describe(run(a->wait())), "first_sequence 4");
+    const auto refused = run(b->wait());
+    ASSERT_TRUE(refused.has_error()) << describe(refused);
+    EXPECT_EQ(refused.error().code, errc::precondition_failed);
+    EXPECT_EQ(describe(run(c->wait())), "first_sequence 5");
+    EXPECT_EQ(current("req_A"), "2 active");
+    EXPECT_EQ(current("req_B"), "2 active");
+    EXPECT_EQ(current("req_C"), "1 pending");
+    EXPECT_EQ(show(run(records().history("req_A", 3, 10)).value()), "2 active, 1 pending");
+    EXPECT_EQ(sequences_of(feed()), "1 2 3 4 5 6");
+}
+
 TEST_P(StoreConformance, AnOutcomeReachesEveryWaiter)
 {
     const auto pending = records().start_commit(make_commit({.id = "req_A"}));
