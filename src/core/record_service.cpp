@@ -308,7 +308,8 @@ net::awaitable<result<std::optional<stored_version>>>
 record_service::load_for_write(const std::string& id, std::shared_ptr<pending_commit>& pending,
                                bool durable_only)
 {
-    // Under the record's lock nothing new is queued meanwhile: one wait settles the record.
+    // One wait: under the record's lock nothing new is queued meanwhile. (The entry may still show
+    // as queued until that commit's own writer has settled it; it is then judged against as such.)
     if (auto held = newest_.find(id); held && held->queued && durable_only)
         (void)co_await held->queued->wait();
     if (auto held = newest_.find(id))
