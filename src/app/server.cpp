@@ -229,7 +229,10 @@ core::result<std::unique_ptr<server>> server::open(const server_config& config, 
     // reads go to the database and only this node's queued versions are held (for pipelining; the
     // engine's compare-and-swap refuses any that another node overtook).
     if (config.engine == store_engine::postgres)
+    {
         service_options.newest_versions_bytes = 0;
+        service_options.shared_store = true;
+    }
     p.service = std::make_unique<core::record_service>(io.get_executor(), records, *p.types, service_options);
     p.expiry = std::make_unique<core::expiry_scheduler>(io.get_executor(), *p.service, records);
     p.keys = std::make_unique<auth::key_registry>(config.keys);

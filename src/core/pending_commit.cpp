@@ -27,6 +27,12 @@ void pending_commit::complete(result<commit_receipt> outcome)
         w.work.execute([h = std::move(w.handler), r = outcome]() mutable { std::move(h)(std::move(r)); });
 }
 
+bool pending_commit::completed()
+{
+    std::lock_guard lock(mutex_);
+    return outcome_.has_value();
+}
+
 net::awaitable<result<commit_receipt>> pending_commit::wait()
 {
     return net::async_initiate<const net::use_awaitable_t<>&, void(result<commit_receipt>)>(

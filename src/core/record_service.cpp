@@ -261,15 +261,19 @@ net::awaitable<result<write_outcome>> record_service::finish(result<staged_write
         // could act on a version that a crash then takes away, and a read right after the answer
         // could still show the version before it.
         if (judged_against)
-            if (const auto earlier = co_await judged_against->wait(); !earlier)
-            {
-                if (lost_to_another_writer(earlier.error()))
-                    co_return judge_again(judged_on_stale_version,
-                                          failure(errc::unavailable, "this request kept changing while this "
-                                                                     "write was judged: try again"));
+        {
+            const auto earlier = co_await judged_against->wait();
+            if (!earlier && !lost_to_another_writer(earlier.error()))
                 co_return failure(errc::unavailable, "an earlier write to this request failed, so this one "
                                                      "was judged against a version that was never stored");
-            }
+            // That version lost to another writer's commit, or, with other writers, may have been
+            // replaced by one's as soon as it was durable: the refusal holds only if the store's
+            // own version refuses the write too.
+            if (!earlier || options_.shared_store)
+                co_return judge_again(judged_on_stale_version,
+                                      failure(errc::unavailable, "this request kept changing while this "
+                                                                 "write was judged: try again"));
+        }
         co_return staged.error();
     }
     if (!staged->durable)
@@ -308,14 +312,19 @@ net::awaitable<result<std::optional<stored_version>>>
 record_service::load_for_write(const std::string& id, std::shared_ptr<pending_commit>& pending,
                                bool durable_only)
 {
-    // One wait: under the record's lock nothing new is queued meanwhile. (The entry may still show
-    // as queued until that commit's own writer has settled it; it is then judged against as such.)
-    if (auto held = newest_.find(id); held && held->queued && durable_only)
-        (void)co_await held->queued->wait();
     if (auto held = newest_.find(id))
     {
-        pending = std::move(held->queued);
-        co_return std::optional<stored_version>(std::move(held->version));
+        // Under the record's lock nothing new is queued meanwhile: one wait settles the record.
+        if (held->queued && durable_only)
+            (void)co_await held->queued->wait();
+        // A queued version whose commit has ended is not taken, even before its writer settles the
+        // entry: once durable, it may already be replaced by another writer of the store. The store
+        // has the record's newest version then.
+        if (!held->queued || !held->queued->completed())
+        {
+            pending = std::move(held->queued);
+            co_return std::optional<stored_version>(std::move(held->version));
+        }
     }
     pending.reset();
     // Under the record's lock with nothing queued: the store has its newest version.

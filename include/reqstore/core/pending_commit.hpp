@@ -25,6 +25,9 @@ public:
     // The outcome, at once when known, else once complete() is called. Thread-safe.
     [[nodiscard]] boost::asio::awaitable<result<commit_receipt>> wait();
 
+    // Whether complete() was called. Thread-safe.
+    [[nodiscard]] bool completed();
+
 private:
     using handler_type = boost::asio::any_completion_handler<void(result<commit_receipt>)>;
     struct waiter

@@ -87,6 +87,9 @@ struct service_options
     // The newest versions of recently written records kept in memory (newest_versions.hpp), so
     // that a write or a read need not look them up in the store.
     std::size_t newest_versions_bytes = 16u << 20;
+    // Whether other writers (other nodes) commit to the same store: a version this service queued
+    // may then be replaced by another's commit as soon as it is durable.
+    bool shared_store = false;
 };
 
 // The failure a write answers for a precondition outcome other than proceed and not_modified:
