@@ -64,8 +64,8 @@ How fast reqstore is next to what people use in its place, measured on one machi
   and one of 10 million, the keys chosen uniformly among a random sample of at most a million
   records spread over the whole store.
 
-Run it again with `scripts/bench` (about 45 minutes on two cores, half of it the scaling run with its
-10-million-record load; `scripts/bench --quick` is a two-minute smoke run that skips the scaling run,
+Run it again with `scripts/bench` (about an hour on two cores: 20 minutes the scaling run with its
+10-million-record load, 15 the cluster section; `scripts/bench --quick` is a two-minute smoke run that skips the scaling run,
 and whose figures are not the ones of record). `scripts/bench --help` lists the options; raw results
 stay in `bench-out/`. Run it on an otherwise idle machine: the report says when other work kept the
 CPUs busy.

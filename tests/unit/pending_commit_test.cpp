@@ -83,4 +83,18 @@ TEST(PendingCommit, AFailureReachesEveryWaiter)
     }
 }
 
+// completed() tells a commit that ended, even before any waiter has run (a record's next writer
+// asks it while the commit's own writer has not yet settled it).
+TEST(PendingCommit, CompletedIsTrueOnceTheOutcomeIsSetWhetherOrNotAnyoneWaited)
+{
+    pending_commit succeeded;
+    EXPECT_FALSE(succeeded.completed());
+    succeeded.complete(commit_receipt{7});
+    EXPECT_TRUE(succeeded.completed());
+
+    pending_commit failed;
+    failed.complete(failure(errc::precondition_failed, "the record moved on"));
+    EXPECT_TRUE(failed.completed());
+}
+
 } // namespace

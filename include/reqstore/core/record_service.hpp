@@ -188,15 +188,17 @@ private:
     mutate_locked(std::string id, const write_input& input, write_operation op,
                   std::shared_ptr<pending_commit>& judged_against, bool durable_only = false);
     // Waits for a staged write's durability and answers for it; a refusal judged against a queued
-    // version waits for that version's durability first. When the engine refused the commit because
-    // the version it was judged against was a stale hint, sets *judged_on_stale_version (if given)
-    // so that the caller judges the write again; without it, that is answered errc::unavailable.
+    // version waits for that version's durability first. Sets *judged_on_stale_version (if given)
+    // so that the caller judges the write again when the version it was judged against proves a
+    // stale hint: the engine refused the commit, or the queued version lost to another writer's
+    // commit, or (shared_store) a refusal was judged against a queued version that another writer
+    // may have replaced once durable. Without it, that is answered errc::unavailable.
     [[nodiscard]] boost::asio::awaitable<result<write_outcome>>
     finish(result<staged_write> staged, std::shared_ptr<pending_commit> judged_against = nullptr,
            bool* judged_on_stale_version = nullptr);
-    // The record's newest version for a writer holding its lock: a queued one not yet durable if
-    // any (with its pending commit in `pending`), else the store's. `durable_only`: a queued
-    // version's commit is waited for, and the version then read.
+    // The record's newest version for a writer holding its lock: a queued one whose commit has not
+    // ended, if any (with its pending commit in `pending`), else the store's. `durable_only`: a
+    // queued version's commit is waited for, and the store's version then read.
     [[nodiscard]] boost::asio::awaitable<result<std::optional<stored_version>>>
     load_for_write(const std::string& id, std::shared_ptr<pending_commit>& pending,
                    bool durable_only = false);
