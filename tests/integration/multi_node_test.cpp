@@ -228,9 +228,11 @@ TEST(PostgresEngine, TimersSetThroughAnyNodeFireOnceAndAnotherNodeTakesTheScanOv
     for (int n = 0; n < node_count; ++n)
     {
         if (n != holder)
+        {
             EXPECT_FALSE(nodes[n]->log_contains("this node scans the expiry timers", 0ms))
                 << "two nodes scan the timers\n"
                 << logs_of(nodes);
+        }
         // /metrics says who holds the lease, once each node has tried it.
         auto mc = nodes[n]->connect();
         const double expected = n == holder ? 1 : 0;
