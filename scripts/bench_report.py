@@ -536,7 +536,7 @@ def cluster_section(out, cells, results_dir, many):
         out.append("Not measured in this run (`scripts/bench --only cluster` runs it; a full run does by default).")
         out.append("")
         return
-    out.append("`scripts/cluster` on loopback: reqstore nodes behind HAProxy (round robin) on PostgreSQL 15 with a "
+    out.append("`scripts/cluster` on loopback: reqstore nodes behind HAProxy (a record's requests to one node) on PostgreSQL 15 with a "
                "synchronous standby and pg_auto_failover's monitor, measured through HAProxy with three nodes "
                "and with one (the other two stopped). A single etcd member and the embedded engine (fsync) are "
                "measured in the same rounds. Every server process, the cluster's all together, runs on CPU 0 "

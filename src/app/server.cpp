@@ -226,13 +226,11 @@ core::result<std::unique_ptr<server>> server::open(const server_config& config, 
     core::service_options service_options{config.require_if_match, config.limits.max_json_depth,
                                           config.limits.max_record_bytes};
     // On PostgreSQL other nodes write the same records: a version held in memory could be stale, so
-    // reads go to the database and only this node's queued versions are held (for pipelining; the
-    // engine's compare-and-swap refuses any that another node overtook).
+    // reads go to the database, and the versions this node wrote serve its writers only as hints
+    // (the engine's compare-and-swap refuses a commit built on one that another node overtook, and
+    // anything but a commit judged on one is judged again against the database's version).
     if (config.engine == store_engine::postgres)
-    {
-        service_options.newest_versions_bytes = 0;
         service_options.shared_store = true;
-    }
     p.service = std::make_unique<core::record_service>(io.get_executor(), records, *p.types, service_options);
     p.expiry = std::make_unique<core::expiry_scheduler>(io.get_executor(), *p.service, records);
     p.keys = std::make_unique<auth::key_registry>(config.keys);

@@ -34,6 +34,8 @@ std::optional<newest_versions::found> newest_versions::find(const std::string& i
 
 std::optional<stored_version> newest_versions::find_durable(std::string_view id)
 {
+    if (durable_entries_are_hints_)
+        return std::nullopt;
     std::lock_guard lock(mutex_);
     const auto it = entries_.find(id);
     if (it == entries_.end() || it->second.queued)
@@ -89,6 +91,13 @@ void newest_versions::remember(const std::string& id, const stored_version& vers
     if (budget_bytes_ == 0)
         return;
     std::lock_guard lock(mutex_);
+    if (const auto it = entries_.find(id); it != entries_.end())
+    {
+        if (it->second.queued)
+            return;
+        leave_lru(it->second);
+        entries_.erase(it);
+    }
     hold_durable(id, version);
 }
 
@@ -101,7 +110,7 @@ std::uint64_t newest_versions::changes() const
 void newest_versions::remember_read(const std::string& id, const stored_version& version,
                                     std::uint64_t changes_before)
 {
-    if (budget_bytes_ == 0)
+    if (budget_bytes_ == 0 || durable_entries_are_hints_)
         return;
     std::lock_guard lock(mutex_);
     if (changes_ == changes_before)

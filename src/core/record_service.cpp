@@ -84,7 +84,7 @@ failure precondition_problem(precondition_outcome outcome, const stored_version*
 record_service::record_service(net::any_io_executor executor, record_store& store, const type_registry& types,
                                service_options options)
     : store_(store), types_(types), options_(options), locks_(std::move(executor)),
-      newest_(options.newest_versions_bytes)
+      newest_(options.newest_versions_bytes, options.shared_store)
 {
 }
 
@@ -180,7 +180,7 @@ net::awaitable<result<write_outcome>> record_service::create(write_input input)
         auto staged = commit_create(generate_id((*type)->format, (*type)->id_prefix), **type, *body,
                                     input.actor, input.idempotency, false);
         bool collided = false;
-        auto created = co_await finish(std::move(staged), nullptr, attempt < 3 ? &collided : nullptr);
+        auto created = co_await finish(std::move(staged), {}, attempt < 3 ? &collided : nullptr);
         if (!collided)
             co_return created;
     }
@@ -251,18 +251,23 @@ record_service::commit_change(version_change change, const std::optional<idempot
 }
 
 net::awaitable<result<write_outcome>> record_service::finish(result<staged_write> staged,
-                                                             std::shared_ptr<pending_commit> judged_against,
+                                                             judged_version judged_against,
                                                              bool* judged_on_stale_version)
 {
+    const auto kept_changing = []
+    {
+        return failure(errc::unavailable,
+                       "this request kept changing while this write was judged: try again");
+    };
     if (!staged)
     {
         // A refusal judged against a version not yet durable (a 412 naming it, a 410 for a queued
         // deletion, …) is answered once that version is: had it been answered at once, a client
         // could act on a version that a crash then takes away, and a read right after the answer
         // could still show the version before it.
-        if (judged_against)
+        if (judged_against.queued)
         {
-            const auto earlier = co_await judged_against->wait();
+            const auto earlier = co_await judged_against.queued->wait();
             if (!earlier && !lost_to_another_writer(earlier.error()))
                 co_return failure(errc::unavailable, "an earlier write to this request failed, so this one "
                                                      "was judged against a version that was never stored");
@@ -270,14 +275,21 @@ net::awaitable<result<write_outcome>> record_service::finish(result<staged_write
             // replaced by one's as soon as it was durable: the refusal holds only if the store's
             // own version refuses the write too.
             if (!earlier || options_.shared_store)
-                co_return judge_again(judged_on_stale_version,
-                                      failure(errc::unavailable, "this request kept changing while this "
-                                                                 "write was judged: try again"));
+                co_return judge_again(judged_on_stale_version, kept_changing());
         }
+        // Likewise for a refusal judged against a hint: another writer may have replaced it.
+        if (judged_against.hint)
+            co_return judge_again(judged_on_stale_version, kept_changing());
         co_return staged.error();
     }
     if (!staged->durable)
+    {
+        // A write that changes nothing answers with the version it was judged against, which must
+        // be the record's newest: a hint's word is not enough.
+        if (judged_against.hint)
+            co_return judge_again(judged_on_stale_version, kept_changing());
         co_return std::move(staged->outcome);
+    }
     auto durable = co_await staged->durable->wait();
     if (staged->owns)
         newest_.settle(staged->outcome.id, staged->durable, durable.has_value());
@@ -288,8 +300,8 @@ net::awaitable<result<write_outcome>> record_service::finish(result<staged_write
         // The engine refused the compare-and-swap: the record is not at the version this write was
         // judged against. Judged against a queued version whose own commit failed for another
         // reason than a lost race: not the client's precondition, the server could not write.
-        if (staged->pipelined && judged_against)
-            if (const auto earlier = co_await judged_against->wait();
+        if (staged->pipelined && judged_against.queued)
+            if (const auto earlier = co_await judged_against.queued->wait();
                 !earlier && !lost_to_another_writer(earlier.error()))
                 co_return failure(errc::unavailable, "an earlier write to request " + staged->outcome.id +
                                                          " failed, so this one was not written");
@@ -309,9 +321,9 @@ net::awaitable<result<write_outcome>> record_service::finish(result<staged_write
 }
 
 net::awaitable<result<std::optional<stored_version>>>
-record_service::load_for_write(const std::string& id, std::shared_ptr<pending_commit>& pending,
-                               bool durable_only)
+record_service::load_for_write(const std::string& id, judged_version& basis, bool durable_only)
 {
+    basis = {};
     if (auto held = newest_.find(id))
     {
         // Under the record's lock nothing new is queued meanwhile: one wait settles the record.
@@ -320,13 +332,15 @@ record_service::load_for_write(const std::string& id, std::shared_ptr<pending_co
         // A queued version whose commit has ended is not taken, even before its writer settles the
         // entry: once durable, it may already be replaced by another writer of the store. The store
         // has the record's newest version then.
-        if (!held->queued || !held->queued->completed())
+        const bool usable =
+            held->queued ? !held->queued->completed() : !(durable_only && options_.shared_store);
+        if (usable)
         {
-            pending = std::move(held->queued);
+            basis.hint = !held->queued && options_.shared_store;
+            basis.queued = std::move(held->queued);
             co_return std::optional<stored_version>(std::move(held->version));
         }
     }
-    pending.reset();
     // Under the record's lock with nothing queued: the store has its newest version.
     auto loaded = co_await store_.load(id);
     if (loaded && *loaded)
@@ -363,7 +377,7 @@ net::awaitable<result<write_outcome>> record_service::write(std::string id, writ
     constexpr int max_judgements = 3;
     for (int judgement = 1;; ++judgement)
     {
-        std::shared_ptr<pending_commit> judged_against;
+        judged_version judged_against;
         auto staged =
             co_await locks_.run_exclusive(id, mutate_locked(id, input, op, judged_against, judgement > 1));
         bool stale = false;
@@ -395,12 +409,11 @@ result<record_service::staged_write> record_service::create_by_put(std::string i
 
 net::awaitable<result<record_service::staged_write>>
 record_service::mutate_locked(std::string id, const write_input& input, write_operation op,
-                              std::shared_ptr<pending_commit>& judged_against, bool durable_only)
+                              judged_version& judged_against, bool durable_only)
 {
     // Step 2: the record exists (410 once deleted), or PUT with If-None-Match: * creates it.
-    std::shared_ptr<pending_commit> queued; // set when the newest version is not yet durable
-    auto loaded = co_await load_for_write(id, queued, durable_only);
-    judged_against = queued;
+    auto loaded = co_await load_for_write(id, judged_against, durable_only);
+    const std::shared_ptr<pending_commit> queued = judged_against.queued; // the newest is not yet durable
     if (!loaded)
         co_return loaded.error();
     if (!*loaded)
@@ -501,7 +514,7 @@ net::awaitable<result<bool>> record_service::fire_expiry(timer_key timer)
         co_return staged.error();
     if (!*staged)
         co_return false;
-    auto committed = co_await finish(std::move(**staged));
+    auto committed = co_await finish(std::move(**staged), {});
     if (!committed)
         co_return committed.error();
     co_return true;
@@ -513,9 +526,9 @@ record_service::fire_expiry_locked(timer_key timer)
     using fired = std::optional<staged_write>;
     // Judged on durable state only: dropping a timer is not part of any batch, so it must not
     // follow a queued version that could still fail.
-    std::shared_ptr<pending_commit> queued;
-    if (auto newest = co_await load_for_write(timer.id, queued); newest && queued)
-        (void)co_await queued->wait(); // its outcome is what the store holds, read next
+    judged_version newest_basis;
+    if (auto newest = co_await load_for_write(timer.id, newest_basis); newest && newest_basis.queued)
+        (void)co_await newest_basis.queued->wait(); // its outcome is what the store holds, read next
     auto loaded = co_await store_.load(timer.id);
     if (!loaded)
         co_return loaded.error();

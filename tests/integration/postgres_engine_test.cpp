@@ -4,6 +4,7 @@
 // crashes it.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -181,4 +182,55 @@ TEST(PostgresEngine, AnIdempotencyKeySentToTwoNodesAtOnceMakesOneRecord)
     ASSERT_EQ(listed.status(), 200u) << listed;
     EXPECT_EQ(listed.object().at("data").as_array().size(), static_cast<std::size_t>(keys)) << listed.body();
     EXPECT_EQ(ids.size(), static_cast<std::size_t>(keys));
+}
+
+// A node keeps the versions it wrote as hints for its next writes, and another node may have
+// replaced any of them: each answer must still be the one the database's own version gives. Each
+// step below is answered wrongly if a node takes its hint's word (a stale 412, a stale 200 for a
+// write that changes nothing, a stale read) or if a commit built on a stale hint is let through.
+TEST(PostgresEngine, TwoNodesAnswerFromTheDatabasesVersionNotFromTheVersionEachWroteLast)
+{
+    const std::string config = postgres_config(shared_test_postgres(), "hints_" + std::to_string(::getpid()));
+    server first(server_options{.config = config});
+    server second(server_options{.config = config});
+    auto a = first.connect();
+    auto b = second.connect();
+    const std::string id = text(create_record(a), "id");
+    const std::string path = path_of(id);
+    const auto if_match = [](int version)
+    {
+        return header_list{{"If-Match", etag_of(version)}};
+    };
+
+    // The first node writes version 2 (its hint); the second, which never saw it, builds 3 on it.
+    ASSERT_EQ(a.put(path, R"({"name":"two"})", if_match(1)).status(), 200u);
+    auto r = b.put(path, R"({"name":"three"})", if_match(2));
+    ASSERT_EQ(r.status(), 200u) << r;
+
+    // A read on the first node shows 3, not its hint.
+    r = a.get(path);
+    ASSERT_EQ(r.status(), 200u) << r;
+    EXPECT_EQ(r.header("ETag"), etag_of(3));
+    EXPECT_EQ(text(r.object(), "name"), "three");
+
+    // Its hint (2) would refuse If-Match: "3"; the database's version accepts it.
+    r = a.put(path, R"({"name":"four"})", if_match(3));
+    ASSERT_EQ(r.status(), 200u) << r;
+    EXPECT_EQ(r.header("ETag"), etag_of(4));
+
+    // The second node's hint (3) would accept If-Match: "3"; the database refuses the commit, and
+    // the 412 names 4.
+    r = b.put(path, R"({"name":"stale"})", if_match(3));
+    ASSERT_EQ(r.status(), 412u) << r;
+    EXPECT_EQ(r.header("ETag"), etag_of(4));
+
+    // The second node writes 5; then a write to the first node that changes nothing against its
+    // hint (4) is refused against 5, not answered 200 with 4.
+    ASSERT_EQ(b.put(path, R"({"name":"five"})", if_match(4)).status(), 200u);
+    r = a.put(path, R"({"name":"four"})", if_match(4));
+    ASSERT_EQ(r.status(), 412u) << r;
+    EXPECT_EQ(r.header("ETag"), etag_of(5));
+
+    // Every version is there once, in order.
+    EXPECT_EQ(history_of(a, id).size(), 5u);
 }

@@ -5,7 +5,10 @@
 // - durable: the record's current version in the store; kept within a byte budget, the least
 //   recently used evicted first.
 // Every record's writes go through one record_service under the record's lock, so an entry is the
-// record's true newest version for as long as it exists.
+// record's true newest version for as long as it exists, unless other writers share the store (other
+// nodes on one database). Durable entries are then only hints: a writer judges against one to spare a
+// read, the store's compare-and-swap refuses a commit built on a stale one, and no reader is served
+// one.
 #pragma once
 
 #include <reqstore/core/pending_commit.hpp>
@@ -29,8 +32,12 @@ class newest_versions
 {
 public:
     // `budget_bytes` bounds the durable entries (their JSON bodies and keys, roughly); 0 keeps
-    // none, so that only queued versions are held.
-    explicit newest_versions(std::size_t budget_bytes) : budget_bytes_(budget_bytes) {}
+    // none, so that only queued versions are held. `durable_entries_are_hints`: other writers share
+    // the store, so durable entries are never shown to readers (find_durable, remember_read).
+    explicit newest_versions(std::size_t budget_bytes, bool durable_entries_are_hints = false)
+        : budget_bytes_(budget_bytes), durable_entries_are_hints_(durable_entries_are_hints)
+    {
+    }
 
     struct found
     {
@@ -41,7 +48,8 @@ public:
     // The newest version of `id`, queued or durable. Thread-safe, as is everything here.
     std::optional<found> find(const std::string& id);
 
-    // The newest durable version of `id`, if held and no newer one is queued.
+    // The newest durable version of `id`, if held and no newer one is queued; for readers, so
+    // never a hint.
     std::optional<stored_version> find_durable(std::string_view id);
 
     // The record's lock holder is about to hand a new version to the store: the entry goes, so
@@ -57,7 +65,8 @@ public:
     // the entry meanwhile.
     void settle(const std::string& id, const std::shared_ptr<pending_commit>& durable, bool ok);
 
-    // The record's lock holder read `version` from the store: hold it unless an entry exists.
+    // The record's lock holder read `version` from the store: hold it in place of a durable entry
+    // (the store's word is the newest; the entry may be a stale hint), but not of a queued one.
     void remember(const std::string& id, const stored_version& version);
 
     // For readers, who hold no lock: note changes(), read the store, then offer what was read.
@@ -95,6 +104,7 @@ private:
     void evict_over_budget();                                                // with mutex_ held
 
     const std::size_t budget_bytes_;
+    const bool durable_entries_are_hints_;
     mutable std::mutex mutex_; // guards everything below
     map_type entries_;
     std::list<std::string> lru_; // durable entries' ids, most recently used first

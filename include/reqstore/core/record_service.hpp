@@ -177,31 +177,39 @@ private:
         std::vector<timer_key> timers_added;
     };
 
+    // What a write was judged against, when not a version just read from the store.
+    struct judged_version
+    {
+        std::shared_ptr<pending_commit> queued; // a version this node queued, not yet durable
+        bool hint = false; // (shared_store) a durable version held in memory, perhaps replaced since
+    };
+
     // PUT, PATCH and DELETE: judges the write under the record's lock, then answers once it is
     // durable; judges it again when the version it was judged against proves stale.
     [[nodiscard]] boost::asio::awaitable<result<write_outcome>> write(std::string id, write_input input,
                                                                       write_operation op);
-    // `judged_against` is set to the pending commit of the queued version the write was judged
-    // against, if it was not yet durable. `input` must outlive the call (it is awaited at once).
-    // `durable_only`: judge against a durable version, waiting for a queued one's commit first.
+    // `judged_against` says what the write was judged against, if not the store's version read
+    // then. `input` must outlive the call (it is awaited at once). `durable_only`: see
+    // load_for_write.
     [[nodiscard]] boost::asio::awaitable<result<staged_write>>
     mutate_locked(std::string id, const write_input& input, write_operation op,
-                  std::shared_ptr<pending_commit>& judged_against, bool durable_only = false);
+                  judged_version& judged_against, bool durable_only = false);
     // Waits for a staged write's durability and answers for it; a refusal judged against a queued
     // version waits for that version's durability first. Sets *judged_on_stale_version (if given)
     // so that the caller judges the write again when the version it was judged against proves a
     // stale hint: the engine refused the commit, or the queued version lost to another writer's
-    // commit, or (shared_store) a refusal was judged against a queued version that another writer
-    // may have replaced once durable. Without it, that is answered errc::unavailable.
+    // commit, or (shared_store) an answer other than a commit (a refusal, a write that changes
+    // nothing) was judged against a version another writer may have replaced. Without it, that is
+    // answered errc::unavailable.
     [[nodiscard]] boost::asio::awaitable<result<write_outcome>>
-    finish(result<staged_write> staged, std::shared_ptr<pending_commit> judged_against = nullptr,
+    finish(result<staged_write> staged, judged_version judged_against,
            bool* judged_on_stale_version = nullptr);
     // The record's newest version for a writer holding its lock: a queued one whose commit has not
-    // ended, if any (with its pending commit in `pending`), else the store's. `durable_only`: a
-    // queued version's commit is waited for, and the store's version then read.
+    // ended, if any, else a durable one held in memory, else the store's; `basis` says which.
+    // `durable_only`: a queued version's commit is waited for, and (shared_store) the store's
+    // version is read rather than a hint.
     [[nodiscard]] boost::asio::awaitable<result<std::optional<stored_version>>>
-    load_for_write(const std::string& id, std::shared_ptr<pending_commit>& pending,
-                   bool durable_only = false);
+    load_for_write(const std::string& id, judged_version& basis, bool durable_only = false);
     // PUT with If-None-Match: * of a record that does not exist: creates it under `id`.
     [[nodiscard]] result<staged_write> create_by_put(std::string id, const write_input& input);
     // Judge a creation / build a version and start its commit. `locked`: under the record's lock,
