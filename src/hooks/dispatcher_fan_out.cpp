@@ -85,10 +85,16 @@ net::awaitable<void> dispatcher::fan_out_loop()
             co_await feed_.wait_beyond(cursor_, wait);
             continue;
         }
+        const bool caught_up = entries->size() < fan_out_batch_size;
         if (auto done = co_await fan_out_batch(std::move(*entries)); !done)
         {
             ops::log().error("fanning out events to deliveries failed", {{"error", done.error().detail}});
             net::steady_timer pause(strand_, std::chrono::seconds(1));
+            co_await pause.async_wait(net::as_tuple(net::use_awaitable));
+        }
+        else if (shared() && caught_up)
+        {
+            net::steady_timer pause(strand_, fan_out_gap);
             co_await pause.async_wait(net::as_tuple(net::use_awaitable));
         }
     }

@@ -151,6 +151,11 @@ private:
     // attempt on this node). Another node's new deliveries wait for it.
     static constexpr std::chrono::milliseconds claim_poll{250};
     static constexpr std::chrono::milliseconds claim_gap{20}; // between two claim rounds at least
+    // Between two fan-out rounds that found the feed caught up, at least. Each round is a
+    // transaction acknowledged by the synchronous standby, as every commit of writes is: under a
+    // steady load, a round per commit would double the commits the database makes, for a few
+    // events each. A delivery waits this much longer at most.
+    static constexpr std::chrono::milliseconds fan_out_gap{50};
     // Asks for a claim round as soon as claim_gap allows.
     void wake_claims();
     // How long a lane's claim lasts: twice as long as an attempt may (webhooks.timeout), and a
