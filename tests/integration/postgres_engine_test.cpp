@@ -234,3 +234,34 @@ TEST(PostgresEngine, TwoNodesAnswerFromTheDatabasesVersionNotFromTheVersionEachW
     // Every version is there once, in order.
     EXPECT_EQ(history_of(a, id).size(), 5u);
 }
+
+// The nodes of every schema in a database hear each other's notifications (the channel is the
+// database's): a node must wake its long-polls only for its own schema's commits.
+TEST(PostgresEngine, AnotherSchemasCommitsDoNotWakeALongPoll)
+{
+    const std::string suffix = std::to_string(::getpid());
+    server quiet(server_options{.config = postgres_config(shared_test_postgres(), "quiet_" + suffix)});
+    server busy(server_options{.config = postgres_config(shared_test_postgres(), "busy_" + suffix)});
+    auto q = quiet.connect();
+    create_record(q);
+    std::atomic<bool> polling = true;
+    std::thread writer(
+        [&]
+        {
+            auto b = busy.connect();
+            while (polling.load())
+            {
+                create_record(b);
+                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            }
+        });
+    const auto started = steady::now();
+    const auto r = q.get("/v1/events?after=1&wait=2");
+    const double took = std::chrono::duration<double>(steady::now() - started).count();
+    polling = false;
+    writer.join();
+    ASSERT_EQ(r.status(), 200u) << r;
+    EXPECT_TRUE(r.object().at("data").as_array().empty()) << r.body();
+    EXPECT_EQ(number(r.object(), "next_after"), 1) << r.body();
+    EXPECT_GE(took, 1.9) << "the long-poll answered early, woken by the other schema's commits";
+}

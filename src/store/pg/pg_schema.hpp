@@ -14,7 +14,7 @@ namespace reqstore::store::pg
 {
 
 // The schema version this build writes and reads.
-constexpr int current_schema_version = 3;
+constexpr int current_schema_version = 4;
 
 // Creates `schema` (a name valid_schema_name accepts) if missing and brings it to
 // current_schema_version. Safe when several nodes run it at once: the first takes a session

@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <stdexcept>
 
 #include "pg_calls.hpp"
@@ -183,6 +184,24 @@ pg_store::open(pg_options options, boost::asio::any_io_executor executor, core::
     co_return std::unique_ptr<pg_store>(new pg_store(std::move(state)));
 }
 
+namespace
+{
+
+// The sequence a notification of rs_commit names, "SCHEMA SEQUENCE", if it is `schema`'s.
+std::optional<std::uint64_t> sequence_named(std::string_view payload, std::string_view schema)
+{
+    if (payload.size() <= schema.size() + 1 || !payload.starts_with(schema) || payload[schema.size()] != ' ')
+        return std::nullopt;
+    payload.remove_prefix(schema.size() + 1);
+    std::uint64_t sequence = 0;
+    const char* end = payload.data() + payload.size();
+    if (auto [at, ec] = std::from_chars(payload.data(), end, sequence); ec != std::errc() || at != end)
+        return std::nullopt;
+    return sequence;
+}
+
+} // namespace
+
 boost::asio::awaitable<void> listen_for_commits(std::shared_ptr<pg_store::shared> s)
 {
     while (s->listening.load(std::memory_order_acquire))
@@ -196,15 +215,27 @@ boost::asio::awaitable<void> listen_for_commits(std::shared_ptr<pg_store::shared
             co_await pause.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
             continue;
         }
-        // Woken by a notification or by the poll interval: either way the counter row tells.
         auto woken = co_await (*leased)->wait_for_notifications(next_poll);
         if (!woken || !s->listening.load(std::memory_order_acquire))
             continue;
-        auto head = single(sql("SELECT last_seq FROM feed_head WHERE k = 1"));
-        auto read = co_await (*leased)->execute(std::move(head), clock::now() + s->options.read_timeout);
-        if (!read || read->back().size() != 1)
-            continue;
-        const auto last = static_cast<std::uint64_t>(read->back().int8(0, 0));
+        // A notification names its schema and the last sequence its batch committed. The batch held
+        // the counter row through its commit, so every smaller sequence was committed before it, and
+        // a notification is delivered only once its transaction is no longer running, so all of
+        // them are visible.
+        std::uint64_t last = 0;
+        for (const auto& n : *woken)
+            if (const auto named = sequence_named(n.payload, s->options.schema))
+                last = std::max(last, *named);
+        if (last == 0)
+        {
+            // Woken by the poll interval, or only by other schemas' commits (or an older build's,
+            // whose notifications name no schema): the counter row tells.
+            auto head = single(sql("SELECT last_seq FROM feed_head WHERE k = 1"));
+            auto read = co_await (*leased)->execute(std::move(head), clock::now() + s->options.read_timeout);
+            if (!read || read->back().size() != 1)
+                continue;
+            last = static_cast<std::uint64_t>(read->back().int8(0, 0));
+        }
         if (last > s->last_sequence.load(std::memory_order_acquire))
         {
             s->saw_sequence(last);
