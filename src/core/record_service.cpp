@@ -372,8 +372,10 @@ net::awaitable<result<write_outcome>> record_service::write(std::string id, writ
     // engine's compare-and-swap checks. Should it prove stale, the write is judged again against
     // the store's own version, a bounded number of times. Judged again, it waits for a version this
     // node queued meanwhile instead of being judged against it: another node's commit may overtake
-    // that one too, and a chain of such losses would use every judgement up. Against a durable
-    // version, a second refusal means another writer committed, which the third judgement sees.
+    // that one too, and a chain of such losses would use every judgement up; with other writers of
+    // the store, it reads the store's version rather than a durable one memory holds. Against a
+    // durable version, a second refusal means another writer committed, which the third judgement
+    // sees.
     constexpr int max_judgements = 3;
     for (int judgement = 1;; ++judgement)
     {
