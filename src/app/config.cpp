@@ -144,14 +144,18 @@ std::variant<config_outcome, config_error> load_config(int argc, const char* con
     server_config& c = outcome.config;
     if (auto err = interpret(merged.get_object(), c))
         return config_error{(config_file ? *config_file + ": " : std::string()) + *err};
-    if (!is_loopback_host(c.listen_host) && dev_key_configured(c))
-        return config_error{"refusing to listen on " + c.listen_host +
+    // Either address may reach other machines.
+    const bool beyond_loopback = !is_loopback_host(c.listen_host) ||
+                                 (!c.listen_plain_host.empty() && !is_loopback_host(c.listen_plain_host));
+    const std::string& exposed = is_loopback_host(c.listen_host) ? c.listen_plain_host : c.listen_host;
+    if (beyond_loopback && dev_key_configured(c))
+        return config_error{"refusing to listen on " + exposed +
                             " while a key with a published development secret (dev-secret, "
                             "dev-subject-secret) is configured: "
                             "set auth.keys in your config file to your own keys (see "
                             "config/production.example.json and docs/CONFIG.md)"};
-    if (!is_loopback_host(c.listen_host) && c.webhooks.secrets_key == development_secrets_key)
-        return config_error{"refusing to listen on " + c.listen_host +
+    if (beyond_loopback && c.webhooks.secrets_key == development_secrets_key)
+        return config_error{"refusing to listen on " + exposed +
                             " with the published development webhooks.secrets_key, which would seal "
                             "every subscription's secret under a key anyone has: set your own (openssl "
                             "rand -base64 32; see docs/CONFIG.md)"};

@@ -11,6 +11,13 @@ namespace
 // docs/CONFIG.md in step.
 constexpr std::string_view defaults_text = R"json({
   "listen": "127.0.0.1:8080",
+  "listen_plain": "",
+  "tls": {
+    "cert_file": "",
+    "key_file": "",
+    "client_ca_file": "",
+    "min_version": "1.2"
+  },
   "data_dir": "./data",
   "threads": 0,
   "durability": "fsync",

@@ -79,7 +79,7 @@ std::optional<std::string> read_seconds(const json::object& limits, std::string_
     return std::nullopt;
 }
 
-std::optional<std::string> parse_listen(std::string_view text, server_config& c)
+std::optional<std::string> parse_listen(std::string_view text, std::string& host_out, std::uint16_t& port_out)
 {
     const auto colon = text.rfind(':');
     if (colon == std::string_view::npos || colon == 0)
@@ -105,8 +105,35 @@ std::optional<std::string> parse_listen(std::string_view text, server_config& c)
     }
     if (value > 65535)
         return "the port must be a number from 0 to 65535";
-    c.listen_host = std::string(host);
-    c.listen_port = static_cast<std::uint16_t>(value);
+    host_out = std::string(host);
+    port_out = static_cast<std::uint16_t>(value);
+    return std::nullopt;
+}
+
+std::optional<std::string> interpret_tls(const json::object& tls, server_config& c)
+{
+    http::tls_settings settings;
+    settings.cert_file = std::string(tls.at("cert_file").get_string());
+    settings.key_file = std::string(tls.at("key_file").get_string());
+    settings.client_ca_file = std::string(tls.at("client_ca_file").get_string());
+    settings.min_version = std::string(tls.at("min_version").get_string());
+    if (settings.min_version == "1.0" || settings.min_version == "1.1")
+        return "tls.min_version: TLS " + settings.min_version +
+               " is never accepted (RFC 8996 deprecates it): use \"1.2\" or \"1.3\"";
+    if (settings.min_version != "1.2" && settings.min_version != "1.3")
+        return "tls.min_version: must be \"1.2\" or \"1.3\"";
+    if (settings.cert_file.empty())
+    {
+        if (!settings.key_file.empty() || !settings.client_ca_file.empty())
+            return "tls.cert_file: must be set when tls.key_file or tls.client_ca_file is (a PEM file with "
+                   "the "
+                   "server's certificate and its chain)";
+        return std::nullopt;
+    }
+    if (settings.key_file.empty())
+        return "tls.key_file: must be set when tls.cert_file is (a PEM file with the certificate's private "
+               "key)";
+    c.tls = std::move(settings);
     return std::nullopt;
 }
 
@@ -197,8 +224,13 @@ std::optional<std::string> check_shape(const json::object& config, const json::o
 
 std::optional<std::string> interpret(const json::object& o, server_config& c)
 {
-    if (auto err = parse_listen(o.at("listen").get_string(), c))
+    if (auto err = parse_listen(o.at("listen").get_string(), c.listen_host, c.listen_port))
         return "listen: " + *err;
+    if (const std::string_view plain = o.at("listen_plain").get_string(); !plain.empty())
+        if (auto err = parse_listen(plain, c.listen_plain_host, c.listen_plain_port))
+            return "listen_plain: " + *err + " (or \"\" for none)";
+    if (auto err = interpret_tls(o.at("tls").get_object(), c))
+        return err;
     c.data_dir = std::string(o.at("data_dir").get_string());
     if (c.data_dir.empty())
         return "data_dir: must not be empty";

@@ -15,6 +15,16 @@ namespace reqstore::app
 namespace
 {
 
+std::string format_host(const boost::asio::ip::address& address)
+{
+    return address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+}
+
+std::string format_endpoint(const boost::asio::ip::tcp::endpoint& endpoint)
+{
+    return format_host(endpoint.address()) + ":" + std::to_string(endpoint.port());
+}
+
 int serve_until_drained(const server_config& config)
 {
     auto opened = server::open(config);
@@ -41,10 +51,8 @@ int serve_until_drained(const server_config& config)
     // Before the announcement: a test (or a supervisor) may send SIGTERM as soon as it reads it.
     s.drain_on_signals();
 
-    std::string host = endpoint->address().to_string();
-    if (endpoint->address().is_v6())
-        host = std::string("[").append(host).append("]");
-    ops::log().info("started", {{"listen", host + ":" + std::to_string(endpoint->port())},
+    ops::log().info("started", {{"listen", format_endpoint(*endpoint)},
+                                {"tls", config.tls.has_value()},
                                 {"node", s.node_id()},
                                 {"store", config.engine == store_engine::postgres ? "postgres" : "rocksdb"},
                                 {"data_dir", config.data_dir},
@@ -52,7 +60,13 @@ int serve_until_drained(const server_config& config)
                                 {"durability", config.durability_fsync ? "fsync" : "buffered"}});
     if (!config.durability_fsync)
         ops::log().warn("durability is buffered: acknowledged writes can be lost if the machine loses power");
-    std::cout << "listening on " << host << ":" << endpoint->port() << std::endl;
+    const auto plain = s.plain_endpoint();
+    if (plain)
+        ops::log().info("serving plain HTTP too", {{"listen_plain", format_endpoint(*plain)}});
+    // The first line is the main address, which scripts and tests read; a second names listen_plain.
+    std::cout << "listening on " << format_endpoint(*endpoint) << std::endl;
+    if (plain)
+        std::cout << "listening on " << format_endpoint(*plain) << " (plain HTTP)" << std::endl;
 
     const auto closed = s.run();
     if (!closed)

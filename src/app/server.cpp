@@ -57,6 +57,23 @@ net::awaitable<void> drain_on_signal(net::signal_set& signals, http::server& ser
     io.stop();
 }
 
+// Reloads the TLS identity on every SIGHUP until the signal set is cancelled. A reload that fails
+// keeps the identity in use and logs why; without TLS the signal only says so in the log.
+net::awaitable<void> reload_on_signal(net::signal_set& signals, http::server& server)
+{
+    for (;;)
+    {
+        auto [ec, signal] = co_await signals.async_wait(net::as_tuple(net::use_awaitable));
+        if (ec)
+            co_return;
+        if (auto reloaded = server.reload_tls(); reloaded)
+            ops::log().info("TLS certificate reloaded", {{"signal", signal}});
+        else
+            ops::log().error("TLS certificate not reloaded; the previous one stays in use",
+                             {{"signal", signal}, {"error", reloaded.error().detail}});
+    }
+}
+
 // Runs `op` on `io` to its end before the server's threads start: a startup step that reads the
 // store, which a remote engine answers only while the context runs.
 template <class T>
@@ -176,10 +193,12 @@ struct server::parts
     std::unique_ptr<hooks::dispatcher> dispatcher;
     http::router routes;
     std::unique_ptr<http::server> server;
-    std::unique_ptr<net::signal_set> signals;      // drain_on_signals()'s
-    std::unique_ptr<net::steady_timer> trim_timer; // paces the change feed's retention
-    std::vector<std::thread> threads;              // run_in_background()'s; joined by halt()
-    std::string node_id;                           // resolved by listen()
+    std::unique_ptr<net::signal_set> signals;             // drain_on_signals()'s
+    std::unique_ptr<net::steady_timer> trim_timer;        // paces the change feed's retention
+    std::vector<std::thread> threads;                     // run_in_background()'s; joined by halt()
+    std::string node_id;                                  // resolved by listen()
+    std::optional<net::ip::tcp::endpoint> plain_endpoint; // listen_plain's, bound by listen()
+    std::unique_ptr<net::signal_set> reload_signal;       // SIGHUP: reload the TLS identity
 };
 
 server::server(const server_config& config, server_options options)
@@ -287,7 +306,7 @@ core::result<std::unique_ptr<server>> server::open(const server_config& config, 
 core::result<boost::asio::ip::tcp::endpoint> server::listen()
 {
     parts& p = *parts_;
-    auto endpoint = p.server->listen(p.config.listen_host, p.config.listen_port);
+    auto endpoint = bind_listeners();
     if (!endpoint)
     {
         (void)p.store.close(); // nothing was written yet; the failure to report is the bind's
@@ -303,6 +322,29 @@ core::result<boost::asio::ip::tcp::endpoint> server::listen()
     }
     p.stats.set_node(p.node_id);
     return endpoint;
+}
+
+core::result<boost::asio::ip::tcp::endpoint> server::bind_listeners()
+{
+    parts& p = *parts_;
+    const auto& c = p.config;
+    if (c.tls)
+        if (auto loaded = p.server->use_tls(*c.tls); !loaded)
+            return loaded.error();
+    auto endpoint =
+        p.server->listen(c.listen_host, c.listen_port, c.tls ? http::transport::tls : http::transport::plain);
+    if (!endpoint || c.listen_plain_host.empty())
+        return endpoint;
+    auto plain = p.server->listen(c.listen_plain_host, c.listen_plain_port, http::transport::plain);
+    if (!plain)
+        return plain.error();
+    p.plain_endpoint = *plain;
+    return endpoint;
+}
+
+std::optional<boost::asio::ip::tcp::endpoint> server::plain_endpoint() const noexcept
+{
+    return parts_->plain_endpoint;
 }
 
 const std::string& server::node_id() const noexcept
@@ -349,6 +391,8 @@ void server::drain_on_signals()
         *p.io,
         drain_on_signal(*p.signals, *p.server, *p.dispatcher, *p.feed, p.config.limits.drain_timeout, *p.io),
         net::detached);
+    p.reload_signal = std::make_unique<net::signal_set>(*p.io, SIGHUP);
+    net::co_spawn(*p.io, reload_on_signal(*p.reload_signal, *p.server), net::detached);
 }
 
 core::result<void> server::run()
@@ -374,6 +418,8 @@ core::result<void> server::run()
     p.client->close_idle();
     if (p.signals)
         p.signals->cancel();
+    if (p.reload_signal)
+        p.reload_signal->cancel();
     io.restart();
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
     while (!io.stopped() && std::chrono::steady_clock::now() < give_up)

@@ -14,6 +14,8 @@
 
 #include <array>
 
+#include "streams.hpp"
+
 namespace reqstore::http
 {
 namespace net = boost::asio;
@@ -47,11 +49,11 @@ bool status_has_body(unsigned status)
 
 // Sends the body of a streamed answer: each write a chunk under the write timeout. Once a write
 // fails, every later one is refused without touching the connection.
+template <class Stream>
 class chunk_writer final : public stream_writer
 {
 public:
-    chunk_writer(beast::tcp_stream& stream, std::chrono::milliseconds write_timeout,
-                 std::function<bool()> stopping)
+    chunk_writer(Stream& stream, std::chrono::milliseconds write_timeout, std::function<bool()> stopping)
         : stream_(stream), write_timeout_(write_timeout), stopping_(std::move(stopping))
     {
     }
@@ -60,7 +62,7 @@ public:
     {
         if (broken_ || chunk.empty())
             co_return !broken_;
-        stream_.expires_after(write_timeout_);
+        beast::get_lowest_layer(stream_).expires_after(write_timeout_);
         auto [ec, n] = co_await net::async_write(
             stream_, bhttp::make_chunk(net::buffer(chunk.data(), chunk.size())), as_tuple(use_awaitable));
         broken_ = static_cast<bool>(ec);
@@ -73,12 +75,12 @@ public:
     {
         if (broken_)
             co_return;
-        stream_.expires_after(write_timeout_);
+        beast::get_lowest_layer(stream_).expires_after(write_timeout_);
         co_await net::async_write(stream_, bhttp::make_chunk_last(), as_tuple(use_awaitable));
     }
 
 private:
-    beast::tcp_stream& stream_;
+    Stream& stream_;
     std::chrono::milliseconds write_timeout_;
     std::function<bool()> stopping_;
     bool broken_ = false;
@@ -107,23 +109,23 @@ std::string answer_head(const response& r, const std::string& request_id, bool k
     return out;
 }
 
-net::awaitable<boost::system::error_code> write_answer(beast::tcp_stream& stream, const response& r,
-                                                       const std::string& request_id, bool keep_alive,
-                                                       bool head_only,
-                                                       std::chrono::milliseconds write_timeout)
+template <class Stream>
+net::awaitable<boost::system::error_code>
+write_answer(Stream& stream, const response& r, const std::string& request_id, bool keep_alive,
+             bool head_only, std::chrono::milliseconds write_timeout)
 {
     const std::string head = answer_head(r, request_id, keep_alive);
     const bool with_body = !head_only && !r.body.empty() && status_has_body(r.status);
     const std::array<net::const_buffer, 2> pieces{net::buffer(head),
                                                   with_body ? net::buffer(r.body) : net::const_buffer()};
-    stream.expires_after(write_timeout);
+    beast::get_lowest_layer(stream).expires_after(write_timeout);
     auto [ec, written] = co_await net::async_write(stream, pieces, as_tuple(use_awaitable));
     co_return ec;
 }
 
-net::awaitable<void> stream_answer(beast::tcp_stream& stream, response& r, const std::string& request_id,
-                                   bool head_only, std::chrono::milliseconds write_timeout,
-                                   std::function<bool()> stopping)
+template <class Stream>
+net::awaitable<void> stream_answer(Stream& stream, response& r, const std::string& request_id, bool head_only,
+                                   std::chrono::milliseconds write_timeout, std::function<bool()> stopping)
 {
     bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(r.status), 11};
     head.set(bhttp::field::server, "reqstore");
@@ -136,15 +138,24 @@ net::awaitable<void> stream_answer(beast::tcp_stream& stream, response& r, const
     head.keep_alive(false);
     head.chunked(true);
     bhttp::response_serializer<bhttp::empty_body> serializer(head);
-    stream.expires_after(write_timeout);
+    beast::get_lowest_layer(stream).expires_after(write_timeout);
     auto [ec, n] = co_await bhttp::async_write_header(stream, serializer, as_tuple(use_awaitable));
     if (ec)
         co_return;
     if (head_only)
         co_return; // HEAD: the header of the stream, without its body
-    chunk_writer writer(stream, write_timeout, std::move(stopping));
+    chunk_writer<Stream> writer(stream, write_timeout, std::move(stopping));
     co_await r.stream(writer);
     co_await writer.finish();
 }
+
+template net::awaitable<boost::system::error_code>
+write_answer(plain_stream&, const response&, const std::string&, bool, bool, std::chrono::milliseconds);
+template net::awaitable<boost::system::error_code>
+write_answer(tls_stream&, const response&, const std::string&, bool, bool, std::chrono::milliseconds);
+template net::awaitable<void> stream_answer(plain_stream&, response&, const std::string&, bool,
+                                            std::chrono::milliseconds, std::function<bool()>);
+template net::awaitable<void> stream_answer(tls_stream&, response&, const std::string&, bool,
+                                            std::chrono::milliseconds, std::function<bool()>);
 
 } // namespace reqstore::http

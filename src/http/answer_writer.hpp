@@ -5,7 +5,6 @@
 #include <reqstore/http/message.hpp>
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 
 #include <chrono>
 #include <functional>
@@ -20,21 +19,22 @@ namespace reqstore::http
 // more than the rest of a small answer's formatting. Thread-safe.
 std::string answer_head(const response& r, const std::string& request_id, bool keep_alive);
 
-// Writes `r` whole: its head and, unless `head_only` (a HEAD request) or the status has none, its
-// body, under `write_timeout`. Returns the transport's error, or none once everything is written.
-// Runs on the connection's strand.
+// Writes `r` on `stream` (a plain_stream or a tls_stream) whole: its head and, unless `head_only` (a HEAD
+// request) or the status has none, its body, under `write_timeout`. Returns the transport's error, or none
+// once everything is written. Runs on the connection's strand.
+template <class Stream>
 boost::asio::awaitable<boost::system::error_code>
-write_answer(boost::beast::tcp_stream& stream, const response& r, const std::string& request_id,
-             bool keep_alive, bool head_only, std::chrono::milliseconds write_timeout);
+write_answer(Stream& stream, const response& r, const std::string& request_id, bool keep_alive,
+             bool head_only, std::chrono::milliseconds write_timeout);
 
 // Writes a streamed answer (r.stream set): the head with chunked transfer coding and
 // Connection: close, then, unless `head_only`, each write of r.stream as a chunk under
 // `write_timeout`, then the last chunk. The stream sees `stopping()` as its writer's stopping().
 // Completes when the stream returns or the client is gone; the connection must then close.
 // Runs on the connection's strand.
-boost::asio::awaitable<void> stream_answer(boost::beast::tcp_stream& stream, response& r,
-                                           const std::string& request_id, bool head_only,
-                                           std::chrono::milliseconds write_timeout,
+template <class Stream>
+boost::asio::awaitable<void> stream_answer(Stream& stream, response& r, const std::string& request_id,
+                                           bool head_only, std::chrono::milliseconds write_timeout,
                                            std::function<bool()> stopping);
 
 } // namespace reqstore::http

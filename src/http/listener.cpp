@@ -57,12 +57,12 @@ std::string refusal_answer(bool total_cap)
 // Answers a connection over a cap and closes it, never waiting on the client: a fresh socket's
 // send buffer is empty, so the short answer is written at once or not at all. What the client
 // already sent is read and dropped, so that the close is a FIN that lets it read the answer, not a
-// reset.
-void refuse_connection(tcp::socket& socket, bool total_cap)
+// reset. A TLS client gets no answer (it cannot read one before a handshake), only the close.
+void refuse_connection(tcp::socket& socket, bool total_cap, bool plain)
 {
     boost::system::error_code ec;
     socket.non_blocking(true, ec);
-    if (!ec)
+    if (!ec && plain)
     {
         const std::string answer = refusal_answer(total_cap);
         socket.write_some(net::buffer(answer), ec);
@@ -97,10 +97,10 @@ bool out_of_resources(const boost::system::error_code& ec)
 
 } // namespace
 
-listener::listener(net::io_context& io, session_services services)
-    : io_(io), services_(services),
-      caps_(services.limits.max_connections, services.limits.max_connections_per_address),
-      acceptor_strand_(net::make_strand(io)), acceptor_(acceptor_strand_)
+listener::listener(net::io_context& io, session_services services, connection_caps& caps,
+                   const tls_identity* tls)
+    : io_(io), services_(services), caps_(caps), tls_(tls), acceptor_strand_(net::make_strand(io)),
+      acceptor_(acceptor_strand_)
 {
 }
 
@@ -126,7 +126,6 @@ core::result<tcp::endpoint> listener::listen(const std::string& host, std::uint1
 
 void listener::start()
 {
-    caps_.start();
     net::co_spawn(acceptor_strand_, accept_loop(),
                   [](std::exception_ptr e)
                   {
@@ -178,14 +177,15 @@ void listener::take(tcp::socket socket)
     }
     if (const auto verdict = caps_.admit(remote.address()); verdict != connection_caps::verdict::admitted)
     {
-        refuse_connection(socket, verdict == connection_caps::verdict::over_total_cap);
+        refuse_connection(socket, verdict == connection_caps::verdict::over_total_cap, tls_ == nullptr);
         note_refusal(remote.address(), verdict);
         return;
     }
     set_socket_options(socket);
     auto executor = socket.get_executor();
     net::co_spawn(executor,
-                  run_session(services_, std::move(socket), connection_caps::slot(caps_, remote.address())),
+                  run_session(services_, std::move(socket), tls_ ? tls_->current() : nullptr,
+                              connection_caps::slot(caps_, remote.address())),
                   [](std::exception_ptr e)
                   {
                       if (!e)

@@ -1,5 +1,6 @@
-// Internal to the http module: the accept loop. Each accepted connection is admitted under the
-// connection caps and gets a session on a strand of its own, or is refused with a 503 at once.
+// Internal to the http module: the accept loop of one listening address. Each accepted connection
+// is admitted under the connection caps the server's listeners share and gets a session on a strand
+// of its own (over TLS when the listener has an identity), or is refused with a 503 at once.
 #pragma once
 
 #include <reqstore/core/errc.hpp>
@@ -15,6 +16,7 @@
 
 #include "connection_caps.hpp"
 #include "session.hpp"
+#include "tls_identity.hpp"
 
 namespace reqstore::http
 {
@@ -22,8 +24,10 @@ namespace reqstore::http
 class listener
 {
 public:
-    // `io` and everything `services` refers to must outlive the listener and its sessions.
-    listener(boost::asio::io_context& io, session_services services);
+    // `io`, `caps`, `tls` (null: plain HTTP) and everything `services` refers to must outlive the
+    // listener and its sessions.
+    listener(boost::asio::io_context& io, session_services services, connection_caps& caps,
+             const tls_identity* tls);
     listener(const listener&) = delete;
     listener& operator=(const listener&) = delete;
 
@@ -31,16 +35,13 @@ public:
     // errc::internal with a message saying why it could not. Call once, before start().
     core::result<boost::asio::ip::tcp::endpoint> listen(const std::string& host, std::uint16_t port);
 
-    // Sets the connection caps and starts the accept loop on its own strand. The loop ends when
-    // close() closes the acceptor; any other exception from it ends the process (it is a bug).
+    // Starts the accept loop on its own strand (after caps.start()). The loop ends when close()
+    // closes the acceptor; any other exception from it ends the process (it is a bug).
     void start();
 
     // Stops accepting: closes the acceptor on its strand. Sessions already running go on.
     // Thread-safe.
     void close();
-
-    // The cap on connections open at once, as enforced (0 before start()). Thread-safe.
-    std::size_t connection_cap() const noexcept { return caps_.cap(); }
 
 private:
     boost::asio::awaitable<void> accept_loop();
@@ -54,8 +55,9 @@ private:
     // Constant after construction.
     boost::asio::io_context& io_;
     const session_services services_;
+    connection_caps& caps_;
+    const tls_identity* const tls_;
 
-    connection_caps caps_;
     boost::asio::strand<boost::asio::io_context::executor_type> acceptor_strand_;
 
     // Only on acceptor_strand_: the acceptor, and the pacing of the refusal and accept-failure

@@ -14,6 +14,8 @@
 #include <cstdio>
 #include <random>
 
+#include "streams.hpp"
+
 namespace reqstore::http
 {
 namespace net = boost::asio;
@@ -22,7 +24,8 @@ namespace bhttp = boost::beast::http;
 using net::as_tuple;
 using net::use_awaitable;
 
-net::awaitable<boost::system::error_code> read_header(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+template <class Stream>
+net::awaitable<boost::system::error_code> read_header(Stream& stream, beast::flat_buffer& buffer,
                                                       request_parser& parser, std::size_t limit)
 {
     std::size_t header_bytes = 0;
@@ -37,6 +40,11 @@ net::awaitable<boost::system::error_code> read_header(beast::tcp_stream& stream,
     }
     co_return boost::system::error_code();
 }
+
+template net::awaitable<boost::system::error_code> read_header(plain_stream&, beast::flat_buffer&,
+                                                               request_parser&, std::size_t);
+template net::awaitable<boost::system::error_code> read_header(tls_stream&, beast::flat_buffer&,
+                                                               request_parser&, std::size_t);
 
 core::failure read_failure(const boost::system::error_code& ec, std::string_view stage)
 {

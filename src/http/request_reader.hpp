@@ -7,7 +7,6 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/verb.hpp>
@@ -21,14 +20,15 @@ namespace reqstore::http
 
 using request_parser = boost::beast::http::request_parser<boost::beast::http::string_body>;
 
-// Reads a request's header section into `parser`, under the deadline already set on `stream`.
+// Reads a request's header section into `parser`, under the deadline already set on `stream`
+// (a plain_stream or a tls_stream).
 // Beast's header_limit bounds only the part of the header not yet parsed (complete fields are
 // consumed as they arrive), so the total is counted here: past `limit` bytes the result is
 // http::error::header_limit, whatever the fields' sizes. Otherwise the transport's or the
 // parser's error, or none once the header section is complete. Runs on the connection's strand.
-boost::asio::awaitable<boost::system::error_code> read_header(boost::beast::tcp_stream& stream,
-                                                              boost::beast::flat_buffer& buffer,
-                                                              request_parser& parser, std::size_t limit);
+template <class Stream>
+boost::asio::awaitable<boost::system::error_code>
+read_header(Stream& stream, boost::beast::flat_buffer& buffer, request_parser& parser, std::size_t limit);
 
 // Why a request could not be read, from the error of reading its `stage` ("header section",
 // "body"): 413, 431, 408, or 400 naming the parser's complaint. The answer closes the connection.

@@ -6,6 +6,7 @@
 #include <reqstore/ops/log.hpp>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ssl/stream_base.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -17,12 +18,14 @@
 #include <array>
 #include <cstdio>
 #include <optional>
+#include <type_traits>
 
 #include "answer_writer.hpp"
 #include "dispatch.hpp"
 #include "native_request.hpp"
 #include "request_reader.hpp"
 #include "session_drain.hpp"
+#include "streams.hpp"
 
 namespace reqstore::http
 {
@@ -75,6 +78,9 @@ void log_access(std::string_view method_text, std::string_view path, unsigned st
     ops::log().append_line(line);
 }
 
+// How long a closing TLS connection waits for the client's close_notify after sending its own.
+constexpr std::chrono::milliseconds tls_shutdown_grace{500};
+
 // After answering a request that will not be read to its end, stop sending and discard what
 // the client still sends for a moment, so that closing does not reset the connection before
 // the client has read the answer.
@@ -94,23 +100,33 @@ net::awaitable<void> lingering_close(beast::tcp_stream& stream)
     stream.socket().close(ec);
 }
 
-// One connection. Every member function runs on the connection's strand.
+// One connection over a plain_stream or a tls_stream. Every member function runs on the
+// connection's strand.
+template <class Stream>
 class session
 {
+    static constexpr bool secure = std::is_same_v<Stream, tls_stream>;
+
 public:
-    session(const session_services& services, tcp::socket socket)
+    // `stream_args` construct the stream: the socket, and for TLS the context.
+    template <class... StreamArgs>
+    explicit session(const session_services& services, StreamArgs&&... stream_args)
         : services_(services),
-          // A new connection has header_timeout for its first header section counted from now, not
-          // from its first byte: a client that connects and says nothing is cut off as soon as one
-          // that trickles its header. Between requests the idle timeout applies instead.
+          // A new connection has header_timeout for its TLS handshake and first header section
+          // counted from now, not from its first byte: a client that connects and says nothing is
+          // cut off as soon as one that trickles its header. Between requests the idle timeout
+          // applies instead.
           header_deadline_(std::chrono::steady_clock::now() + services.limits.header_timeout),
-          stream_(std::move(socket)), registration_(services.sessions, stream_)
+          stream_(std::forward<StreamArgs>(stream_args)...),
+          registration_(services.sessions, beast::get_lowest_layer(stream_))
     {
     }
 
     net::awaitable<void> run();
 
 private:
+    beast::tcp_stream& transport() { return beast::get_lowest_layer(stream_); }
+    net::awaitable<bool> handshake();
     net::awaitable<bool> wait_for_request();
     net::awaitable<bool> read_request(incoming& in);
     net::awaitable<bool> read_body(incoming& in);
@@ -123,13 +139,19 @@ private:
     const session_services& services_;
     std::chrono::steady_clock::time_point header_deadline_;
     bool first_request_ = true;
-    beast::tcp_stream stream_;
+    Stream stream_;
     beast::flat_buffer buffer_;
     session_drain::registration registration_; // after stream_, which it refers to
 };
 
-net::awaitable<void> session::run()
+template <class Stream>
+net::awaitable<void> session<Stream>::run()
 {
+    if constexpr (secure)
+    {
+        if (!co_await handshake())
+            co_return;
+    }
     bool lingering = false;
     for (;;)
     {
@@ -164,10 +186,34 @@ net::awaitable<void> session::run()
     co_await close(lingering);
 }
 
+// The TLS handshake, within the first header deadline. Counts as waiting for a request: the drain
+// closes the connection at once. False when it failed; the connection is then closed.
+template <class Stream>
+net::awaitable<bool> session<Stream>::handshake()
+{
+    registration_.set_idle(true);
+    boost::system::error_code ec;
+    if (services_.sessions.draining())
+        ec = net::error::operation_aborted;
+    else
+    {
+        transport().expires_at(header_deadline_);
+        std::tie(ec) =
+            co_await stream_.async_handshake(net::ssl::stream_base::server, as_tuple(use_awaitable));
+    }
+    registration_.set_idle(false);
+    if (!ec)
+        co_return true;
+    services_.stats.tls_handshake_failed();
+    transport().socket().close(ec);
+    co_return false;
+}
+
 // Waits for the first byte of the next request, unless one is buffered already. False when the
 // connection is to close instead: the server drains, a deadline passed, the client closed, or the
 // drain cancelled the wait.
-net::awaitable<bool> session::wait_for_request()
+template <class Stream>
+net::awaitable<bool> session<Stream>::wait_for_request()
 {
     if (buffer_.size() == 0)
     {
@@ -175,9 +221,9 @@ net::awaitable<bool> session::wait_for_request()
         if (services_.sessions.draining())
             co_return false;
         if (first_request_)
-            stream_.expires_at(header_deadline_);
+            transport().expires_at(header_deadline_);
         else
-            stream_.expires_after(services_.limits.idle_timeout);
+            transport().expires_after(services_.limits.idle_timeout);
         auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(8192), as_tuple(use_awaitable));
         registration_.set_idle(false);
         if (ec)
@@ -193,11 +239,12 @@ net::awaitable<bool> session::wait_for_request()
 // Reads the header section by the header deadline, then the body, and gives the request its id.
 // A request that cannot be read gets the reason in `in.failed`. False when the connection ends
 // without an answer: the client closed before sending a request, or 100 Continue failed.
-net::awaitable<bool> session::read_request(incoming& in)
+template <class Stream>
+net::awaitable<bool> session<Stream>::read_request(incoming& in)
 {
     in.parser.header_limit(static_cast<std::uint32_t>(services_.limits.max_header_bytes));
     in.parser.body_limit(services_.limits.max_body_bytes);
-    stream_.expires_at(header_deadline_);
+    transport().expires_at(header_deadline_);
     const auto header_ec =
         co_await read_header(stream_, buffer_, in.parser, services_.limits.max_header_bytes);
     if (header_ec == bhttp::error::end_of_stream)
@@ -223,18 +270,19 @@ net::awaitable<bool> session::read_request(incoming& in)
 
 // Reads the body within body_timeout, first sending 100 Continue when the client waits for it.
 // False when 100 Continue cannot be written; a body that cannot be read sets `in.failed`.
-net::awaitable<bool> session::read_body(incoming& in)
+template <class Stream>
+net::awaitable<bool> session<Stream>::read_body(incoming& in)
 {
     if (expects_continue(in.parser))
     {
         static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
-        stream_.expires_after(services_.limits.write_timeout);
+        transport().expires_after(services_.limits.write_timeout);
         auto [ec, n] =
             co_await net::async_write(stream_, net::buffer(continue_line), as_tuple(use_awaitable));
         if (ec)
             co_return false;
     }
-    stream_.expires_after(services_.limits.body_timeout);
+    transport().expires_after(services_.limits.body_timeout);
     auto [ec, n] = co_await bhttp::async_read(stream_, buffer_, in.parser, as_tuple(use_awaitable));
     if (ec)
         in.failed = read_failure(ec, "body");
@@ -242,7 +290,8 @@ net::awaitable<bool> session::read_body(incoming& in)
 }
 
 // The answer to a request read whole, from dispatch; or the refusal of one that was not.
-net::awaitable<handled> session::answer(incoming& in)
+template <class Stream>
+net::awaitable<handled> session<Stream>::answer(incoming& in)
 {
     if (in.failed)
         co_return refuse(in);
@@ -260,7 +309,8 @@ net::awaitable<handled> session::answer(incoming& in)
 
 // A request that could not be read is refused in the words of its path's surface, as far as the
 // path arrived, like every other refusal; the connection closes after the answer.
-handled session::refuse(const incoming& in) const
+template <class Stream>
+handled session<Stream>::refuse(const incoming& in) const
 {
     handled out;
     const auto& message = in.parser.get();
@@ -275,8 +325,9 @@ handled session::refuse(const incoming& in) const
 
 // Counts the request in the metrics and writes its access line. A streamed answer is recorded as
 // its stream starts: the line then carries no latency.
-void session::record_request(const incoming& in, const handled& done,
-                             std::chrono::steady_clock::duration latency, bool streamed)
+template <class Stream>
+void session<Stream>::record_request(const incoming& in, const handled& done,
+                                     std::chrono::steady_clock::duration latency, bool streamed)
 {
     ops::metrics& stats = services_.stats;
     const unsigned status = done.result.answer.status;
@@ -291,25 +342,42 @@ void session::record_request(const incoming& in, const handled& done,
                    done.result.key_id);
 }
 
-net::awaitable<void> session::close(bool lingering)
+// TLS ends with close_notify (RFC 8446 section 6.1), so that the client can tell the end of the
+// connection from a truncation; it is awaited from the client for a moment only.
+template <class Stream>
+net::awaitable<void> session<Stream>::close(bool lingering)
 {
+    if constexpr (secure)
+    {
+        transport().expires_after(tls_shutdown_grace);
+        co_await stream_.async_shutdown(as_tuple(use_awaitable));
+    }
     if (lingering)
     {
-        co_await lingering_close(stream_);
+        co_await lingering_close(transport());
         co_return;
     }
     boost::system::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.socket().close(ec);
+    transport().socket().shutdown(tcp::socket::shutdown_send, ec);
+    transport().socket().close(ec);
 }
 
 } // namespace
 
 net::awaitable<void> run_session(session_services services, tcp::socket socket,
+                                 std::shared_ptr<net::ssl::context> tls,
                                  [[maybe_unused]] connection_caps::slot slot)
 {
-    session connection(services, std::move(socket));
-    co_await connection.run();
+    if (tls)
+    {
+        session<tls_stream> connection(services, std::move(socket), *tls);
+        co_await connection.run();
+    }
+    else
+    {
+        session<plain_stream> connection(services, std::move(socket));
+        co_await connection.run();
+    }
 }
 
 } // namespace reqstore::http

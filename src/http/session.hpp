@@ -9,6 +9,9 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include <memory>
 
 #include "connection_caps.hpp"
 
@@ -29,7 +32,9 @@ struct session_services
     session_drain& sessions; // sees the connection while it is open, and ends it on a drain
 };
 
-// Serves the connection `socket` until it closes: waits for a request (within header_timeout for
+// Serves the connection `socket` until it closes: over TLS when `tls` is set (the context the
+// connection keeps for its life; the handshake must complete by the first header deadline, and
+// the connection ends with close_notify), waits for a request (within header_timeout for
 // the first, idle_timeout between requests), reads it within the limits, answers it (a request
 // that cannot be read is refused in its surface's words and the connection closes), counts and
 // logs it, and keeps the connection alive while the client and the drain allow. A streamed answer
@@ -39,6 +44,7 @@ struct session_services
 // `slot` is the connection's place under the caps, given back when the coroutine's frame is
 // destroyed, even when it never ran.
 boost::asio::awaitable<void> run_session(session_services services, boost::asio::ip::tcp::socket socket,
+                                         std::shared_ptr<boost::asio::ssl::context> tls,
                                          connection_caps::slot slot);
 
 } // namespace reqstore::http

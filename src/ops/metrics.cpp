@@ -248,6 +248,12 @@ std::string metrics::render() const
     out.append("reqstore_accept_failures_total ")
         .append(std::to_string(accept_failures_.load()))
         .append("\n");
+    append_header(out, "reqstore_tls_handshake_failures_total", "counter",
+                  "TLS handshakes that did not complete: no TLS, an old version, a refused client "
+                  "certificate, or the header deadline.");
+    out.append("reqstore_tls_handshake_failures_total ")
+        .append(std::to_string(tls_handshake_failures_.load()))
+        .append("\n");
     append_allocator_gauges(out);
     if (read_compaction_)
     {

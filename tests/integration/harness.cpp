@@ -839,6 +839,27 @@ void server::start()
     port_ = static_cast<std::uint16_t>(std::stoi(m[1].str()));
 }
 
+std::string server::next_stdout_line(millis within)
+{
+    const auto deadline = steady::now() + within;
+    std::string line;
+    for (;;)
+    {
+        error_code ec;
+        if (!wait_ready(stdout_fd_, POLLIN, deadline, ec))
+            throw std::runtime_error("reqstore wrote no further stdout line (got \"" + line + "\")");
+        char ch = 0;
+        const ssize_t n = ::read(stdout_fd_, &ch, 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            throw std::runtime_error("reqstore closed stdout before another line (got \"" + line + "\")");
+        if (ch == '\n')
+            return line;
+        line += ch;
+    }
+}
+
 int server::stop(millis deadline)
 {
     return stop_with(SIGTERM, deadline);

@@ -204,6 +204,9 @@ public:
     pid_t pid() const noexcept { return pid_; }
     std::uint16_t port() const noexcept { return port_; }
     const std::string& listening_line() const noexcept { return listening_line_; }
+    // The next line the server writes to stdout after its listening line (e.g. listen_plain's
+    // `listening on HOST:PORT (plain HTTP)`), waiting up to `within`; throws when none arrives.
+    std::string next_stdout_line(millis within = 5s);
     const std::filesystem::path& data_dir() const noexcept { return data_dir_; }
     // Everything the server wrote to stderr so far (across restarts).
     std::string log() const;

@@ -6,6 +6,7 @@
 #include <reqstore/auth/keys.hpp>
 #include <reqstore/core/request_type.hpp>
 #include <reqstore/hooks/network_policy.hpp>
+#include <reqstore/http/server.hpp>
 
 #include <boost/json/object.hpp>
 
@@ -64,6 +65,9 @@ struct server_config
 {
     std::string listen_host;
     std::uint16_t listen_port = 0;
+    std::optional<http::tls_settings> tls; // set: `listen` serves HTTPS only
+    std::string listen_plain_host;         // "": no plaintext listener besides `listen`
+    std::uint16_t listen_plain_port = 0;
     std::string data_dir;
     store_engine engine = store_engine::rocksdb;
     std::string node_id; // node.id; empty: the host name and the port, once listening

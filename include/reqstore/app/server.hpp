@@ -9,6 +9,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <memory>
+#include <optional>
 
 namespace reqstore::http
 {
@@ -47,10 +48,15 @@ public:
     server(const server&) = delete;
     server& operator=(const server&) = delete;
 
-    // Binds config.listen_host:config.listen_port. Returns the bound endpoint (the real port when the
-    // configured port is 0), or a failure whose detail says why not; the store is then closed and the
-    // server is only good for destruction.
+    // Binds config.listen_host:config.listen_port, over TLS when config.tls is set (its files are
+    // loaded first), and listen_plain when it is set. Returns the bound endpoint of `listen` (the real
+    // port when the configured port is 0), or a failure whose detail says why not (an unreadable or
+    // mismatched certificate or key, an address in use); the store is then closed and the server is
+    // only good for destruction.
     core::result<boost::asio::ip::tcp::endpoint> listen();
+
+    // listen_plain's bound endpoint, when it is set and listen() succeeded.
+    std::optional<boost::asio::ip::tcp::endpoint> plain_endpoint() const noexcept;
 
     // After listen(): starts accepting connections, the expiry scheduler, webhook delivery (unless
     // server_options::deliver_webhooks is false), the hourly trimming of the change feed (when
@@ -60,8 +66,9 @@ public:
     core::result<void> start();
 
     // Installs the handlers of SIGINT and SIGTERM: the first signal stops webhook delivery and drains
-    // the HTTP server (limits.drain_timeout), then stops the I/O context, which ends run(). Call before
-    // announcing the server: until then, a signal ends the process.
+    // the HTTP server (limits.drain_timeout), then stops the I/O context, which ends run(). And of
+    // SIGHUP: each one reloads the TLS certificate and key (a failed reload keeps the old pair and
+    // logs why). Call before announcing the server: until then, a signal ends the process.
     void drain_on_signals();
 
     // Runs the I/O context on config.threads threads (the calling one among them) until it stops: after
@@ -95,6 +102,9 @@ private:
     struct parts; // every module of the server, in the order they are built (server.cpp)
 
     server(const server_config& config, server_options options);
+    // listen()'s binding: loads the TLS identity when tls is set, then binds `listen` (HTTPS when
+    // tls is set) and listen_plain. The endpoint of `listen`, or the first failure.
+    core::result<boost::asio::ip::tcp::endpoint> bind_listeners();
 
     std::unique_ptr<parts> parts_; // never null
 };

@@ -1,5 +1,6 @@
-// The HTTP/1.1 server: a coroutine accept loop, one coroutine per connection on its own strand,
-// the limits and deadlines of the contract (section 9), and a graceful drain.
+// The HTTP/1.1 server: a coroutine accept loop per listening address, plain or over TLS, one
+// coroutine per connection on its own strand, the limits and deadlines of the contract (section 9),
+// a reloadable TLS identity (section 14), and a graceful drain.
 #pragma once
 
 #include <reqstore/auth/keys.hpp>
@@ -17,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace reqstore::http
 {
@@ -37,13 +39,31 @@ struct server_limits
     std::size_t max_connections_per_address = 1024;
 };
 
+// The server's TLS identity (section 14 of the contract). The files are PEM.
+struct tls_settings
+{
+    std::string cert_file;           // the certificate, followed by its chain
+    std::string key_file;            // the certificate's private key
+    std::string client_ca_file;      // "": no client certificate; else one that chains to these is required
+    std::string min_version = "1.2"; // "1.2" or "1.3"
+};
+
+// What a listening address speaks.
+enum class transport
+{
+    plain, // HTTP
+    tls,   // HTTPS, with the identity given to use_tls()
+};
+
 // Raises the process's soft limit on open files (RLIMIT_NOFILE) to its hard limit, so that the
 // connection cap, not the kernel, decides how many clients are served. Returns the soft limit in
 // force afterwards. Call once at startup, before serving.
 std::uint64_t raise_open_files_limit() noexcept;
 
+class connection_caps;
 class listener;
 class session_drain;
+class tls_identity;
 
 class server
 {
@@ -53,12 +73,21 @@ public:
            const auth::key_registry& keys, auth::rate_limiter& limiter, ops::metrics& stats, bool access_log);
     ~server();
 
-    // Binds and listens. Returns the bound endpoint (the real port when `port` is 0), or a
-    // message saying why it could not.
-    [[nodiscard]] core::result<boost::asio::ip::tcp::endpoint> listen(const std::string& host,
-                                                                      std::uint16_t port);
+    // Loads the TLS identity that listeners with transport::tls use. Returns a failure naming the
+    // file and the reason when it cannot. Call before listen() with transport::tls.
+    [[nodiscard]] core::result<void> use_tls(tls_settings settings);
 
-    // Starts accepting connections (after listen()).
+    // Reads the TLS identity's files again: connections accepted afterwards use the new one, open
+    // connections keep theirs. On failure the old identity stays and the failure says why (also
+    // when no identity was loaded). Thread-safe.
+    [[nodiscard]] core::result<void> reload_tls();
+
+    // Binds and listens on one more address. Returns the bound endpoint (the real port when `port`
+    // is 0), or a message saying why it could not. Every listener shares the connection caps.
+    [[nodiscard]] core::result<boost::asio::ip::tcp::endpoint>
+    listen(const std::string& host, std::uint16_t port, transport how = transport::plain);
+
+    // Starts accepting connections on every address (after listen()).
     void start();
 
     // Stops accepting, lets requests in flight finish and answer with `Connection: close`,
@@ -77,11 +106,20 @@ public:
     std::chrono::milliseconds write_timeout() const noexcept { return limits_.write_timeout; }
 
 private:
-    // Constant after construction. The sessions refer to limits_ and to the drain, which is
-    // therefore destroyed after the listener.
+    // Constant after construction. The sessions refer to limits_, the drain, the caps and the TLS
+    // identity, which are therefore destroyed after the listeners.
+    boost::asio::io_context& io_;
     const server_limits limits_;
+    const router& routes_;
+    const auth::key_registry& keys_;
+    auth::rate_limiter& limiter_;
+    ops::metrics& stats_;
+    const bool access_log_;
     std::unique_ptr<session_drain> sessions_;
-    std::unique_ptr<listener> listener_;
+    std::unique_ptr<connection_caps> caps_;
+    // Set before start(), then constant (the identity itself reloads under its own lock).
+    std::unique_ptr<tls_identity> tls_;
+    std::vector<std::unique_ptr<listener>> listeners_;
 };
 
 } // namespace reqstore::http

@@ -74,6 +74,9 @@ public:
     }
     // accept() failures (out of file descriptors, out of memory, a connection reset in the queue).
     void accept_failed() noexcept { accept_failures_.fetch_add(1, std::memory_order_relaxed); }
+    // TLS handshakes that did not complete (a client that does not speak TLS, an old protocol
+    // version, a refused client certificate, the header deadline).
+    void tls_handshake_failed() noexcept { tls_handshake_failures_.fetch_add(1, std::memory_order_relaxed); }
 
     // Webhook deliveries: every attempt's outcome ("succeeded", "failed", "refused", "dead" when
     // the last attempt failed), commit-to-2xx lag, open deliveries and disabled subscriptions.
@@ -154,6 +157,7 @@ private:
     static constexpr std::array<std::string_view, 2> refusal_reasons{"total_cap", "address_cap"};
     std::array<std::atomic<std::uint64_t>, 2> refused_connections_{};
     std::atomic<std::uint64_t> accept_failures_{0};
+    std::atomic<std::uint64_t> tls_handshake_failures_{0};
     static constexpr std::array<std::string_view, 4> delivery_outcomes{"succeeded", "failed", "refused",
                                                                        "dead"};
     std::array<std::atomic<std::uint64_t>, 4> deliveries_{};
