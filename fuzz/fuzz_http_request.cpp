@@ -82,7 +82,10 @@ app::server_config production_config(const std::filesystem::path& directory)
     // The built-in defaults (config/reqstore.json) with the limits untouched. Buffered durability
     // spares an fsync per write; access logging is off so that the fuzzer's output stays readable.
     const auto config_file = directory / "config.json";
-    std::ofstream(config_file) << R"({"durability": "buffered", "log": {"access": false}})";
+    // Backups a fuzzed request asks for land in the fuzz target's own directory.
+    std::ofstream(config_file)
+        << R"({"durability": "buffered", "log": {"access": false}, "backup": {"dir": ")"
+        << (directory / "backups").string() << R"("}})";
     const std::string data_dir = (directory / "data").string();
     const std::string config_path = config_file.string();
     const char* argv[] = {"reqstore",    "--config",   config_path.c_str(), "--listen",

@@ -1,16 +1,21 @@
 // reqstore: reads the flags and the configuration, then serves until SIGTERM or SIGINT and returns the
-// exit code (0 after a clean drain, 1 on a runtime failure, 2 for a configuration error).
+// exit code (0 after a clean drain, 1 on a runtime failure, 2 for a configuration error); or, as
+// `reqstore restore`, makes a data directory from a backup.
 #include <reqstore/app/config.hpp>
+#include <reqstore/app/restore.hpp>
 #include <reqstore/app/serve.hpp>
 
 #include <boost/json/serialize.hpp>
 
 #include <iostream>
+#include <string_view>
 #include <variant>
 
 int main(int argc, char** argv)
 {
     using namespace reqstore;
+    if (argc >= 2 && std::string_view(argv[1]) == "restore")
+        return app::restore(argc - 1, argv + 1);
     auto loaded = app::load_config(argc, argv);
     if (auto* error = std::get_if<app::config_error>(&loaded))
     {

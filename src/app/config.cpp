@@ -45,7 +45,10 @@ std::string usage_text()
            "  --recover-wal point-in-time\n"
            "                     start although the write-ahead log is damaged, dropping the damaged\n"
            "                     record and every record after it (docs/RELIABILITY.md); for once only\n"
-           "  --print-config     print the effective configuration as JSON and exit\n";
+           "  --print-config     print the effective configuration as JSON and exit\n"
+           "\n"
+           "       reqstore restore --from DIR --data-dir NEW\n"
+           "                     make a data directory from a backup (reqstore restore --help)\n";
 }
 
 bool is_loopback_host(std::string_view host)

@@ -19,6 +19,9 @@ constexpr std::string_view defaults_text = R"json({
     "min_version": "1.2"
   },
   "data_dir": "./data",
+  "backup": {
+    "dir": "./backups"
+  },
   "threads": 0,
   "durability": "fsync",
   "require_if_match": false,

@@ -234,6 +234,9 @@ std::optional<std::string> interpret(const json::object& o, server_config& c)
     c.data_dir = std::string(o.at("data_dir").get_string());
     if (c.data_dir.empty())
         return "data_dir: must not be empty";
+    c.backup_dir = std::string(at_path(o, "backup", "dir").get_string());
+    if (c.backup_dir.empty())
+        return "backup.dir: must not be empty";
     std::uint64_t n = 0;
     if (auto err = read_count(o, "threads", {}, 0, 256, n))
         return err;

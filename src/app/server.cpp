@@ -1,5 +1,6 @@
 // Wires the modules into one server (server.hpp): what is built from what, in which order, and the order
 // in which it stops.
+#include <reqstore/api/admin_api.hpp>
 #include <reqstore/api/idempotency.hpp>
 #include <reqstore/api/native_api.hpp>
 #include <reqstore/api/ops_api.hpp>
@@ -14,6 +15,7 @@
 #include <reqstore/http/server.hpp>
 #include <reqstore/ops/log.hpp>
 #include <reqstore/store/pg/pg_store.hpp>
+#include <reqstore/store/rocks/rocks_backups.hpp>
 #include <reqstore/store/rocks/rocks_store.hpp>
 #include <reqstore/surfaces/autodesk.hpp>
 #include <reqstore/surfaces/seed_surfaces.hpp>
@@ -133,6 +135,8 @@ struct engine
 {
     std::unique_ptr<store::rocks_store> rocks;
     std::unique_ptr<store::pg::pg_store> postgres;
+    // The embedded engine's online backups (after `rocks`, which they use: destroyed first).
+    std::unique_ptr<store::rocks_backups> backups;
 
     core::record_store& records() const
     {
@@ -144,7 +148,12 @@ struct engine
     }
     std::uint64_t last_sequence() const { return rocks ? rocks->last_sequence() : postgres->last_sequence(); }
     bool healthy() const { return rocks ? rocks->healthy() : postgres->healthy(); }
-    core::result<void> close() const { return rocks ? rocks->close() : postgres->close(); }
+    core::result<void> close() const
+    {
+        if (backups)
+            backups->stop(); // a backup under way reads the database
+        return rocks ? rocks->close() : postgres->close();
+    }
     // Ends what the engine runs in the background on its own, so that the context runs out of work.
     void stop_background() const
     {
@@ -238,6 +247,8 @@ core::result<std::unique_ptr<server>> server::open(const server_config& config, 
         if (!opened)
             return opened.error();
         p.store.rocks = std::move(*opened);
+        p.store.backups =
+            std::make_unique<store::rocks_backups>(*p.store.rocks, config.backup_dir, io.get_executor());
     }
     auto& records = p.store.records();
     auto& outbox = p.store.outbox();
@@ -280,6 +291,7 @@ core::result<std::unique_ptr<server>> server::open(const server_config& config, 
     surfaces::add_seed_surfaces(p.routes, *p.service);
     api::add_webhook_routes(p.routes, *p.dispatcher);
     api::add_feed_routes(p.routes, outbox, *p.feed);
+    api::add_admin_routes(p.routes, p.store.backups.get());
     p.stats.name_routes(p.routes.patterns());
     if (p.store.rocks)
         p.stats.on_render_compaction(

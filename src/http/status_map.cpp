@@ -63,6 +63,8 @@ failure_description describe_failure(core::errc code) noexcept
         return {431, "headers-too-large", "Request header fields too large"};
     case errc::internal:
         return {500, "internal-error", "Internal server error"};
+    case errc::not_implemented:
+        return {501, "not-implemented", "Not implemented"};
     case errc::unavailable:
     case errc::writes_stopped:
         return {503, "unavailable", "Service unavailable"};
@@ -85,6 +87,8 @@ std::string_view server_failure_detail(core::errc code) noexcept
     case errc::store_unavailable:
         return "the server cannot reach its database now; try again shortly (a write that was under way "
                "may or may not have been applied: retry it with the same Idempotency-Key)";
+    case errc::not_implemented:
+        return "this server's store engine does not do this; docs/OPERATIONS.md says what to use instead";
     default:
         return "the server failed to handle this request; it has been logged";
     }

@@ -265,3 +265,16 @@ TEST(PostgresEngine, AnotherSchemasCommitsDoNotWakeALongPoll)
     EXPECT_EQ(number(r.object(), "next_after"), 1) << r.body();
     EXPECT_GE(took, 1.9) << "the long-poll answered early, woken by the other schema's commits";
 }
+
+// Backups of the PostgreSQL engine are PostgreSQL's own (docs/OPERATIONS.md): the backup routes say so
+// with 501, and write nothing.
+TEST(PostgresEngine, BackupRoutesAnswer501AndPointToPostgresqlsTools)
+{
+    server srv(server_options{
+        .config = postgres_config(shared_test_postgres(), "backups_" + std::to_string(::getpid()))});
+    auto c = srv.connect();
+    const auto made = c.post("/v1/admin/backup", "");
+    EXPECT_TRUE(is_problem(made, 501, "not-implemented")) << made;
+    EXPECT_TRUE(contains(made.body(), "docs/OPERATIONS.md")) << made;
+    EXPECT_TRUE(is_problem(c.get("/v1/admin/backups"), 501, "not-implemented"));
+}

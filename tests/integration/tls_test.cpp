@@ -246,6 +246,7 @@ TEST(Tls, RefusesTls11AndTls10WhileTheSameClientSpeaksTls11ToAServerThatAllowsIt
         "  sleep 0.1\n"
         "done\n"
         "kill $pid\n"
+        "wait $pid 2>/dev/null\n"
         "exit $status\n";
     EXPECT_EQ(run_program_to_exit("/bin/bash", {"-c", control}, 60s).status, 0)
         << "the control: s_client must reach a TLS 1.1 server";

@@ -42,6 +42,7 @@ enum class errc
     rate_limited,           // 429 the caller's key has used up its rate
     headers_too_large,      // 431 the header section is larger than the limit
     internal,               // 500 never carries internal detail to the client
+    not_implemented,        // 501 the configured store engine cannot do this (a backup on PostgreSQL)
     unavailable,            // 503 the store is closed or the server is draining
     writes_stopped,         // 503 a write failed to become durable: no write until a restart
     store_unavailable,      // 503 a remote engine cannot be reached now (or was lost during the call)

@@ -11,6 +11,7 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 #include <rocksdb/write_buffer_manager.h>
 
@@ -253,6 +254,23 @@ rocks_store::~rocks_store()
         return;
     if (auto closed = close(); !closed)
         ops::log().error("closing the store failed", {{"error", closed.error().detail}});
+}
+
+core::result<void> rocks_store::write_checkpoint(const std::string& dir)
+{
+    if (!db_)
+        return failure(errc::unavailable, "the store is closed");
+    rocksdb::Checkpoint* made = nullptr;
+    auto s = rocksdb::Checkpoint::Create(db_.get(), &made);
+    if (!s.ok())
+        return engine_failure("cannot start a checkpoint", s);
+    const std::unique_ptr<rocksdb::Checkpoint> checkpoint(made);
+    // 0: flush the memtables first, so that the copy's write-ahead log is short and a restore
+    // replays little of it.
+    s = checkpoint->CreateCheckpoint(dir, 0);
+    if (!s.ok())
+        return engine_failure("cannot write a checkpoint to " + dir, s);
+    return {};
 }
 
 core::result<void> rocks_store::close()

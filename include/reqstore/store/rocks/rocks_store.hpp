@@ -134,6 +134,13 @@ public:
     // The sequence number of the newest event (0 before the first). Thread-safe.
     std::uint64_t last_sequence() const noexcept;
 
+    // Writes a consistent, openable copy of the database into `dir`, which must not exist, while
+    // commits go on (RocksDB's checkpoint: the memtables are flushed, the table files hard-linked
+    // when `dir` is on the same file system and copied otherwise, the live write-ahead log copied).
+    // Blocks for as long as that takes: call it off the I/O threads. Thread-safe, but not with
+    // close(), which must wait for it. Fails with errc::internal naming the reason.
+    [[nodiscard]] core::result<void> write_checkpoint(const std::string& dir);
+
     // False once a write to the engine has failed, until the process ends: from then on every write
     // fails at once with errc::unavailable (reads still work). A failed write or fsync may have
     // lost data the kernel had accepted, so the store never retries it (docs/ARCHITECTURE.md,
