@@ -467,3 +467,31 @@ TEST(Tls, BoxsNodeSdkUpdatesAFileRequestOverHttpsWithItsDefaultAgent)
     EXPECT_EQ(text(stored.object(), "title"), "Updated through the Box SDK");
     EXPECT_EQ(stored.header("ETag"), "\"2\"");
 }
+
+// A seed document's own client over HTTPS: DocSpring's curl example as written (curl's defaults:
+// `-d` labels the body form-urlencoded), with only the host replaced and the CA given to curl.
+TEST(Tls, DocSpringsCurlExampleWorksOverHttpsAsWritten)
+{
+    test_pki pki;
+    server srv({.config = pki.server_config()});
+    tls_client setup(srv.port(), pki.file("ca.pem"));
+    const std::string id = "drq_000000000000000001";
+    ASSERT_EQ(
+        setup
+            .request(http::verb::put, path_of(id),
+                     R"({"type":"docspring_data_request","email":"jdoe@example.com","name":"John Doe"})",
+                     {{"If-None-Match", "*"}})
+            .status(),
+        201u);
+    const auto run = run_program_to_exit(
+        "/usr/bin/curl",
+        {"-s", "-X", "PUT", "https://127.0.0.1:" + std::to_string(srv.port()) + "/api/v1/data_requests/" + id,
+         "-u", "dev:dev-secret", "-d",
+         R"({ "auth_type": "oauth", "auth_provider": "google", "auth_session_started_at": "2018-10-23T13:00:00Z" })",
+         "--cacert", pki.file("ca.pem")},
+        30s);
+    ASSERT_EQ(run.status, 0) << run.err;
+    const auto answer = parse_json(run.out).as_object();
+    EXPECT_EQ(text(answer, "status"), "success") << run.out;
+    EXPECT_EQ(text(answer.at("data_request").as_object(), "auth_provider"), "google") << run.out;
+}
