@@ -2,6 +2,7 @@
 // in which it stops.
 #include <reqstore/api/admin_api.hpp>
 #include <reqstore/api/idempotency.hpp>
+#include <reqstore/api/introspection_api.hpp>
 #include <reqstore/api/native_api.hpp>
 #include <reqstore/api/ops_api.hpp>
 #include <reqstore/api/webhooks_api.hpp>
@@ -292,6 +293,7 @@ core::result<std::unique_ptr<server>> server::open(const server_config& config, 
     api::add_webhook_routes(p.routes, *p.dispatcher);
     api::add_feed_routes(p.routes, outbox, *p.feed);
     api::add_admin_routes(p.routes, p.store.backups.get());
+    api::add_introspection_routes(p.routes, *p.types, config.require_if_match);
     p.stats.name_routes(p.routes.patterns());
     if (p.store.rocks)
         p.stats.on_render_compaction(
