@@ -1,4 +1,5 @@
 // Liveness, readiness and the Prometheus endpoint.
+#include <reqstore/api/openapi.hpp>
 #include <reqstore/api/ops_api.hpp>
 
 namespace reqstore::api
@@ -30,6 +31,15 @@ net::awaitable<http::response> readyz(std::function<bool()> ready)
     co_return json_status(503, R"({"status":"not ready"})");
 }
 
+net::awaitable<http::response> openapi_page()
+{
+    http::response r;
+    r.content_type = "application/json";
+    r.body = std::string(openapi_document());
+    r.set("Cache-Control", "no-cache");
+    co_return r;
+}
+
 net::awaitable<http::response> metrics_page(const ops::metrics& stats)
 {
     http::response r;
@@ -54,6 +64,11 @@ void add_operations_routes(http::router& routes, const ops::metrics& stats, std:
                             {
                                 return readyz(ready);
                             }}});
+    routes.add("/openapi.json", {{method::get, "",
+                                  [](http::handler_context&)
+                                  {
+                                      return openapi_page();
+                                  }}});
     routes.add("/metrics", {{method::get, "",
                              [&stats](http::handler_context&)
                              {

@@ -122,6 +122,18 @@ const surface* router::surface_for(std::string_view path) const
     return best;
 }
 
+std::vector<router::route_summary> router::summary() const
+{
+    std::vector<route_summary> out;
+    for (const auto& r : routes_)
+    {
+        route_summary& added = out.emplace_back(route_summary{r.pattern, {}});
+        for (const auto& m : r.methods)
+            added.methods.emplace_back(m.method, m.scope);
+    }
+    return out;
+}
+
 std::vector<std::string> router::patterns() const
 {
     std::vector<std::string> out;

@@ -1,4 +1,5 @@
-// The operations routes outside /v1: /healthz, /readyz and /metrics. Public: no credentials.
+// The operations routes outside /v1: /healthz, /readyz, /metrics and /openapi.json. Public: no
+// credentials.
 #pragma once
 
 #include <reqstore/http/router.hpp>

@@ -95,6 +95,15 @@ public:
 
     std::vector<std::string> patterns() const;
 
+    // Every route as registered: its pattern and, per method, the scope it needs ("" for none
+    // beyond the surface's credentials). For checks of the route table against its documentation.
+    struct route_summary
+    {
+        std::string pattern;
+        std::vector<std::pair<method, std::string_view>> methods;
+    };
+    std::vector<route_summary> summary() const;
+
 private:
     struct route_entry
     {
