@@ -81,6 +81,9 @@ int serve_until_drained(const server_config& config)
 int serve(const server_config& config)
 {
     std::signal(SIGPIPE, SIG_IGN);
+    // Until drain_on_signals() installs the reload handler, a SIGHUP (systemctl reload while the store
+    // opens) must not end the process, which systemd would count as a clean exit and not restart.
+    std::signal(SIGHUP, SIG_IGN);
     http::raise_open_files_limit(); // every connection takes a descriptor; the caps decide how many
     try
     {

@@ -69,7 +69,10 @@ net::awaitable<void> reload_on_signal(net::signal_set& signals, http::server& se
         auto [ec, signal] = co_await signals.async_wait(net::as_tuple(net::use_awaitable));
         if (ec)
             co_return;
-        if (auto reloaded = server.reload_tls(); reloaded)
+        if (!server.has_tls())
+            ops::log().info("SIGHUP: no TLS identity is configured, so there is nothing to reload",
+                            {{"signal", signal}});
+        else if (auto reloaded = server.reload_tls(); reloaded)
             ops::log().info("TLS certificate reloaded", {{"signal", signal}});
         else
             ops::log().error("TLS certificate not reloaded; the previous one stays in use",
@@ -471,6 +474,14 @@ core::result<void> server::halt()
         auto drained = net::co_spawn(*p.io, p.server->drain(std::chrono::milliseconds(0)), net::use_future);
         if (drained.wait_for(std::chrono::seconds(5)) != std::future_status::ready)
             ops::log().warn("halting with connections still open");
+        // A backup under way ends while the context still runs, so that the session awaiting it
+        // resumes and ends before the modules it uses are destroyed.
+        if (p.store.backups)
+        {
+            p.store.backups->stop();
+            auto ended = net::co_spawn(*p.io, p.server->drain(std::chrono::milliseconds(0)), net::use_future);
+            ended.wait_for(std::chrono::seconds(2));
+        }
     }
     p.io->stop();
     for (auto& t : p.threads)

@@ -259,3 +259,26 @@ TEST(Backups, NeedTheAdminScope)
     EXPECT_TRUE(is_problem(c.get("/v1/admin/backups"), 403, "forbidden"));
     EXPECT_FALSE(fs::exists(backups.path));
 }
+
+// A backup that a stop or a crash interrupted has no manifest: the next start removes it, and
+// keeps the complete ones (the control).
+TEST(Backups, AnInterruptedBackupIsRemovedAtTheNextStartAndCompleteOnesStay)
+{
+    const backups_dir backups;
+    server srv({.config = backups.config()});
+    auto c = srv.connect();
+    create_record(c);
+    const auto made = c.post("/v1/admin/backup", "");
+    ASSERT_EQ(made.status(), 201u) << made;
+    EXPECT_EQ(srv.stop(), 0);
+    const fs::path interrupted = fs::path(backups.path) / "bkp_20261207T000000000Z";
+    fs::create_directories(interrupted / "db");
+    std::ofstream(interrupted / "db" / "000001.sst") << "half a table file";
+
+    srv.restart();
+    EXPECT_TRUE(srv.log_contains("removed an interrupted backup"));
+    EXPECT_FALSE(fs::exists(interrupted));
+    EXPECT_TRUE(fs::exists(fs::path(backups.path) / text(made.object(), "id") / "backup.json"));
+    auto listed = srv.connect().get("/v1/admin/backups");
+    EXPECT_EQ(listed.object().at("data").as_array().size(), 1u) << listed;
+}

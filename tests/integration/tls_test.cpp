@@ -495,3 +495,14 @@ TEST(Tls, DocSpringsCurlExampleWorksOverHttpsAsWritten)
     EXPECT_EQ(text(answer, "status"), "success") << run.out;
     EXPECT_EQ(text(answer.at("data_request").as_object(), "auth_provider"), "google") << run.out;
 }
+
+// Without TLS, SIGHUP has nothing to reload: the server says so and goes on serving.
+TEST(Tls, SighupWithoutTlsChangesNothing)
+{
+    server srv;
+    srv.send_signal(SIGHUP);
+    EXPECT_TRUE(srv.log_contains("no TLS identity is configured, so there is nothing to reload"));
+    auto c = srv.connect();
+    EXPECT_EQ(c.get("/healthz").status(), 200u);
+    EXPECT_EQ(srv.stop(), 0);
+}

@@ -216,8 +216,14 @@ TEST(ConfigFiles, ProductionExampleLoadsWithoutTheDevKey)
     EXPECT_EQ(key_ids(c), (std::vector<std::string>{"ops", "reader"}));
     EXPECT_FALSE(any_key_has_dev_secret(c));
     EXPECT_EQ(c.listen_host, "0.0.0.0");
-    EXPECT_EQ(c.listen_port, 8080);
-    EXPECT_EQ(c.data_dir, "/var/lib/reqstore");
+    EXPECT_EQ(c.listen_port, 8443);
+    EXPECT_EQ(c.listen_plain_host, "127.0.0.1");
+    EXPECT_EQ(c.listen_plain_port, 9090);
+    ASSERT_TRUE(c.tls.has_value());
+    EXPECT_EQ(c.tls->cert_file, "/etc/reqstore/tls/cert.pem");
+    EXPECT_EQ(c.tls->min_version, "1.2");
+    EXPECT_EQ(c.data_dir, "/var/lib/reqstore/data");
+    EXPECT_EQ(c.backup_dir, "/var/lib/reqstore/backups");
     EXPECT_TRUE(c.require_if_match);
     EXPECT_EQ(c.limits.idle_timeout, 30s);
     EXPECT_EQ(c.limits.header_timeout, 5s);

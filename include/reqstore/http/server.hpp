@@ -82,6 +82,9 @@ public:
     // when no identity was loaded). Thread-safe.
     [[nodiscard]] core::result<void> reload_tls();
 
+    // Whether use_tls() loaded an identity.
+    bool has_tls() const noexcept { return tls_ != nullptr; }
+
     // Binds and listens on one more address. Returns the bound endpoint (the real port when `port`
     // is 0), or a message saying why it could not. Every listener shares the connection caps.
     [[nodiscard]] core::result<boost::asio::ip::tcp::endpoint>

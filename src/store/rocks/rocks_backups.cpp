@@ -202,6 +202,25 @@ core::result<std::uint64_t> read_copy(const fs::path& dir, bool verify_blocks)
 rocks_backups::rocks_backups(rocks_store& store, std::string dir, net::any_io_executor executor)
     : store_(store), dir_(std::move(dir)), executor_(std::move(executor))
 {
+    remove_interrupted();
+}
+
+void rocks_backups::remove_interrupted()
+{
+    std::error_code ec;
+    if (!fs::is_directory(dir_, ec))
+        return;
+    for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec))
+    {
+        const std::string name = it->path().filename().string();
+        if (!it->is_directory() || !name.starts_with("bkp_") || fs::exists(it->path() / manifest_name))
+            continue;
+        std::error_code removed;
+        fs::remove_all(it->path(), removed);
+        ops::log().warn(
+            "removed an interrupted backup",
+            {{"dir", it->path().string()}, {"error", removed ? removed.message() : std::string()}});
+    }
 }
 
 rocks_backups::~rocks_backups()
@@ -221,13 +240,10 @@ net::awaitable<core::result<core::backup_info>> rocks_backups::create_backup()
         net::use_awaitable);
 }
 
+// A few directory entries and small files: read at once, not behind a backup under way on worker_.
 net::awaitable<core::result<std::vector<core::backup_info>>> rocks_backups::list_backups()
 {
-    co_return co_await net::co_spawn(
-        worker_,
-        [this]() -> net::awaitable<core::result<std::vector<core::backup_info>>>
-        { co_return read_backups(); },
-        net::use_awaitable);
+    co_return read_backups();
 }
 
 core::result<core::backup_info> rocks_backups::take_backup()
@@ -299,7 +315,10 @@ core::result<std::vector<core::backup_info>> rocks_backups::read_backups() const
 core::result<core::backup_info> restore_backup(const std::string& from, const std::string& data_dir)
 {
     const fs::path source(from);
-    const fs::path target(data_dir);
+    // "restored/" names the directory "restored": its sibling, not a child, is the staging directory.
+    fs::path target = fs::path(data_dir).lexically_normal();
+    if (target.has_parent_path() && !target.has_filename())
+        target = target.parent_path();
     std::error_code ec;
     if (!fs::is_directory(source, ec))
         return failure(errc::bad_request, from + ": no such directory");
@@ -318,6 +337,9 @@ core::result<core::backup_info> restore_backup(const std::string& from, const st
                        data_dir + " exists and is not empty: restore into a new directory");
 
     const fs::path staging = target.string() + ".restoring";
+    if (target.empty() || target == "." || target == "/")
+        return failure(errc::bad_request,
+                       "--data-dir " + data_dir + " cannot be restored into: name a new directory");
     fs::remove_all(staging, ec);
     fs::copy(source / database_name, staging, fs::copy_options::recursive, ec);
     const auto give_up = [&](failure why)

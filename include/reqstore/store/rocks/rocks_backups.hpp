@@ -20,8 +20,9 @@ namespace reqstore::store
 class rocks_backups final : public core::backup_store
 {
 public:
-    // `store` must outlive this object. `dir` is created by the first backup. The backups' file work
-    // runs on a thread of their own; their results complete on `executor`.
+    // `store` must outlive this object. `dir` is created by the first backup; backups in it that a stop
+    // or a crash interrupted are removed now. The backups' file work runs on a thread of their own;
+    // their results complete on `executor`.
     rocks_backups(rocks_store& store, std::string dir, boost::asio::any_io_executor executor);
     ~rocks_backups() override;
     rocks_backups(const rocks_backups&) = delete;
@@ -30,10 +31,13 @@ public:
     boost::asio::awaitable<core::result<core::backup_info>> create_backup() override;
     boost::asio::awaitable<core::result<std::vector<core::backup_info>>> list_backups() override;
 
-    // Waits for the backup under way, if any; call before the store closes.
+    // Waits for the backup under way, if any; call before the store closes, while the I/O context
+    // still runs (the backup's completion is delivered there).
     void stop();
 
 private:
+    // Removes the backups a stop or a crash interrupted (bkp_* directories without a manifest).
+    void remove_interrupted();
     core::result<core::backup_info> take_backup(); // on worker_
     core::result<std::vector<core::backup_info>> read_backups() const;
 
