@@ -13,6 +13,7 @@
 #include "webhook_support.hpp"
 
 using namespace reqstore::test;
+using namespace reqstore::test::hooks_it;
 namespace fs = std::filesystem;
 
 namespace
