@@ -251,8 +251,7 @@ core::result<std::unique_ptr<server>> server::open(const server_config& config, 
         if (!opened)
             return opened.error();
         p.store.rocks = std::move(*opened);
-        p.store.backups =
-            std::make_unique<store::rocks_backups>(*p.store.rocks, config.backup_dir, io.get_executor());
+        p.store.backups = std::make_unique<store::rocks_backups>(*p.store.rocks, config.backup_dir);
     }
     auto& records = p.store.records();
     auto& outbox = p.store.outbox();

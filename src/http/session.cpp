@@ -204,7 +204,8 @@ net::awaitable<bool> session<Stream>::handshake()
     registration_.set_idle(false);
     if (!ec)
         co_return true;
-    services_.stats.tls_handshake_failed();
+    if (!services_.sessions.draining()) // a drain that ends the handshake is no failure of the client's
+        services_.stats.tls_handshake_failed();
     transport().socket().close(ec);
     co_return false;
 }

@@ -30,16 +30,11 @@ struct acknowledged
     steady::time_point answered;
 };
 
-std::string unique_dir(std::string_view what)
-{
-    return (fs::temp_directory_path() / ("reqstore-" + std::string(what) + "-" + fresh_id())).string();
-}
-
-// A directory for a server's backups, removed at the end.
+// A directory for a server's backups, created by its first backup and removed at the end.
 struct backups_dir
 {
-    std::string path = unique_dir("backups");
-    ~backups_dir() { fs::remove_all(path); }
+    hooks_it::temp_dir root;
+    std::string path = (root / "backups").string();
     std::string config() const { return R"({"backup": {"dir": ")" + path + R"("}})"; }
 };
 
@@ -181,7 +176,8 @@ TEST(Backups, ABackupUnderCasLoadRestoresEveryWriteUpToItsSequenceAndNoneAfter)
     // The control: the live server, which went on writing, fails the audit.
     EXPECT_FALSE(holds_exactly_up_to(admin, feed, sequence));
 
-    const std::string restored_dir = unique_dir("restored");
+    const hooks_it::temp_dir scratch;
+    const std::string restored_dir = (scratch / "restored").string();
     const std::string backup_dir = (fs::path(backups.path) / text(backup, "id")).string();
     ASSERT_TRUE(fs::exists(backup_dir)) << backup_dir;
     const auto restore = run_to_exit({"restore", "--from", backup_dir, "--data-dir", restored_dir}, 120s);
@@ -195,7 +191,6 @@ TEST(Backups, ABackupUnderCasLoadRestoresEveryWriteUpToItsSequenceAndNoneAfter)
     EXPECT_TRUE(holds_exactly_up_to(reader, feed, sequence));
     EXPECT_EQ(srv.stop(), 0);
     EXPECT_EQ(restored.stop(), 0);
-    fs::remove_all(restored_dir);
 }
 
 TEST(Backups, RestoringAMissingIncompleteOrDamagedBackupIsRefusedWithTheReason)
@@ -213,13 +208,14 @@ TEST(Backups, RestoringAMissingIncompleteOrDamagedBackupIsRefusedWithTheReason)
         return run_to_exit({"restore", "--from", from, "--data-dir", to}, 120s);
     };
 
-    const std::string missing_target = unique_dir("never");
+    const hooks_it::temp_dir scratch;
+    const std::string missing_target = (scratch / "never").string();
     auto missing = restore_into((backup.parent_path() / "bkp_none").string(), missing_target);
     EXPECT_EQ(missing.status, 2);
     EXPECT_TRUE(contains(missing.err, "no such directory")) << missing.err;
 
     // A copy without its manifest is an interrupted backup.
-    const fs::path incomplete = unique_dir("incomplete");
+    const fs::path incomplete = scratch / "incomplete";
     fs::copy(backup, incomplete, fs::copy_options::recursive);
     fs::remove(incomplete / "backup.json");
     auto refused = restore_into(incomplete.string(), missing_target);
@@ -228,9 +224,9 @@ TEST(Backups, RestoringAMissingIncompleteOrDamagedBackupIsRefusedWithTheReason)
 
     // A table file damaged in a copy: found by the checksums, nothing left behind. The control: the
     // same copy before the damage restores.
-    const fs::path damaged = unique_dir("damaged");
+    const fs::path damaged = scratch / "damaged";
     fs::copy(backup, damaged, fs::copy_options::recursive);
-    const std::string control_target = unique_dir("control");
+    const std::string control_target = (scratch / "control").string();
     EXPECT_EQ(restore_into(damaged.string(), control_target).status, 0) << "the control must restore";
     damage_a_table_file(damaged);
     auto broken = restore_into(damaged.string(), missing_target);
@@ -243,9 +239,6 @@ TEST(Backups, RestoringAMissingIncompleteOrDamagedBackupIsRefusedWithTheReason)
     auto occupied = restore_into(backup.string(), srv.data_dir().string());
     EXPECT_EQ(occupied.status, 2);
     EXPECT_TRUE(contains(occupied.err, "exists and is not empty")) << occupied.err;
-
-    for (const auto& dir : {incomplete, damaged, fs::path(control_target)})
-        fs::remove_all(dir);
 }
 
 TEST(Backups, NeedTheAdminScope)

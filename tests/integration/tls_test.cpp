@@ -17,8 +17,11 @@
 #include <thread>
 
 #include "harness.hpp"
+#include "webhook_support.hpp"
 
 using namespace reqstore::test;
+using reqstore::test::hooks_it::free_port;
+using reqstore::test::hooks_it::temp_dir;
 
 namespace
 {
@@ -32,20 +35,12 @@ class test_pki
 {
 public:
     test_pki()
-        : dir_(fs::temp_directory_path() / ("reqstore-pki-" + std::to_string(::getpid()) + "-" + fresh_id()))
     {
         const auto made =
-            run_program_to_exit(REQSTORE_SOURCE_DIR "/tests/tls/make-test-pki", {dir_.string()}, 60s);
+            run_program_to_exit(REQSTORE_SOURCE_DIR "/tests/tls/make-test-pki", {dir_.path().string()}, 60s);
         if (made.status != 0)
             throw std::runtime_error("make-test-pki failed: " + made.err);
     }
-    ~test_pki()
-    {
-        std::error_code ignored;
-        fs::remove_all(dir_, ignored);
-    }
-    test_pki(const test_pki&) = delete;
-    test_pki& operator=(const test_pki&) = delete;
 
     std::string file(std::string_view name) const { return (dir_ / name).string(); }
 
@@ -59,7 +54,7 @@ public:
     }
 
 private:
-    fs::path dir_;
+    temp_dir dir_;
 };
 
 // A blocking HTTPS client with a bounded wait on every read and write. Throws std::runtime_error
@@ -180,13 +175,6 @@ bool s_client_connects(std::uint16_t port, const std::string& version_flag, cons
 {
     return run_program_to_exit("/bin/bash", {"-c", s_client_command(port, version_flag, ca_file)}, 30s)
                .status == 0;
-}
-
-std::uint16_t free_port()
-{
-    net::io_context io;
-    tcp::acceptor a(io, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
-    return a.local_endpoint().port();
 }
 
 } // namespace

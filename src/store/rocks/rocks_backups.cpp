@@ -199,8 +199,7 @@ core::result<std::uint64_t> read_copy(const fs::path& dir, bool verify_blocks)
 
 } // namespace
 
-rocks_backups::rocks_backups(rocks_store& store, std::string dir, net::any_io_executor executor)
-    : store_(store), dir_(std::move(dir)), executor_(std::move(executor))
+rocks_backups::rocks_backups(rocks_store& store, std::string dir) : store_(store), dir_(std::move(dir))
 {
     remove_interrupted();
 }

@@ -6,7 +6,6 @@
 #include <reqstore/core/backups.hpp>
 #include <reqstore/store/rocks/rocks_store.hpp>
 
-#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include <string>
@@ -21,9 +20,9 @@ class rocks_backups final : public core::backup_store
 {
 public:
     // `store` must outlive this object. `dir` is created by the first backup; backups in it that a stop
-    // or a crash interrupted are removed now. The backups' file work runs on a thread of their own;
-    // their results complete on `executor`.
-    rocks_backups(rocks_store& store, std::string dir, boost::asio::any_io_executor executor);
+    // or a crash interrupted are removed now. A backup's file work runs on a thread of its own; its
+    // result completes on the executor of the coroutine that awaits it.
+    rocks_backups(rocks_store& store, std::string dir);
     ~rocks_backups() override;
     rocks_backups(const rocks_backups&) = delete;
     rocks_backups& operator=(const rocks_backups&) = delete;
@@ -43,7 +42,6 @@ private:
 
     rocks_store& store_;
     const std::string dir_;
-    boost::asio::any_io_executor executor_;
     boost::asio::thread_pool worker_{1}; // one backup at a time
 };
 
