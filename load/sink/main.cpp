@@ -63,6 +63,7 @@ bool write_summary(const std::string& file, const boost::json::object& summary)
 struct sink_parts
 {
     sink::ledger book;
+    std::unique_ptr<sink::body_log> bodies;
     std::unique_ptr<net::io_context> io;
     ops::metrics stats{method_labels};
     std::unique_ptr<sink::receiver> receiver;
@@ -87,6 +88,16 @@ int run(const sink::options& options)
     how.status = options.status;
     how.max_age = std::chrono::seconds(options.max_age_seconds);
     how.answer_delay = std::chrono::milliseconds(options.answer_delay_ms);
+    if (!options.bodies_file.empty())
+    {
+        parts.bodies = std::make_unique<sink::body_log>(options.bodies_file);
+        if (!parts.bodies->good())
+        {
+            std::cerr << "reqstore-sink: --bodies: cannot open " << options.bodies_file << " for appending\n";
+            return 1;
+        }
+        how.bodies = parts.bodies.get();
+    }
     parts.receiver = std::make_unique<sink::receiver>(parts.book, std::move(how));
     parts.receiver->add_routes(parts.routes);
     parts.stats.name_routes(parts.routes.patterns());

@@ -57,7 +57,8 @@ std::string usage_text()
 {
     return "usage: reqstore-sink --listen HOST:PORT --secret whsec_... [--secret whsec_...]\n"
            "                     [--fail-rate F] [--hang-rate F] [--seed N] [--status CODE]\n"
-           "                     [--answer-delay-ms N] [--json FILE] [--max-age SECONDS] [--threads N]\n"
+           "                     [--answer-delay-ms N] [--json FILE] [--bodies FILE] [--max-age SECONDS]\n"
+           "                     [--threads N]\n"
            "\n"
            "A Standard Webhooks receiver for reqstore's deliveries. POST on any path outside /v1 is a\n"
            "delivery; GET /stats answers the summary, GET /deliveries?record=ID one record's deliveries.\n"
@@ -74,6 +75,8 @@ std::string usage_text()
            "                      answer every accepted delivery N ms (0..60000) after recording it,\n"
            "                      so that attempts last long enough to overlap (default 0)\n"
            "  --json FILE         write the summary to FILE on SIGTERM or SIGINT\n"
+           "  --bodies FILE       append every accepted delivery to FILE as one JSON line:\n"
+           "                      {\"path\", \"headers\" (webhook-*, content-type), \"body\"}\n"
            "  --max-age SECONDS   refuse webhook-timestamps further than this from now (default 300)\n"
            "  --threads N         I/O threads (default 2)\n";
 }
@@ -135,11 +138,11 @@ std::variant<options, show_help, usage_error> parse_options(int argc, char** arg
                 return bad("a delay from 0 to " + std::to_string(max_answer_delay_ms) + " ms");
             out.answer_delay_ms = *delay;
         }
-        else if (name == "--json")
+        else if (name == "--json" || name == "--bodies")
         {
             if (value.empty())
                 return bad("a file name");
-            out.json_file = std::string(value);
+            (name == "--json" ? out.json_file : out.bodies_file) = std::string(value);
         }
         else if (name == "--max-age")
         {

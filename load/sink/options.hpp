@@ -20,6 +20,7 @@ struct options
     std::optional<std::uint64_t> seed;            // nullopt: seeded from std::random_device
     std::optional<unsigned> status;               // --status: every delivery answered so
     std::string json_file;                        // "" for none
+    std::string bodies_file;                      // --bodies: "" for none
     std::int64_t max_age_seconds = 300;           // webhook-timestamp tolerance, both ways
     unsigned answer_delay_ms = 0;                 // every accepted delivery answered this late
     unsigned threads = 2;

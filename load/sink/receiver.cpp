@@ -224,6 +224,8 @@ net::awaitable<http::response> receiver::deliver(http::handler_context& ctx)
     event->webhook_id = webhook_id;
     event->path = path;
     const verdict v = book_.record(std::move(*event));
+    if (how_.bodies != nullptr)
+        how_.bodies->append(req);
     if (drawn.hang)
         book_.count_hung_on_purpose(path);
     const auto hold_for = drawn.hang ? std::max(how_.hang_for, how_.answer_delay) : how_.answer_delay;

@@ -15,6 +15,7 @@
 #include <random>
 #include <vector>
 
+#include "body_log.hpp"
 #include "ledger.hpp"
 
 namespace reqstore::sink
@@ -33,6 +34,7 @@ struct behaviour
     std::chrono::milliseconds hang_for{60'000};
     std::chrono::milliseconds answer_delay{0}; // every accepted delivery answered this long after
                                                // it is recorded (a hung one: at least hang_for)
+    body_log* bodies = nullptr;                // every accepted delivery appended here, when set
 };
 
 class receiver
