@@ -110,12 +110,20 @@ core::result<std::vector<std::string>> string_list_member(const json::object& bo
     return out;
 }
 
-// Reads the members a subscription's body may hold; every offending member is reported at once.
-core::result<hooks::subscription_fields> subscription_fields_of(const http::request& req, bool creating)
+// The webhook routes' bodies are JSON: any other declared media type is 415, before the body is read.
+core::result<void> declared_json(const http::request& req)
 {
     const auto type = req.header("content-type");
     if (!type || !std::string_view(*type).starts_with("application/json"))
         return failure(errc::unsupported_media_type, "this takes application/json");
+    return {};
+}
+
+// Reads the members a subscription's body may hold; every offending member is reported at once.
+core::result<hooks::subscription_fields> subscription_fields_of(const http::request& req, bool creating)
+{
+    if (auto declared = declared_json(req); !declared)
+        return declared.error();
     auto parsed = core::parse_json_body(req.body(), 64);
     if (!parsed)
         return parsed.error();
@@ -287,6 +295,8 @@ net::awaitable<response> retry_delivery(hooks::dispatcher& d, handler_context& c
 
 net::awaitable<response> recover(hooks::dispatcher& d, handler_context& ctx)
 {
+    if (auto declared = declared_json(ctx.req); !declared)
+        co_return problem(declared.error(), ctx.req);
     auto parsed = core::parse_json_body(ctx.req.body(), 8);
     if (!parsed)
         co_return problem(parsed.error(), ctx.req);
@@ -369,7 +379,12 @@ net::awaitable<response> read_feed(core::outbox_store& outbox, core::feed_notifi
             body.push_back(',');
         body += (*entries)[i].json;
     }
-    body += "],\"next_after\":" + std::to_string(entries->empty() ? *start : entries->back().sequence) + "}";
+    const std::uint64_t next_after = entries->empty() ? *start : entries->back().sequence;
+    // The newest sequence number known here: a reader that wants only what comes next (a console's
+    // live view) follows the stream from it. An entry read may be newer than the last notification.
+    const std::uint64_t last_seq = std::max(feed.last_sequence(), next_after);
+    body +=
+        "],\"next_after\":" + std::to_string(next_after) + ",\"last_seq\":" + std::to_string(last_seq) + "}";
     co_return json_answer(200, std::move(body));
 }
 
@@ -413,17 +428,19 @@ net::awaitable<response> open_stream(core::outbox_store& outbox, core::feed_noti
     if (!params)
         co_return problem(params.error(), ctx.req);
     std::optional<std::uint64_t> after;
-    if (const auto last = ctx.req.header("last-event-id"))
-    {
-        after = whole_number(*last, UINT64_MAX);
-        if (!after)
-            co_return problem({errc::bad_request, "Last-Event-ID must be a sequence number"}, ctx.req);
-    }
     for (const auto& [key, value] : *params)
     {
         after = whole_number(value, UINT64_MAX);
         if (!after)
             co_return problem({errc::bad_request, "after must be a sequence number"}, ctx.req);
+    }
+    // Last-Event-ID wins over ?after=: an EventSource reconnects to the URL it was given, ?after=
+    // included, and says with Last-Event-ID how far it got since.
+    if (const auto last = ctx.req.header("last-event-id"))
+    {
+        after = whole_number(*last, UINT64_MAX);
+        if (!after)
+            co_return problem({errc::bad_request, "Last-Event-ID must be a sequence number"}, ctx.req);
     }
     auto start = co_await start_after(outbox, feed, after);
     if (!start)

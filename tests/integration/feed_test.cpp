@@ -146,6 +146,25 @@ TEST(ChangeFeed, AnEmptyFeedIsAnEmptyPage)
     const auto p = page(c, "/v1/events");
     EXPECT_TRUE(p.at("data").as_array().empty()) << to_json(p);
     EXPECT_EQ(number(p, "next_after"), 0);
+    EXPECT_EQ(number(p, "last_seq"), 0);
+}
+
+TEST(ChangeFeed, EveryPageNamesTheNewestSequenceNumber)
+{
+    server srv;
+    auto c = srv.connect();
+    const auto history = make_history(c);
+    const auto n = static_cast<std::int64_t>(history.size());
+    // On the first page, in the middle and past the end: always the newest entry's number.
+    const std::vector<std::string> targets{"/v1/events?limit=1", "/v1/events?after=2&limit=2",
+                                           "/v1/events?after=" + std::to_string(n)};
+    for (const auto& target : targets)
+    {
+        const auto p = page(c, target);
+        EXPECT_EQ(number(p, "last_seq"), n) << target << ": " << to_json(p);
+    }
+    patch_record(c, history[0].id, {{"name", "one more"}});
+    EXPECT_EQ(number(page(c, "/v1/events?limit=1"), "last_seq"), n + 1);
 }
 
 TEST(ChangeFeed, LongPollAnswersAsSoonAsAWriteCommits)
@@ -287,6 +306,14 @@ TEST(ChangeFeed, StreamSendsEveryEntryAsAFrameAndResumesAfterLastEventId)
         ASSERT_TRUE(s.read_events(n - 3, 5s)) << s.events().size() << " frames";
         EXPECT_EQ(s.events().front().id, "4");
         EXPECT_EQ(s.events().back().id, std::to_string(n));
+    }
+    {
+        // Both: Last-Event-ID wins, as when an EventSource opened with ?after=3 reconnects after
+        // having read up to 6.
+        sse_reader s(srv.port());
+        ASSERT_TRUE(s.open("/v1/events/stream?after=3", {{"Last-Event-ID", "6"}}));
+        ASSERT_TRUE(s.read_events(n - 6, 5s)) << s.events().size() << " frames";
+        EXPECT_EQ(s.events().front().id, "7");
     }
     {
         // At the end: nothing until the next commit, which then arrives on the open stream.
