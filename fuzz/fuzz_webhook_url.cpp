@@ -39,7 +39,8 @@ namespace
 namespace ip = boost::asio::ip;
 using reqstore::fuzz::check;
 using reqstore::fuzz::oracle_failed;
-using u128 = unsigned __int128;
+// __extension__: GCC's -Wpedantic otherwise warns that ISO C++ has no 128-bit integer.
+__extension__ typedef unsigned __int128 u128;
 
 // ---- the reference ------------------------------------------------------------------------------
 
@@ -301,13 +302,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             if (length == 4)
             {
                 ip::address_v4::bytes_type b{};
-                std::copy(bytes.begin(), bytes.end(), b.begin());
+                std::copy_n(bytes.begin(), b.size(), b.begin());
                 answers.emplace_back(ip::address_v4(b));
             }
             else
             {
                 ip::address_v6::bytes_type b{};
-                std::copy(bytes.begin(), bytes.end(), b.begin());
+                std::copy_n(bytes.begin(), b.size(), b.begin());
                 answers.emplace_back(ip::address_v6(b));
             }
         }
