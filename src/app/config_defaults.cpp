@@ -22,6 +22,9 @@ constexpr std::string_view defaults_text = R"json({
   "backup": {
     "dir": "./backups"
   },
+  "console": {
+    "enabled": true
+  },
   "threads": 0,
   "durability": "fsync",
   "require_if_match": false,

@@ -237,6 +237,7 @@ std::optional<std::string> interpret(const json::object& o, server_config& c)
     c.backup_dir = std::string(at_path(o, "backup", "dir").get_string());
     if (c.backup_dir.empty())
         return "backup.dir: must not be empty";
+    c.console_enabled = at_path(o, "console", "enabled").get_bool();
     std::uint64_t n = 0;
     if (auto err = read_count(o, "threads", {}, 0, 256, n))
         return err;

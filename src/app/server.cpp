@@ -1,6 +1,7 @@
 // Wires the modules into one server (server.hpp): what is built from what, in which order, and the order
 // in which it stops.
 #include <reqstore/api/admin_api.hpp>
+#include <reqstore/api/console_api.hpp>
 #include <reqstore/api/idempotency.hpp>
 #include <reqstore/api/introspection_api.hpp>
 #include <reqstore/api/native_api.hpp>
@@ -296,6 +297,8 @@ core::result<std::unique_ptr<server>> server::open(const server_config& config, 
     api::add_feed_routes(p.routes, outbox, *p.feed);
     api::add_admin_routes(p.routes, p.store.backups.get());
     api::add_introspection_routes(p.routes, *p.types, config.require_if_match);
+    if (config.console_enabled)
+        api::add_console_routes(p.routes, api::console_files());
     p.stats.name_routes(p.routes.patterns());
     if (p.store.rocks)
         p.stats.on_render_compaction(

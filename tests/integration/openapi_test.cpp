@@ -1,7 +1,8 @@
 // The OpenAPI document (contract section 15, docs/API.md "OpenAPI"): GET /openapi.json serves
 // docs/openapi.json byte for byte, and the document and the router agree both ways: every native
 // route and method is a documented operation with the route's scope, and every documented operation
-// is routed. The seed surfaces' routes are theirs, not the native API's, and are left out.
+// is routed. The seed surfaces' routes are theirs, not the native API's, and the web console's page
+// and files are no API operation: both are left out.
 #include <reqstore/app/config.hpp>
 #include <reqstore/app/server.hpp>
 #include <reqstore/http/router.hpp>
@@ -79,6 +80,8 @@ operation_scopes routed_operations()
         const auto* surface = routes.surface_for(route.pattern);
         if (surface && surface->name != "native")
             continue; // a seed surface's route
+        if (route.pattern == "/console" || starts_with(route.pattern, "/console/"))
+            continue; // the web console's page and files: not an API operation
         for (const auto& [method, scope] : route.methods)
             out[std::string(rhttp::method_name(method)) + " " + route.pattern] =
                 surface ? std::string(scope) : std::string("public");

@@ -69,7 +69,8 @@ struct server_config
     std::string listen_plain_host;         // "": no plaintext listener besides `listen`
     std::uint16_t listen_plain_port = 0;
     std::string data_dir;
-    std::string backup_dir; // backup.dir: where POST /v1/admin/backup writes (RocksDB engine)
+    std::string backup_dir;      // backup.dir: where POST /v1/admin/backup writes (RocksDB engine)
+    bool console_enabled = true; // console.enabled: the web console at /console/
     store_engine engine = store_engine::rocksdb;
     std::string node_id; // node.id; empty: the host name and the port, once listening
     postgres_config postgres;
