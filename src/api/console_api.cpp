@@ -3,6 +3,7 @@
 // assets' names carry a hash of their content, so they are cached for a year; the page itself is
 // revalidated on every load, so that a new build reaches browsers at once.
 #include <reqstore/api/console_api.hpp>
+#include <reqstore/core/preconditions.hpp>
 #include <reqstore/http/problem.hpp>
 
 #include <algorithm>
@@ -50,40 +51,28 @@ void set_protective_headers(http::response& r)
     r.set("Cross-Origin-Opener-Policy", "same-origin");
 }
 
-// Does If-None-Match (a list of entity-tags, or *) match `etag`? Weak comparison, as RFC 9110
-// section 13.1.2 asks for this field.
-bool none_match_holds(std::string_view field, std::string_view etag)
+// Does If-None-Match (a list of entity-tags, or *) match the entity-tag `opaque`? Weak comparison,
+// as RFC 9110 section 13.1.2 asks for this field. A field that does not parse matches nothing.
+bool none_match_holds(std::string_view field, const std::string& opaque)
 {
-    const auto opaque = [](std::string_view tag)
-    {
-        if (tag.starts_with("W/"))
-            tag.remove_prefix(2);
-        return tag;
-    };
-    while (!field.empty())
-    {
-        const auto comma = field.find(',');
-        std::string_view tag = field.substr(0, comma);
-        field = comma == std::string_view::npos ? std::string_view{} : field.substr(comma + 1);
-        while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t'))
-            tag.remove_prefix(1);
-        while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t'))
-            tag.remove_suffix(1);
-        if (tag == "*" || opaque(tag) == opaque(etag))
-            return true;
-    }
-    return false;
+    const auto list = core::parse_entity_tag_list(field);
+    if (!list)
+        return false;
+    const core::entity_tag ours{opaque, false};
+    return list->any ||
+           std::any_of(list->tags.begin(), list->tags.end(),
+                       [&ours](const core::entity_tag& tag) { return core::weak_match(tag, ours); });
 }
 
 http::response file_answer(const embedded_file& file, const http::request& req, bool immutable)
 {
     http::response r;
     // 128 bits of the content's SHA-256 tell versions apart.
-    const std::string etag = "\"" + std::string(file.sha256.substr(0, 32)) + "\"";
-    r.set("ETag", etag);
+    const std::string opaque(file.sha256.substr(0, 32));
+    r.set("ETag", "\"" + opaque + "\"");
     r.set("Cache-Control", immutable ? "public, max-age=31536000, immutable" : "no-cache");
     set_protective_headers(r);
-    if (const auto field = req.header("if-none-match"); field && none_match_holds(*field, etag))
+    if (const auto field = req.header("if-none-match"); field && none_match_holds(*field, opaque))
     {
         r.status = 304;
         return r;
