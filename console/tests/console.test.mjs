@@ -122,7 +122,7 @@ test('the list filters by type and status, and counts new records live', async (
     const statuses = await page.getByTestId('requests').locator('tbody tr td:nth-child(3)').allTextContents();
     assert.deepEqual(statuses, ['active', 'active']);
     await api('POST', '/v1/requests', { type: 'request', status: 'active', title: 'arrives later' });
-    await page.getByTestId('new-badge').waitFor({ timeout: 2000 });
+    await page.getByTestId('new-badge').waitFor({ timeout: 5000 });
     assert.match(await page.getByTestId('new-badge').textContent(), /^1 new/);
     await shoot('requests');
     await page.getByTestId('new-badge').click();
@@ -150,7 +150,7 @@ test('an edit saves with If-Match and moves the ETag', async () => {
 test('a conflicting write behind the page: 412, the merge, saved; both versions in the history', async () => {
     const theirs = await api('PATCH', `/v1/requests/${record.id}`, { title: 'theirs', owner_note: 'from the API' }, { 'if-match': '"2"' });
     assert.equal(theirs.status, 200);
-    await page.getByTestId('changed-behind').waitFor({ timeout: 2000 });
+    await page.getByTestId('changed-behind').waitFor({ timeout: 5000 });
     await editAndSave({ status: 'active', title: 'mine', note: 'kept', metadata: {}, callback_url: null });
     await page.getByTestId('merge').waitFor();
     assert.match(await page.getByTestId('merge').textContent(), /412: version 3 was written/);
