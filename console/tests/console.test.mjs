@@ -164,7 +164,10 @@ test('a conflicting write behind the page: 412, the merge, saved; both versions 
     assert.equal(saved.title, 'mine', 'the picked side');
     assert.equal(saved.owner_note, 'from the API', 'their member kept');
     assert.equal(saved.status, 'active', 'my status change kept');
-    const versions = await page.getByTestId('history').locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.version));
+    // The history reads itself again once the new version is shown.
+    const rows = page.getByTestId('history').locator('tbody tr');
+    await eventually(async () => (await rows.count()) === 4, 5000, 'the history lists the four versions');
+    const versions = await rows.evaluateAll((all) => all.map((r) => r.dataset.version));
     assert.deepEqual(versions, ['4', '3', '2', '1']);
 });
 

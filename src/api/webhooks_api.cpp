@@ -2,6 +2,7 @@
 #include <reqstore/api/webhooks_api.hpp>
 #include <reqstore/auth/keys.hpp>
 #include <reqstore/core/json_body.hpp>
+#include <reqstore/http/header_text.hpp>
 #include <reqstore/http/problem.hpp>
 
 #include <boost/json/array.hpp>
@@ -111,10 +112,10 @@ core::result<std::vector<std::string>> string_list_member(const json::object& bo
 }
 
 // The webhook routes' bodies are JSON: any other declared media type is 415, before the body is read.
+// The media type is read as the native API reads it (case-insensitive, parameters aside).
 core::result<void> declared_json(const http::request& req)
 {
-    const auto type = req.header("content-type");
-    if (!type || !std::string_view(*type).starts_with("application/json"))
+    if (http::media_type(req) != "application/json")
         return failure(errc::unsupported_media_type, "this takes application/json");
     return {};
 }

@@ -3,16 +3,6 @@
 
 using namespace reqstore::test;
 
-namespace
-{
-client anonymous(const server& srv)
-{
-    auto c = srv.connect();
-    c.set_credentials(std::nullopt);
-    return c;
-}
-} // namespace
-
 TEST(Auth, EveryCredentialFormOfTheDevKeyIsAccepted)
 {
     server srv;

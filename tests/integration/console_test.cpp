@@ -2,10 +2,7 @@
 // repository's console/dist byte for byte, the page carries a strict Content-Security-Policy and is
 // revalidated, the hashed assets are immutable, conditional GETs answer 304, and the console can be
 // turned off. What the page does in a browser is console/tests (Chromium).
-#include <filesystem>
-#include <fstream>
 #include <regex>
-#include <sstream>
 
 #include "harness.hpp"
 
@@ -16,10 +13,7 @@ namespace
 
 std::string dist_file(const std::string& relative)
 {
-    std::ifstream in(std::string(REQSTORE_SOURCE_DIR) + "/console/dist/" + relative, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
+    return read_file(std::string(REQSTORE_SOURCE_DIR) + "/console/dist/" + relative);
 }
 
 // The module script the page loads: "/console/assets/index-<hash>.js".
@@ -31,19 +25,12 @@ std::string script_of(const std::string& page)
     return found[1];
 }
 
-client public_client(server& srv)
-{
-    auto c = srv.connect();
-    c.set_credentials(std::nullopt);
-    return c;
-}
-
 } // namespace
 
 TEST(Console, ThePageIsTheCommittedBuildWithAStrictPolicy)
 {
     server srv;
-    auto c = public_client(srv);
+    auto c = anonymous(srv);
     const auto r = c.get("/console/");
     ASSERT_EQ(r.status(), 200u) << r;
     EXPECT_TRUE(r.body() == dist_file("index.html")) << "GET /console/ differs from console/dist/index.html";
@@ -62,7 +49,7 @@ TEST(Console, ThePageIsTheCommittedBuildWithAStrictPolicy)
 TEST(Console, AssetsAreTheCommittedFilesAndImmutable)
 {
     server srv;
-    auto c = public_client(srv);
+    auto c = anonymous(srv);
     const std::string script = script_of(c.get("/console/").body());
     ASSERT_TRUE(starts_with(script, "/console/assets/")) << script;
     const auto r = c.get(script);
@@ -76,7 +63,7 @@ TEST(Console, AssetsAreTheCommittedFilesAndImmutable)
 TEST(Console, AConditionalGetWithTheETagIs304WithoutABody)
 {
     server srv;
-    auto c = public_client(srv);
+    auto c = anonymous(srv);
     const auto first = c.get("/console/");
     const std::string etag = first.header("ETag");
     ASSERT_FALSE(etag.empty());
@@ -93,7 +80,7 @@ TEST(Console, AConditionalGetWithTheETagIs304WithoutABody)
 TEST(Console, TheBarePathRedirectsAndUnknownFilesAre404)
 {
     server srv;
-    auto c = public_client(srv);
+    auto c = anonymous(srv);
     const auto bare = c.get("/console");
     EXPECT_EQ(bare.status(), 301u) << bare;
     EXPECT_EQ(bare.header("Location"), "/console/");
@@ -109,7 +96,7 @@ TEST(Console, TheBarePathRedirectsAndUnknownFilesAre404)
 TEST(Console, TurnedOffItIsNotServed)
 {
     server srv({.config = R"({"console": {"enabled": false}})"});
-    auto c = public_client(srv);
+    auto c = anonymous(srv);
     EXPECT_EQ(c.get("/console/").status(), 404u);
     EXPECT_EQ(c.get("/console").status(), 404u);
     EXPECT_EQ(c.get("/healthz").status(), 200u) << "the rest of the server is unchanged";

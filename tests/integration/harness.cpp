@@ -207,14 +207,6 @@ bool iequals(std::string_view a, std::string_view b)
                                               });
 }
 
-std::string read_file(const fs::path& p)
-{
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 std::string tail(const std::string& s, std::size_t n = 4000)
 {
     return s.size() <= n ? s : "..." + s.substr(s.size() - n);
@@ -341,6 +333,14 @@ fs::path make_temp_root()
 const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 } // namespace
+
+std::string read_file(const fs::path& p)
+{
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
 
 // ---------------------------------------------------------------------------------------------
 // response

@@ -227,6 +227,17 @@ private:
     std::string listening_line_;
 };
 
+// A client of `srv` that sends no credentials, for the public routes and the refusals of the others.
+inline client anonymous(const server& srv)
+{
+    auto c = srv.connect();
+    c.set_credentials(std::nullopt);
+    return c;
+}
+
+// The bytes of a file, whole; "" when it cannot be read.
+std::string read_file(const std::filesystem::path& p);
+
 // Runs the binary with these arguments (argv[0] excluded) to its exit, bounded by `deadline` (after which
 // it is killed and std::runtime_error thrown).
 struct exit_result

@@ -24,10 +24,7 @@ namespace
 
 std::string repository_document()
 {
-    std::ifstream in(std::string(REQSTORE_SOURCE_DIR) + "/docs/openapi.json", std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
+    return read_file(std::string(REQSTORE_SOURCE_DIR) + "/docs/openapi.json");
 }
 
 // "GET /v1/requests/{id}" → the scope it needs ("" for none beyond a key; "public" for none at all).

@@ -809,3 +809,27 @@ TEST(Webhooks, ASubscriptionSealedUnderAnotherKeyStaysDisabledAndKeepsItsSecretF
     ASSERT_TRUE(eventually([&] { return has_all_versions(sc, id, "/hook", 1); })) << to_json(sink_stats(sc));
     EXPECT_EQ(number(sink_stats(sc), "bad_signature"), 0);
 }
+
+TEST(Webhooks, SubscriptionAndRecoverBodiesAreJsonByTheirMediaTypeAndAnythingElseChangesNothing)
+{
+    server srv;
+    auto c = srv.connect();
+    const std::string body = R"({"url": "http://127.0.0.1:9/hook", "events": ["*"]})";
+    // The media type is case-insensitive and its parameters are no part of it (RFC 9110 8.3.1).
+    auto created = c.post("/v1/webhooks", body, {{"Content-Type", "Application/JSON; charset=utf-8"}});
+    ASSERT_EQ(created.status(), 201u) << created;
+    const std::string wid = text(created.object(), "id");
+    for (const char* type : {"application/jsonx", "text/plain", "application/merge-patch+json"})
+    {
+        auto refused = c.post("/v1/webhooks", body, {{"Content-Type", type}});
+        EXPECT_EQ(refused.status(), 415u) << type << refused;
+        auto patched = c.patch("/v1/webhooks/" + wid, R"({"enabled": false})", {{"Content-Type", type}});
+        EXPECT_EQ(patched.status(), 415u) << type << patched;
+        auto recovered = c.post("/v1/webhooks/" + wid + "/recover", R"({"since": "2020-01-01T00:00:00Z"})",
+                                {{"Content-Type", type}});
+        EXPECT_EQ(recovered.status(), 415u) << type << recovered;
+    }
+    const auto listed = c.get("/v1/webhooks");
+    ASSERT_EQ(listed.object().at("data").as_array().size(), 1u) << listed;
+    EXPECT_EQ(listed.object().at("data").as_array()[0].as_object().at("enabled"), json::value(true));
+}

@@ -49,7 +49,7 @@ export function Chart({ title, series, unit, data }: ChartProps) {
     }, [data]);
 
     return (
-        <figure class="chart" data-testid="chart">
+        <figure class="chart card" data-testid="chart">
             <figcaption>{title}</figcaption>
             <div ref={holder} />
         </figure>

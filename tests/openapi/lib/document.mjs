@@ -149,7 +149,7 @@ export class Document {
     // was seen, and the statuses seen that the document does not give.
     coverageTable() {
         const lines = [];
-        let unexercised = [];
+        const unexercised = [];
         for (const [operationId, { op, method, path }] of this.operations) {
             const counts = this.exercised.get(operationId);
             const documented = Object.keys(op.responses);
