@@ -31,6 +31,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include <openssl/ssl.h>
+
 #include <array>
 #include <csignal>
 #include <cstdio>
@@ -225,6 +227,11 @@ server::~server() = default;
 
 core::result<std::unique_ptr<server>> server::open(const server_config& config, server_options options)
 {
+    // OpenSSL sets its global state up here, on the thread that starts the server: set up at first use
+    // by an I/O thread (a key's SHA-256, a secret's random bytes), part of it stayed with that thread
+    // and LeakSanitizer reported it at exit.
+    if (OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS | OPENSSL_INIT_LOAD_CRYPTO_STRINGS, nullptr) != 1)
+        return core::failure(core::errc::internal, "cannot initialise OpenSSL");
     std::unique_ptr<server> built(new server(config, options));
     parts& p = *built->parts_;
     auto& io = *p.io;

@@ -12,6 +12,10 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/verb.hpp>
 
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+
 #include "attempt_plan.hpp"
 #include "client_tls.hpp"
 #include "connection_pool.hpp"
@@ -47,9 +51,12 @@ struct http_client::impl
 
     impl(net::any_io_executor executor, const network_policy& policy, client_options options)
         : executor_(std::move(executor)), policy_(policy), options_(std::move(options)),
-          tls_(outbound::make_tls_context(options_.ca_file)),
           pool_(std::make_shared<idle_pool>(executor_, options_.max_idle_per_target, options_.idle_timeout))
     {
+        // A CA file the configuration names is read now, so that a wrong one stops the start.
+        std::string error;
+        if (!options_.ca_file.empty() && tls(error) == nullptr)
+            throw std::runtime_error(error);
     }
 
     ~impl() { pool_->close_all(true); }
@@ -58,12 +65,34 @@ struct http_client::impl
     net::awaitable<attempt> connect_and_exchange(const attempt_plan& plan);
     net::awaitable<attempt> exchange(std::unique_ptr<connection> conn, const attempt_plan& plan, bool reused);
 
-    // Constant after construction. An ssl::context may be shared by threads once set up (OpenSSL only
-    // reads it to create each connection's SSL object).
+    // The TLS context, made at the first HTTPS connection: the system's CA bundle takes tens of
+    // milliseconds to parse (more under the sanitizers), which every server start paid whether or not a
+    // target was HTTPS. nullptr, with `error` saying why, when the certificates cannot be loaded (the
+    // next connection tries again).
+    ssl::context* tls(std::string& error)
+    {
+        std::lock_guard lock(tls_mutex_);
+        if (!tls_)
+            try
+            {
+                tls_.emplace(outbound::make_tls_context(options_.ca_file));
+            }
+            catch (const std::runtime_error& e)
+            {
+                error = e.what();
+                return nullptr;
+            }
+        return &*tls_;
+    }
+
+    // Constant after construction.
     net::any_io_executor executor_;
     const network_policy& policy_;
     const client_options options_;
-    ssl::context tls_;
+    // Set once by tls(), under the mutex. An ssl::context may be shared by threads once set up
+    // (OpenSSL only reads it to create each connection's SSL object).
+    std::mutex tls_mutex_;
+    std::optional<ssl::context> tls_;
     // The pointer is constant; the pool guards itself.
     std::shared_ptr<idle_pool> pool_;
 };
@@ -144,7 +173,16 @@ net::awaitable<http_client::impl::attempt> http_client::impl::connect_and_exchan
 
     auto conn = std::make_unique<connection>(strand);
     if (target.tls)
-        conn->tls.emplace(strand, tls_);
+    {
+        std::string error;
+        ssl::context* context = tls(error);
+        if (context == nullptr)
+        {
+            a.result = failure(error);
+            co_return a;
+        }
+        conn->tls.emplace(strand, *context);
+    }
     else
         conn->plain.emplace(strand);
     beast::tcp_stream& lowest = conn->tcp();

@@ -218,8 +218,8 @@ struct child
     int stdout_fd;
 };
 
-// fork + execve with stdin from /dev/null, stdout into a pipe, stderr appended to log_path, and the test's
-// environment with `env` set on top.
+// fork + execve of program(args[0]) with stdin from /dev/null, stdout into a pipe, stderr appended to
+// log_path, and the test's environment with `env` set on top.
 child spawn(const std::vector<std::string>& args, const fs::path& log_path,
             const std::vector<std::pair<std::string, std::string>>& env = {})
 {
@@ -250,9 +250,10 @@ child spawn(const std::vector<std::string>& args, const fs::path& log_path,
     if (log_fd < 0 || null_fd < 0)
         throw std::system_error(errno, std::generic_category(), "open log or /dev/null");
 
-    std::vector<char*> argv;
-    for (const auto& a : args)
-        argv.push_back(const_cast<char*>(a.c_str()));
+    const std::string path = program(args.at(0));
+    std::vector<char*> argv{const_cast<char*>(path.c_str())};
+    for (auto a = args.begin() + 1; a != args.end(); ++a)
+        argv.push_back(const_cast<char*>(a->c_str()));
     argv.push_back(nullptr);
     const pid_t parent = ::getpid();
 
@@ -944,6 +945,19 @@ void expect_no_secret_in(const std::filesystem::path& dir)
 #else
     (void)dir;
 #endif
+}
+
+std::string program(const std::string& built)
+{
+    const char* folder = std::getenv("REQSTORE_IT_PROGRAMS");
+    const fs::path path(built);
+    if (folder == nullptr || *folder == '\0' || path.parent_path() != fs::path(REQSTORE_BINARY).parent_path())
+        return built;
+    const fs::path replacement = fs::path(folder) / path.filename();
+    if (!fs::exists(replacement))
+        throw std::runtime_error("REQSTORE_IT_PROGRAMS names " + std::string(folder) + ", which has no " +
+                                 path.filename().string());
+    return replacement.string();
 }
 
 exit_result run_to_exit(const std::vector<std::string>& args, millis deadline)

@@ -238,6 +238,13 @@ inline client anonymous(const server& srv)
 // The bytes of a file, whole; "" when it cannot be read.
 std::string read_file(const std::filesystem::path& p);
 
+// The program to run for one this build made (REQSTORE_BINARY, REQSTORE_SINK_BINARY and the others):
+// the program of the same name in the folder REQSTORE_IT_PROGRAMS names, when that variable is set,
+// else `built` itself. scripts/test sets it to a sanitizer tree's bin/ folder, so that this driver,
+// built once without a sanitizer, runs every suite against the sanitized programs. Paths outside this
+// build's bin/ folder (openssl, bash) are returned as they are; throws when the folder lacks one.
+std::string program(const std::string& built);
+
 // Runs the binary with these arguments (argv[0] excluded) to its exit, bounded by `deadline` (after which
 // it is killed and std::runtime_error thrown).
 struct exit_result

@@ -82,7 +82,7 @@ public:
     tool(const scratch& where, std::vector<std::string> args)
         : out_(where.file("tool.out")), err_(where.file("tool.err"))
     {
-        args.insert(args.begin(), REQSTORE_LOAD_BINARY);
+        args.insert(args.begin(), program(REQSTORE_LOAD_BINARY));
         // Everything the child needs is made before fork(): only async-signal-safe calls after it.
         std::vector<char*> argv;
         for (auto& a : args)

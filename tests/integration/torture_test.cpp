@@ -58,7 +58,8 @@ struct torture_run
 
 torture_run torture(const work_dir& dir, std::vector<std::string> args, millis deadline = 240s)
 {
-    std::vector<std::string> all{"--work-dir", dir.path(), "--seed", "7", "--check", REQSTORE_CHECK_BINARY};
+    std::vector<std::string> all{"--work-dir", dir.path(), "--seed",
+                                 "7",          "--check",  program(REQSTORE_CHECK_BINARY)};
     all.insert(all.end(), args.begin(), args.end());
     const auto result = run_program_to_exit(REQSTORE_TORTURE_BINARY, all, deadline);
     torture_run run{result.status, {}};
@@ -79,8 +80,9 @@ std::int64_t violations_of(const json::object& report, std::string_view kind)
 TEST(Torture, KillCyclesUnderLoadLoseNoWriteAndNoEvent)
 {
     work_dir dir;
-    const auto run = torture(dir, {"--server", REQSTORE_BINARY, "--sink", REQSTORE_SINK_BINARY, "--cycles",
-                                   "5", "--connections", "32", "--hot-keys", "8", "--load-ms", "300:800"});
+    const auto run =
+        torture(dir, {"--server", program(REQSTORE_BINARY), "--sink", program(REQSTORE_SINK_BINARY),
+                      "--cycles", "5", "--connections", "32", "--hot-keys", "8", "--load-ms", "300:800"});
     EXPECT_EQ(run.status, 0) << to_json(run.report);
     EXPECT_EQ(number(run.report, "crashes"), 5);
     EXPECT_EQ(number(run.report, "violations"), 0) << to_json(run.report);
@@ -98,7 +100,7 @@ TEST(Torture, KillCyclesUnderLoadLoseNoWriteAndNoEvent)
 TEST(Torture, FaultFreeHistoryIsLinearizable)
 {
     work_dir dir;
-    const auto run = torture(dir, {"--server", REQSTORE_BINARY, "--cycles", "0", "--duration", "5",
+    const auto run = torture(dir, {"--server", program(REQSTORE_BINARY), "--cycles", "0", "--duration", "5",
                                    "--connections", "32", "--hot-keys", "4"});
     EXPECT_EQ(run.status, 0) << to_json(run.report);
     EXPECT_EQ(number(run.report, "violations"), 0) << to_json(run.report);
@@ -109,8 +111,9 @@ TEST(Torture, FaultFreeHistoryIsLinearizable)
 TEST(Torture, SimulatedPowerLossCyclesLoseNoAcknowledgedWriteWithFsync)
 {
     work_dir dir;
-    const auto run = torture(dir, {"--server", REQSTORE_FAULTFS_BINARY, "--crash", "power-loss", "--cycles",
-                                   "4", "--connections", "32", "--hot-keys", "8", "--load-ms", "500:1000"});
+    const auto run =
+        torture(dir, {"--server", program(REQSTORE_FAULTFS_BINARY), "--crash", "power-loss", "--cycles", "4",
+                      "--connections", "32", "--hot-keys", "8", "--load-ms", "500:1000"});
     EXPECT_EQ(run.status, 0) << to_json(run.report);
     EXPECT_EQ(number(run.report, "crashes"), 4);
     EXPECT_EQ(number(run.report, "violations"), 0) << to_json(run.report);
@@ -123,7 +126,7 @@ TEST(Torture, SimulatedPowerLossCyclesLoseNoAcknowledgedWriteWithFsync)
 TEST(Torture, NegativeControlBufferedDurabilityIsCaughtLosingAcknowledgedWrites)
 {
     work_dir dir;
-    const auto run = torture(dir, {"--server", REQSTORE_FAULTFS_BINARY, "--crash", "power-loss",
+    const auto run = torture(dir, {"--server", program(REQSTORE_FAULTFS_BINARY), "--crash", "power-loss",
                                    "--durability", "buffered", "--cycles", "2", "--connections", "32",
                                    "--hot-keys", "8", "--load-ms", "500:800"});
     EXPECT_EQ(run.status, 1) << to_json(run.report);
@@ -138,8 +141,8 @@ TEST(Torture, NegativeControlBufferedDurabilityIsCaughtLosingAcknowledgedWrites)
 TEST(Torture, NegativeControlWithoutPerRecordSerializationIsCaughtLosingUpdates)
 {
     work_dir dir;
-    const auto run = torture(dir, {"--server", REQSTORE_CONTROL_NO_SERIALIZATION_BINARY, "--cycles", "0",
-                                   "--duration", "3", "--connections", "32", "--hot-keys", "4"});
+    const auto run = torture(dir, {"--server", program(REQSTORE_CONTROL_NO_SERIALIZATION_BINARY), "--cycles",
+                                   "0", "--duration", "3", "--connections", "32", "--hot-keys", "4"});
     EXPECT_EQ(run.status, 1) << to_json(run.report);
     EXPECT_GT(violations_of(run.report, "lost-write"), 0) << to_json(run.report);
     EXPECT_EQ(run.report.at("check").at("version_order").at("ok"), json::value(false)) << to_json(run.report);
@@ -158,7 +161,8 @@ std::vector<std::string> shared_postgres_store()
 
 std::vector<std::string> three_nodes(std::string_view server, std::vector<std::string> args)
 {
-    std::vector<std::string> all{"--server", std::string(server), "--nodes", "3", "--writes", "merge-patch"};
+    std::vector<std::string> all{"--server",   program(std::string(server)), "--nodes", "3", "--writes",
+                                 "merge-patch"};
     const auto store = shared_postgres_store();
     all.insert(all.end(), store.begin(), store.end());
     all.insert(all.end(), args.begin(), args.end());
@@ -193,10 +197,10 @@ TEST(PostgresEngine, KillingOneOfThreeNodesPerCycleLosesNoAcknowledgedWriteAndNo
     // The receivers' lag is bounded loosely here: each delivery takes round trips to a database that
     // the compare-and-swap load keeps busy on this machine's two cores. Head-of-line blocking is
     // Torture.KillCycles's to judge; this test judges that nothing is missing.
-    const auto run =
-        torture(dir, three_nodes(REQSTORE_BINARY, {"--cycles", "4", "--connections", "48", "--hot-keys", "8",
-                                                   "--load-ms", "800:1500", "--sink", REQSTORE_SINK_BINARY,
-                                                   "--healthy-lag-limit-ms", "10000"}));
+    const auto run = torture(
+        dir, three_nodes(REQSTORE_BINARY,
+                         {"--cycles", "4", "--connections", "48", "--hot-keys", "8", "--load-ms", "800:1500",
+                          "--sink", program(REQSTORE_SINK_BINARY), "--healthy-lag-limit-ms", "10000"}));
     EXPECT_EQ(run.status, 0) << to_json(run.report);
     EXPECT_EQ(number(run.report, "crashes"), 4);
     EXPECT_EQ(number(run.report, "violations"), 0) << to_json(run.report);

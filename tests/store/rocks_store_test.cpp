@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 
 #include <algorithm>
 #include <atomic>
@@ -274,6 +275,49 @@ TEST(RocksStore, BufferedDurabilityCommitsAndReopens)
     f.open(durability::buffered);
     EXPECT_EQ(f.current("req_A"), "2 active");
     EXPECT_EQ(f.store->last_sequence(), 2u);
+}
+
+// A new store's column families are created after its first open, in one call: a start stopped between
+// the two leaves a directory with only some of them, which the next open completes.
+TEST(RocksStore, OpensADirectoryThatLacksSomeOfItsColumnFamiliesAndCreatesThem)
+{
+    store_fixture f;
+    const std::string path = f.options(durability::fsync).data_dir;
+    ASSERT_TRUE(f.store->close().has_value());
+    f.store.reset();
+    const auto families_of = [&path]
+    {
+        std::vector<std::string> names;
+        EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
+        std::sort(names.begin(), names.end());
+        return names;
+    };
+    const auto all = families_of();
+    ASSERT_EQ(all.size(), 10u);
+    {
+        std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+        for (const auto& name : all)
+            descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+        std::vector<rocksdb::ColumnFamilyHandle*> handles;
+        rocksdb::DB* raw = nullptr;
+        ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, descriptors, &handles, &raw).ok());
+        std::unique_ptr<rocksdb::DB> db(raw);
+        for (auto* handle : handles)
+        {
+            const std::string name = handle->GetName();
+            if (name == "versions" || name == "timers" || name == "attachments")
+                EXPECT_TRUE(db->DropColumnFamily(handle).ok()) << name;
+            EXPECT_TRUE(db->DestroyColumnFamilyHandle(handle).ok()) << name;
+        }
+    }
+    ASSERT_EQ(families_of().size(), 7u);
+
+    f.open();
+    f.commit_versions("req_B", {"pending", "active"});
+    EXPECT_EQ(f.current("req_B"), "2 active");
+    ASSERT_TRUE(f.store->close().has_value());
+    f.store.reset();
+    EXPECT_EQ(families_of(), all);
 }
 
 TEST(RocksStore, OpeningADirectoryInUseFailsNamingTheCause)
