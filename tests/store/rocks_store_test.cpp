@@ -306,7 +306,9 @@ TEST(RocksStore, OpensADirectoryThatLacksSomeOfItsColumnFamiliesAndCreatesThem)
         {
             const std::string name = handle->GetName();
             if (name == "versions" || name == "timers" || name == "attachments")
+            {
                 EXPECT_TRUE(db->DropColumnFamily(handle).ok()) << name;
+            }
             EXPECT_TRUE(db->DestroyColumnFamilyHandle(handle).ok()) << name;
         }
     }
