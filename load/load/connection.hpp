@@ -29,11 +29,21 @@ struct endpoint_info
     std::chrono::steady_clock::duration timeout;
 };
 
+// The parts of an answer the tools read.
+struct answer_parts
+{
+    unsigned status = 0;
+    bool keep_alive = false;
+    std::string etag; // "" when the answer has none
+    std::string body;
+};
+
 class connection
 {
 public:
-    // `executor` should be a strand of its own (Beast's basic_stream requires it once timers and
-    // threads are involved). `where` must outlive the connection. Does not connect yet.
+    // Every handler of the connection must run on one thread at a time (Beast's basic_stream requires
+    // it once timers are involved): `executor` is a strand of its own, or an io_context's that one
+    // thread runs. `where` must outlive the connection. Does not connect yet.
     connection(net::any_io_executor executor, const endpoint_info& where);
 
     // Sets up the next request: method, target, and a JSON body ("" for none). Removes the
@@ -42,15 +52,18 @@ public:
     http::request<http::string_body>& request() noexcept { return request_; }
     const http::request<http::string_body>& request() const noexcept { return request_; }
 
-    // The answer of the last successful exchange.
-    const http::response<http::string_body>& response() const noexcept { return response_; }
-    unsigned status() const noexcept { return response_.result_int(); }
+    // The answer of the last successful exchange: its status, its ETag ("" when none) and its body,
+    // the only parts of an answer the tools read.
+    unsigned status() const noexcept { return answer_.status; }
+    const std::string& etag() const noexcept { return answer_.etag; }
+    const std::string& body() const noexcept { return answer_.body; }
 
-    // Sends request() and reads the answer into response(), connecting first when there is no open
-    // connection. Every step (connect, write, read) has the endpoint's timeout. Returns the error of
-    // the first step that failed (the socket is then closed, so the next exchange reconnects) or a
-    // default error_code on success. An answer that does not keep the connection alive closes it.
-    // Must be awaited on this connection's executor.
+    // Sends request() and reads the answer (status(), etag(), body()), connecting first when there is
+    // no open connection. The connect has the endpoint's timeout, and so has the exchange (the write
+    // and every read of the answer). Returns the error of the first step that failed (the socket is
+    // then closed, so the next exchange reconnects) or a default error_code on success. An answer
+    // that does not keep the connection alive closes it. Must be awaited on this connection's
+    // executor.
     net::awaitable<boost::system::error_code> exchange();
 
     // Connects when there is no open connection; as exchange() for errors.
@@ -62,6 +75,8 @@ public:
 
 private:
     void drop() noexcept;
+    // request()'s method, target and fields as an HTTP/1.1 head, into head_.
+    void format_head();
 
     // Constant after construction.
     const endpoint_info& where_;
@@ -70,7 +85,8 @@ private:
     beast::tcp_stream stream_;
     beast::flat_buffer buffer_;
     http::request<http::string_body> request_;
-    http::response<http::string_body> response_;
+    std::string head_;    // the head of the request being sent; its capacity is kept
+    answer_parts answer_; // the strings' capacities are kept from one answer to the next
     bool open_ = false;
     std::uint64_t connects_ = 0;
 };

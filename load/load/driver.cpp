@@ -34,7 +34,7 @@ std::string request_line(const connection& c)
 
 std::string describe_answer(const connection& c)
 {
-    std::string body = c.response().body().substr(0, 300);
+    std::string body = c.body().substr(0, 300);
     for (char& ch : body)
         if (ch == '\n' || ch == '\r')
             ch = ' ';
@@ -51,7 +51,7 @@ std::optional<json::object> body_object(const connection& c)
     boost::system::error_code ec;
     json::parse_options limits;
     limits.max_depth = 64;
-    json::value v = json::parse(c.response().body(), ec, {}, limits);
+    json::value v = json::parse(c.body(), ec, {}, limits);
     if (ec || !v.is_object())
         return std::nullopt;
     return std::move(v.as_object());

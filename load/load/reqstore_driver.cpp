@@ -150,7 +150,7 @@ public:
             const unsigned status = w.conn().status();
             if (status / 100 == 2)
             {
-                const auto version = version_of_etag(w.conn().response()[http::field::etag]);
+                const auto version = version_of_etag(w.conn().etag());
                 if (!version)
                 {
                     // Committed, but the new version is unknown: count it and read the key again.

@@ -49,7 +49,7 @@ struct run_clock
 
 enum class outcome
 {
-    answered, // the response is in connection().response()
+    answered, // the answer is in connection(): status(), etag(), body()
     failed,   // a transport error (counted); the connection reconnects on its next exchange
     over      // the run has ended: nothing was sent
 };

@@ -94,7 +94,7 @@ net::awaitable<void> audit::audit_key(load::connection& conn, const std::string&
     }
     std::uint64_t current = 0;
     if (conn.status() == 200)
-        current = etag_version(std::string_view(conn.response()[http::field::etag])).value_or(0);
+        current = etag_version(std::string_view(conn.etag())).value_or(0);
     else if (conn.status() != 404)
     {
         book_.report({"audit", key, "GET " + target + " answered " + std::to_string(conn.status())});
@@ -126,7 +126,7 @@ net::awaitable<void> audit::audit_key(load::connection& conn, const std::string&
             state.marks_known = false;
             continue;
         }
-        const auto body = object_of(conn.response().body());
+        const auto body = object_of(conn.body());
         const auto* wid = body ? body->if_contains("wid") : nullptr;
         const auto* version = body ? body->if_contains("version") : nullptr;
         const auto* id = body ? body->if_contains("id") : nullptr;
@@ -136,7 +136,7 @@ net::awaitable<void> audit::audit_key(load::connection& conn, const std::string&
         {
             book_.report({"torn", key,
                           "version " + std::to_string(v) +
-                              " has a body that is not its own: " + conn.response().body().substr(0, 200)});
+                              " has a body that is not its own: " + conn.body().substr(0, 200)});
             state.versions.emplace_back();
             state.marks_known = false;
             continue;
@@ -250,7 +250,7 @@ net::awaitable<void> audit::read_feed(const load::endpoint_info& where)
             book_.report({"audit", "", "reading the change feed failed: " + ec.message()});
             co_return;
         }
-        const auto page = conn.status() == 200 ? object_of(conn.response().body()) : std::nullopt;
+        const auto page = conn.status() == 200 ? object_of(conn.body()) : std::nullopt;
         const auto* data = page ? page->if_contains("data") : nullptr;
         if (!data || !data->is_array())
         {

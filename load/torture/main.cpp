@@ -409,7 +409,7 @@ net::awaitable<bool> run::store_is_new()
                        (ec ? ec.message() : "status " + std::to_string(conn.status()));
         co_return false;
     }
-    if (conn.response().body().find("\"seq\"") != std::string::npos)
+    if (conn.body().find("\"seq\"") != std::string::npos)
     {
         setup_error_ = "the store already holds events: give the run a new --schema";
         co_return false;
@@ -426,7 +426,7 @@ net::awaitable<bool> run::subscribe(const std::string& url)
     const auto ec = co_await conn.exchange();
     if (ec || conn.status() != 201)
     {
-        setup_error_ = "subscribing " + url + " failed: " + (ec ? ec.message() : conn.response().body());
+        setup_error_ = "subscribing " + url + " failed: " + (ec ? ec.message() : conn.body());
         co_return false;
     }
     co_return true;

@@ -33,7 +33,7 @@ net::awaitable<std::optional<json::object>> fetch(load::connection& conn, std::s
         co_return std::nullopt;
     }
     boost::system::error_code ec;
-    auto value = json::parse(conn.response().body(), ec);
+    auto value = json::parse(conn.body(), ec);
     if (conn.status() != 200 || ec || !value.is_object())
     {
         error = "GET " + target + " answered " + std::to_string(conn.status());

@@ -180,14 +180,13 @@ net::awaitable<void> workload::one_operation(client_state& state, load::connecti
     op.complete = now_ns();
     const unsigned status = conn.status();
     op.status = status;
-    const auto& response = conn.response();
-    const auto etag = etag_version(std::string_view(response[http::field::etag]));
+    const auto etag = etag_version(std::string_view(conn.etag()));
     if (status == 200 || status == 201)
     {
         op.outcome = op_outcome::ok;
         op.version = etag.value_or(0);
         if (op.kind == op_kind::read)
-            op.read_write_id = write_id_in(response.body());
+            op.read_write_id = write_id_in(conn.body());
     }
     else if (op.kind == op_kind::read && status == 404)
     {
