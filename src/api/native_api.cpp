@@ -416,7 +416,8 @@ http::surface native_surface()
     s.name = "native";
     s.authenticate = [](const http::request& req, const auth::key_registry& keys)
     {
-        return keys.authenticate({req.header("authorization"), req.header("x-api-key")});
+        return keys.authenticate({req.header("authorization"), req.header("x-api-key")},
+                                 req.verified_credentials());
     };
     s.render_failure = [](const failure& f, const http::request& req)
     {

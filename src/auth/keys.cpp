@@ -131,10 +131,55 @@ bool api_key::secret_is(std::string_view secret) const
     return CRYPTO_memcmp(sha256(secret).data(), secret_sha256.data(), secret_sha256.size()) == 0;
 }
 
-core::result<const api_key*> key_registry::authenticate(const credentials& presented) const
+namespace
+{
+
+// The field a request's credentials are read from (read_credentials prefers Authorization).
+std::string_view credential_text(const credentials& presented) noexcept
+{
+    return presented.authorization ? *presented.authorization
+                                   : presented.api_key.value_or(std::string_view());
+}
+
+} // namespace
+
+const api_key* verified_credentials::key_for(const key_registry& registry,
+                                             const credentials& presented) const noexcept
+{
+    const std::string_view text = credential_text(presented);
+    if (key_ == nullptr || registry_ != &registry ||
+        in_authorization_ != presented.authorization.has_value() || text.size() != text_.size())
+        return nullptr;
+    return CRYPTO_memcmp(text.data(), text_.data(), text.size()) == 0 ? key_ : nullptr;
+}
+
+void verified_credentials::remember(const key_registry& registry, const credentials& presented,
+                                    const api_key& key)
+{
+    forget();
+    registry_ = &registry;
+    key_ = &key;
+    in_authorization_ = presented.authorization.has_value();
+    text_.assign(credential_text(presented));
+}
+
+void verified_credentials::forget() noexcept
+{
+    if (!text_.empty())
+        OPENSSL_cleanse(text_.data(), text_.size());
+    text_.clear();
+    registry_ = nullptr;
+    key_ = nullptr;
+}
+
+core::result<const api_key*> key_registry::authenticate(const credentials& presented,
+                                                        verified_credentials* verified) const
 {
     if (!presented.authorization && !presented.api_key)
         return core::failure(core::errc::unauthorized, "credentials are required");
+    if (verified != nullptr)
+        if (const api_key* known = verified->key_for(*this, presented))
+            return known;
     const auto parsed = read_credentials(presented);
     if (!parsed)
         return core::failure(core::errc::unauthorized,
@@ -151,6 +196,8 @@ core::result<const api_key*> key_registry::authenticate(const credentials& prese
     }
     if (!match)
         return core::failure(core::errc::unauthorized, "the credentials are not valid");
+    if (verified != nullptr)
+        verified->remember(*this, presented, *match);
     return match;
 }
 

@@ -9,9 +9,9 @@ namespace reqstore::http
 {
 
 request::request(const detail::native_request& native, method verb, std::string_view target, std::string body,
-                 std::string request_id)
+                 std::string request_id, auth::verified_credentials* verified)
     : native_(native), verb_(verb), target_(target), body_(std::move(body)),
-      request_id_(std::move(request_id))
+      request_id_(std::move(request_id)), verified_(verified)
 {
     const auto q = target_.find('?');
     path_ = target_.substr(0, q);

@@ -2,6 +2,7 @@
 // answer it, record it; each step a coroutine of its own that runs in the session's frame.
 #include "session.hpp"
 
+#include <reqstore/auth/keys.hpp>
 #include <reqstore/core/time.hpp>
 #include <reqstore/ops/log.hpp>
 
@@ -141,6 +142,8 @@ private:
     bool first_request_ = true;
     Stream stream_;
     beast::flat_buffer buffer_;
+    // The credentials this connection last proved: the same ones again are not hashed again.
+    auth::verified_credentials verified_;
     session_drain::registration registration_; // after stream_, which it refers to
 };
 
@@ -301,7 +304,8 @@ net::awaitable<handled> session<Stream>::answer(incoming& in)
     out.verb = to_method(message.method());
     out.head = out.verb == method::head;
     const detail::native_request native{message};
-    const request req(native, out.verb, message.target(), std::move(message.body()), in.request_id);
+    const request req(native, out.verb, message.target(), std::move(message.body()), in.request_id,
+                      &verified_);
     out.result = co_await dispatch(req, services_.routes, services_.keys, services_.limiter);
     out.method_text = std::string(req.method_text());
     out.path = std::string(req.path());

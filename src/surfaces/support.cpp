@@ -190,7 +190,7 @@ core::result<const auth::api_key*> authenticate_with(const http::request& req, c
         presented.api_key = req.header("x-api-key");
     if (!presented.authorization && !presented.api_key)
         return failure(errc::unauthorized, "this API takes " + std::string(scheme) + " credentials");
-    return keys.authenticate(presented);
+    return keys.authenticate(presented, req.verified_credentials());
 }
 
 core::conditional_headers write_conditions(const http::request& req)

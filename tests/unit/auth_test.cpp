@@ -219,6 +219,43 @@ TEST(Authenticate, EmptyRegistryAuthenticatesNobody)
     EXPECT_EQ(result.error().code, errc::unauthorized);
 }
 
+// --- credentials a connection proved ---------------------------------------------------------------------
+
+// The id authenticated with the connection's memo, or "unauthorized".
+std::string who_on(const key_registry& keys, reqstore::auth::verified_credentials& memo,
+                   const credentials& presented)
+{
+    const auto result = keys.authenticate(presented, &memo);
+    return result.has_value() ? (*result)->id : "unauthorized";
+}
+
+TEST(VerifiedCredentials, TheSameCredentialsAgainAreAcceptedAndAnyOtherTextIsCheckedAfresh)
+{
+    const key_registry keys = registry();
+    reqstore::auth::verified_credentials memo;
+    EXPECT_EQ(who_on(keys, memo, authorization("Bearer dev.dev-secret")), "dev");
+    EXPECT_EQ(who_on(keys, memo, authorization("Bearer dev.dev-secret")), "dev");
+    // One byte off, a secret of the same length, another id, another field: none rides on the memo.
+    EXPECT_EQ(who_on(keys, memo, authorization("Bearer dev.dev-secreT")), "unauthorized");
+    EXPECT_EQ(who_on(keys, memo, authorization("Bearer dev.xxx-secret")), "unauthorized");
+    EXPECT_EQ(who_on(keys, memo, authorization("Bearer reader.dev-secret")), "unauthorized");
+    EXPECT_EQ(who_on(keys, memo, api_key_header("Bearer dev.dev-secret")), "unauthorized");
+    // A wrong secret does not replace what the memo holds; a right one does.
+    EXPECT_EQ(who_on(keys, memo, authorization("Bearer dev.dev-secret")), "dev");
+    EXPECT_EQ(who_on(keys, memo, api_key_header("reader.reader-secret")), "reader");
+    EXPECT_EQ(who_on(keys, memo, api_key_header("reader.reader-secret")), "reader");
+    EXPECT_EQ(who_on(keys, memo, authorization("Bearer dev.dev-secret")), "dev");
+}
+
+TEST(VerifiedCredentials, AMemoFromAnotherRegistryProvesNothing)
+{
+    const key_registry keys = registry();
+    const key_registry none;
+    reqstore::auth::verified_credentials memo;
+    EXPECT_EQ(who_on(keys, memo, authorization("Bearer dev.dev-secret")), "dev");
+    EXPECT_EQ(who_on(none, memo, authorization("Bearer dev.dev-secret")), "unauthorized");
+}
+
 // --- scopes ----------------------------------------------------------------------------------------------
 
 TEST(ApiKeyScopes, AKeyHasTheScopesItLists)

@@ -48,6 +48,34 @@ struct credentials
     std::optional<std::string_view> api_key;       // the X-API-Key field
 };
 
+class key_registry;
+
+// The credentials one connection last proved: presented again, byte for byte, on the same connection,
+// they are not parsed and hashed again (the SHA-256 was about a tenth of a GET's time). One per
+// connection, used by one request at a time. It holds only what that connection itself sent; the
+// text is wiped when replaced and when the connection ends.
+class verified_credentials
+{
+public:
+    verified_credentials() = default;
+    ~verified_credentials() { forget(); }
+    verified_credentials(const verified_credentials&) = delete;
+    verified_credentials& operator=(const verified_credentials&) = delete;
+
+private:
+    friend class key_registry;
+    // The key these credentials proved, when `presented` is exactly the text they came in, in the
+    // same field, for the same registry; nullptr otherwise. Compares in constant time.
+    const api_key* key_for(const key_registry& registry, const credentials& presented) const noexcept;
+    void remember(const key_registry& registry, const credentials& presented, const api_key& key);
+    void forget() noexcept;
+
+    const key_registry* registry_ = nullptr;
+    const api_key* key_ = nullptr;
+    bool in_authorization_ = false; // the Authorization field, else X-API-Key
+    std::string text_;
+};
+
 // The keys, immutable after startup and safe to use from any thread.
 class key_registry
 {
@@ -58,7 +86,10 @@ public:
     // Accepts `Authorization: Basic base64(id:secret)`, `Authorization: Bearer id.secret` and
     // `X-API-Key: id.secret`. Returns the key, or errc::unauthorized with a detail that never
     // says whether the id exists (an unknown id and a wrong secret take the same path and time).
-    [[nodiscard]] core::result<const api_key*> authenticate(const credentials& presented) const;
+    // With `verified`, the connection's memo: credentials it holds are accepted at once, and
+    // credentials proved here replace what it holds.
+    [[nodiscard]] core::result<const api_key*> authenticate(const credentials& presented,
+                                                            verified_credentials* verified = nullptr) const;
 
     const std::vector<api_key>& keys() const noexcept { return keys_; }
 

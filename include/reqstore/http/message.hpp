@@ -11,6 +11,11 @@
 #include <utility>
 #include <vector>
 
+namespace reqstore::auth
+{
+class verified_credentials; // auth/keys.hpp
+} // namespace reqstore::auth
+
 namespace reqstore::http
 {
 
@@ -37,8 +42,10 @@ struct native_request; // Beast's request message (src/http/native_request.hpp)
 class request
 {
 public:
+    // `verified`: the credentials the connection last proved (auth::key_registry::authenticate), or
+    // nullptr.
     request(const detail::native_request& native, method verb, std::string_view target, std::string body,
-            std::string request_id);
+            std::string request_id, auth::verified_credentials* verified = nullptr);
 
     method verb() const noexcept { return verb_; }
     std::string_view method_text() const noexcept;
@@ -47,6 +54,8 @@ public:
     std::string_view query() const noexcept { return query_; } // without the '?'
     const std::string& body() const noexcept { return body_; }
     const std::string& request_id() const noexcept { return request_id_; }
+    // The connection's memo of proved credentials, for key_registry::authenticate; may be nullptr.
+    auth::verified_credentials* verified_credentials() const noexcept { return verified_; }
 
     // The value of the first field called `name` (case-insensitive), or nullopt.
     std::optional<std::string_view> header(std::string_view name) const;
@@ -61,6 +70,7 @@ private:
     std::string_view query_;
     std::string body_;
     std::string request_id_;
+    auth::verified_credentials* verified_;
 };
 
 // Writes the body of a streamed answer (Server-Sent Events), chunk by chunk.
