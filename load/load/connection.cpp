@@ -181,6 +181,12 @@ net::awaitable<boost::system::error_code> connection::exchange()
         auto [read_ec, read] =
             co_await stream_.async_read_some(buffer_.prepare(read_size), net::as_tuple(net::use_awaitable));
         buffer_.commit(read);
+        if (read_ec == net::error::eof && !reader.got_some())
+        {
+            // Closed before the answer began (a server killed or gone idle): the exchange failed.
+            drop();
+            co_return read_ec;
+        }
         if (read_ec == net::error::eof)
         {
             // An answer without a length ends with the connection (the parser has had every byte
