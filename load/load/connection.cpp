@@ -206,8 +206,7 @@ net::awaitable<boost::system::error_code> connection::exchange()
         }
     }
     stream_.expires_never();
-    answer_.keep_alive = reader.keep_alive();
-    if (!answer_.keep_alive)
+    if (!reader.keep_alive())
         drop();
     co_return boost::system::error_code{};
 }

@@ -33,7 +33,6 @@ struct endpoint_info
 struct answer_parts
 {
     unsigned status = 0;
-    bool keep_alive = false;
     std::string etag; // "" when the answer has none
     std::string body;
 };

@@ -16,6 +16,7 @@
 #include <rocksdb/write_buffer_manager.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <iterator>
 
 #include "rocks_internals.hpp"
@@ -194,10 +195,14 @@ core::result<void> rocks_store::open_database(store::wal_recovery recovery)
     // The families a new store lacks are created in one call after the open, not by the open itself:
     // DB::Open creates a missing family at a time, rewriting and re-reading the OPTIONS file for each
     // (nine times, about 60 ms of every first start, and several times that under the sanitizers).
-    // When the directory cannot be listed (no store yet, or a damaged one) the open is left to say why.
+    // A directory without a CURRENT file holds no store yet: it has only the default family once
+    // opened. When an existing store cannot be listed (a damaged one) the open is left to say why.
     std::vector<std::string> existing;
     std::vector<rocksdb::ColumnFamilyDescriptor> missing;
-    if (rocksdb::DB::ListColumnFamilies(db_options, options_.data_dir, &existing).ok())
+    const bool new_store = !std::filesystem::exists(std::filesystem::path(options_.data_dir) / "CURRENT");
+    if (new_store)
+        existing.push_back(rocksdb::kDefaultColumnFamilyName);
+    if (new_store || rocksdb::DB::ListColumnFamilies(db_options, options_.data_dir, &existing).ok())
     {
         const auto absent = std::stable_partition(
             descriptors.begin(), descriptors.end(),
