@@ -68,6 +68,7 @@ while the others keep serving.
                         file system (reqstore-faultfs), which then drops every unsynced byte
   --durability fsync|buffered
                         passed to the server (default fsync)
+  --server-threads N    passed to the server as --threads (default: the server's own default)
   --check PATH          run reqstore-check (both checkers) over the history
   --sink PATH           start two reqstore-sink receivers (one failing 20% and hanging 5% of
                         attempts) and check webhook delivery across the crashes
@@ -104,6 +105,7 @@ struct options
     unsigned hot_keys = 16;
     bool power_loss = false;
     std::string durability = "fsync";
+    unsigned server_threads = 0; // 0: the server's default
     std::string check;
     std::string sink;
     std::string fail_rate = "0.2"; // of the failing receiver's attempts
@@ -168,6 +170,12 @@ std::optional<options> parse(int argc, char** argv, std::string& error)
                 if (value != "fsync" && value != "buffered")
                     throw std::invalid_argument("durability");
                 o.durability = value;
+            }
+            else if (flag == "--server-threads")
+            {
+                o.server_threads = static_cast<unsigned>(std::stoul(value));
+                if (o.server_threads == 0)
+                    throw std::invalid_argument("server-threads");
             }
             else if (flag == "--check")
                 o.check = value;
@@ -355,15 +363,17 @@ net::awaitable<bool> run::start_server(unsigned n)
     node& server = nodes_[n];
     const bool restart = n < where_.size();
     const std::string listen = restart ? where_[n].authority : "127.0.0.1:0";
-    const std::vector<std::string> argv{options_.server,
-                                        "--config",
-                                        (work / ("config" + server.name + ".json")).string(),
-                                        "--listen",
-                                        listen,
-                                        "--data-dir",
-                                        (work / ("data" + server.name)).string(),
-                                        "--durability",
-                                        options_.durability};
+    std::vector<std::string> argv{options_.server,
+                                  "--config",
+                                  (work / ("config" + server.name + ".json")).string(),
+                                  "--listen",
+                                  listen,
+                                  "--data-dir",
+                                  (work / ("data" + server.name)).string(),
+                                  "--durability",
+                                  options_.durability};
+    if (options_.server_threads > 0)
+        argv.insert(argv.end(), {"--threads", std::to_string(options_.server_threads)});
     if (auto error = server.process->start(argv, (work / ("server" + server.name + ".log")).string(),
                                            std::chrono::seconds(60)))
     {
@@ -731,6 +741,7 @@ json::object run::report() const
                      {"crashes", crashes_},
                      {"crash", options_.power_loss ? "power-loss" : "kill"},
                      {"durability", options_.durability},
+                     {"server_threads", options_.server_threads},
                      {"engine", options_.engine.empty() ? "default" : options_.engine},
                      {"nodes", options_.nodes},
                      {"writes", options_.merge_patch ? "merge-patch" : "put"},

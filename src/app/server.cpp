@@ -272,6 +272,10 @@ core::result<std::unique_ptr<server>> server::open(const server_config& config, 
     // anything but a commit judged on one is judged again against the database's version).
     if (config.engine == store_engine::postgres)
         service_options.shared_store = true;
+    // One I/O thread runs every session and every write: nothing needs a strand to keep two of
+    // them apart, and a strand per connection and per write costs a queue, a lock and a hop each.
+    const bool one_io_thread = config.threads == 1;
+    service_options.one_io_thread = one_io_thread;
     p.service = std::make_unique<core::record_service>(io.get_executor(), records, *p.types, service_options);
     p.expiry = std::make_unique<core::expiry_scheduler>(io.get_executor(), *p.service, records);
     p.keys = std::make_unique<auth::key_registry>(config.keys);
@@ -324,7 +328,7 @@ core::result<std::unique_ptr<server>> server::open(const server_config& config, 
             });
 
     p.server = std::make_unique<http::server>(io, server_limits_of(config.limits), p.routes, *p.keys,
-                                              *p.limiter, p.stats, config.access_log);
+                                              *p.limiter, p.stats, config.access_log, one_io_thread);
     p.trim_timer = std::make_unique<net::steady_timer>(io);
     return built;
 }

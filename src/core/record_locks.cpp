@@ -1,4 +1,5 @@
-// The per-record FIFO lock behind record_locks; everything here runs on a stripe's strand.
+// The per-record FIFO lock behind record_locks; everything here runs on a stripe's strand, or on
+// the one thread that runs every caller.
 #include <reqstore/core/record_locks.hpp>
 
 #include <functional>
@@ -7,7 +8,8 @@ namespace reqstore::core
 {
 namespace net = boost::asio;
 
-record_locks::record_locks(net::any_io_executor executor, std::size_t stripe_count)
+record_locks::record_locks(net::any_io_executor executor, bool one_thread, std::size_t stripe_count)
+    : one_thread_(one_thread)
 {
     stripes_.reserve(stripe_count);
     for (std::size_t i = 0; i < stripe_count; ++i)
@@ -25,7 +27,8 @@ net::awaitable<void> record_locks::stripe::acquire(const std::string& id)
     if (inserted)
         co_return;
     // A timer that never expires: release() cancels it to hand the lock over. Nothing runs
-    // between the push and the wait (we are on the strand), so no wake-up can be missed.
+    // between the push and the wait (we are on the strand, or the only thread), so no wake-up can
+    // be missed.
     net::steady_timer wake(co_await net::this_coro::executor, net::steady_timer::time_point::max());
     it->second.push_back(&wake);
     // If this frame is destroyed while it waits (its context is torn down), its timer must leave

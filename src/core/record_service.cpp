@@ -83,7 +83,7 @@ failure precondition_problem(precondition_outcome outcome, const stored_version*
 
 record_service::record_service(net::any_io_executor executor, record_store& store, const type_registry& types,
                                service_options options)
-    : store_(store), types_(types), options_(options), locks_(std::move(executor)),
+    : store_(store), types_(types), options_(options), locks_(std::move(executor), options.one_io_thread),
       newest_(options.newest_versions_bytes, options.shared_store)
 {
 }

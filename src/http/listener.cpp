@@ -5,6 +5,7 @@
 #include <reqstore/http/status_map.hpp>
 #include <reqstore/ops/log.hpp>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
@@ -98,9 +99,9 @@ bool out_of_resources(const boost::system::error_code& ec)
 } // namespace
 
 listener::listener(net::io_context& io, session_services services, connection_caps& caps,
-                   const tls_identity* tls)
-    : io_(io), services_(services), caps_(caps), tls_(tls), acceptor_strand_(net::make_strand(io)),
-      acceptor_(acceptor_strand_)
+                   const tls_identity* tls, bool one_io_thread)
+    : io_(io), services_(services), caps_(caps), tls_(tls), one_io_thread_(one_io_thread),
+      acceptor_strand_(net::make_strand(io)), acceptor_(acceptor_strand_)
 {
 }
 
@@ -149,7 +150,9 @@ net::awaitable<void> listener::accept_loop()
     net::steady_timer pause(co_await net::this_coro::executor);
     for (;;)
     {
-        auto [ec, socket] = co_await acceptor_.async_accept(net::make_strand(io_), as_tuple(use_awaitable));
+        const auto session_executor = one_io_thread_ ? net::any_io_executor(io_.get_executor())
+                                                     : net::any_io_executor(net::make_strand(io_));
+        auto [ec, socket] = co_await acceptor_.async_accept(session_executor, as_tuple(use_awaitable));
         if (ec == net::error::operation_aborted || !acceptor_.is_open())
             co_return;
         if (!ec)

@@ -1,6 +1,8 @@
 // Internal to the http module: the accept loop of one listening address. Each accepted connection
 // is admitted under the connection caps the server's listeners share and gets a session on a strand
-// of its own (over TLS when the listener has an identity), or is refused with a 503 at once.
+// of its own (over TLS when the listener has an identity), or is refused with a 503 at once. When one
+// thread runs the I/O context, sessions run on its executor without a strand: nothing of theirs can
+// run at once on another thread.
 #pragma once
 
 #include <reqstore/core/errc.hpp>
@@ -25,9 +27,9 @@ class listener
 {
 public:
     // `io`, `caps`, `tls` (null: plain HTTP) and everything `services` refers to must outlive the
-    // listener and its sessions.
+    // listener and its sessions. `one_io_thread`: only one thread runs `io`.
     listener(boost::asio::io_context& io, session_services services, connection_caps& caps,
-             const tls_identity* tls);
+             const tls_identity* tls, bool one_io_thread);
     listener(const listener&) = delete;
     listener& operator=(const listener&) = delete;
 
@@ -57,6 +59,7 @@ private:
     const session_services services_;
     connection_caps& caps_;
     const tls_identity* const tls_;
+    const bool one_io_thread_;
 
     boost::asio::strand<boost::asio::io_context::executor_type> acceptor_strand_;
 

@@ -13,9 +13,10 @@ namespace net = boost::asio;
 
 server::server(net::io_context& io, server_limits limits, const router& routes,
                const auth::key_registry& keys, auth::rate_limiter& limiter, ops::metrics& stats,
-               bool access_log)
+               bool access_log, bool one_io_thread)
     : io_(io), limits_(limits), routes_(routes), keys_(keys), limiter_(limiter), stats_(stats),
-      access_log_(access_log), sessions_(std::make_unique<session_drain>(stats)),
+      access_log_(access_log), one_io_thread_(one_io_thread),
+      sessions_(std::make_unique<session_drain>(stats)),
       caps_(std::make_unique<connection_caps>(limits_.max_connections, limits_.max_connections_per_address))
 {
 }
@@ -49,7 +50,7 @@ core::result<net::ip::tcp::endpoint> server::listen(const std::string& host, std
                              "cannot serve HTTPS on " + host + ": no TLS identity is loaded");
     auto added = std::make_unique<listener>(
         io_, session_services{limits_, routes_, keys_, limiter_, stats_, access_log_, *sessions_}, *caps_,
-        how == transport::tls ? tls_.get() : nullptr);
+        how == transport::tls ? tls_.get() : nullptr, one_io_thread_);
     auto endpoint = added->listen(host, port);
     if (endpoint)
         listeners_.push_back(std::move(added));

@@ -90,6 +90,9 @@ struct service_options
     // Whether other writers (other nodes) commit to the same store: a version this service queued
     // may then be replaced by another's commit as soon as it is durable.
     bool shared_store = false;
+    // Whether one thread runs every coroutine that calls the service (a server with one I/O
+    // thread): the per-record locks then need no strands (record_locks.hpp).
+    bool one_io_thread = false;
 };
 
 // The failure a write answers for a precondition outcome other than proceed and not_modified:

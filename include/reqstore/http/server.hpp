@@ -68,9 +68,12 @@ class tls_identity;
 class server
 {
 public:
-    // `routes`, `keys`, `limiter` and `stats` must outlive the server.
+    // `routes`, `keys`, `limiter` and `stats` must outlive the server. `one_io_thread`: only one
+    // thread runs `io`, so a connection needs no strand of its own (one thread cannot run two of its
+    // handlers at once), and its handlers are spared the strand's queue and lock.
     server(boost::asio::io_context& io, server_limits limits, const router& routes,
-           const auth::key_registry& keys, auth::rate_limiter& limiter, ops::metrics& stats, bool access_log);
+           const auth::key_registry& keys, auth::rate_limiter& limiter, ops::metrics& stats, bool access_log,
+           bool one_io_thread = false);
     ~server();
 
     // Loads the TLS identity that listeners with transport::tls use. Returns a failure naming the
@@ -118,6 +121,7 @@ private:
     auth::rate_limiter& limiter_;
     ops::metrics& stats_;
     const bool access_log_;
+    const bool one_io_thread_;
     std::unique_ptr<session_drain> sessions_;
     std::unique_ptr<connection_caps> caps_;
     // Set before start(), then constant (the identity itself reloads under its own lock).
