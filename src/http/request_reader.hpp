@@ -20,6 +20,11 @@ namespace reqstore::http
 
 using request_parser = boost::beast::http::request_parser<boost::beast::http::string_body>;
 
+// Parses into `parser` what `buffer` holds, consuming what it used, and returns how many bytes that
+// was: the header section only, unless the parser is eager. Running out of bytes is no error.
+std::size_t parse_buffered(request_parser& parser, boost::beast::flat_buffer& buffer,
+                           boost::system::error_code& ec);
+
 // Reads a request's header section into `parser`, under the deadline already set on `stream`
 // (a plain_stream or a tls_stream).
 // Beast's header_limit bounds only the part of the header not yet parsed (complete fields are

@@ -286,8 +286,16 @@ net::awaitable<bool> session<Stream>::read_body(incoming& in)
         if (ec)
             co_return false;
     }
-    transport().expires_after(services_.limits.body_timeout);
-    auto [ec, n] = co_await bhttp::async_read(stream_, buffer_, in.parser, as_tuple(use_awaitable));
+    // A body that came with its header is parsed without a read (and a trip through the executor).
+    in.parser.eager(true);
+    boost::system::error_code ec;
+    parse_buffered(in.parser, buffer_, ec);
+    if (!ec && !in.parser.is_done())
+    {
+        transport().expires_after(services_.limits.body_timeout);
+        std::tie(ec, std::ignore) =
+            co_await bhttp::async_read(stream_, buffer_, in.parser, as_tuple(use_awaitable));
+    }
     if (ec)
         in.failed = read_failure(ec, "body");
     co_return true;
