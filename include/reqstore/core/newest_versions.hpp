@@ -14,6 +14,8 @@
 #include <reqstore/core/pending_commit.hpp>
 #include <reqstore/core/record_store.hpp>
 
+#include <boost/unordered/unordered_flat_map.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -23,7 +25,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 namespace reqstore::core
 {
@@ -96,7 +97,10 @@ private:
             return std::hash<std::string_view>{}(id);
         }
     };
-    using map_type = std::unordered_map<std::string, entry, id_hash, std::equal_to<>>;
+    // Open addressing: a lookup reads a group of hash fingerprints and then, most often, the one
+    // entry that matches; std::unordered_map walked a bucket's nodes comparing whole ids, a cache
+    // miss each, on every read and write.
+    using map_type = boost::unordered_flat_map<std::string, entry, id_hash, std::equal_to<>>;
 
     void hold_durable(const std::string& id, const stored_version& version); // with mutex_ held
     void make_durable(map_type::iterator it);                                // with mutex_ held
