@@ -7,12 +7,15 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffer_traits.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/write.hpp>
 
 #include <array>
+#include <type_traits>
 
 #include "streams.hpp"
 
@@ -118,8 +121,26 @@ write_answer(Stream& stream, const response& r, const std::string& request_id, b
     const bool with_body = !head_only && !r.body.empty() && status_has_body(r.status);
     const std::array<net::const_buffer, 2> pieces{net::buffer(head),
                                                   with_body ? net::buffer(r.body) : net::const_buffer()};
+    beast::buffers_suffix<std::array<net::const_buffer, 2>> rest(pieces);
+    if constexpr (std::is_same_v<Stream, plain_stream>)
+    {
+        // Most answers fit in the socket's send buffer: written at once, they need no
+        // asynchronous write, so no timeout, no completion through the executor and no
+        // suspension. What does not fit is written below, under the write timeout. (Over TLS
+        // the record layer writes; its stream has no such shortcut.)
+        auto& socket = stream.socket();
+        boost::system::error_code ec;
+        if (!socket.non_blocking())
+            socket.non_blocking(true, ec);
+        const std::size_t written = ec ? 0 : socket.write_some(pieces, ec);
+        if (ec && ec != net::error::would_block && ec != net::error::try_again)
+            co_return ec;
+        rest.consume(written);
+        if (beast::buffer_bytes(rest) == 0)
+            co_return boost::system::error_code();
+    }
     beast::get_lowest_layer(stream).expires_after(write_timeout);
-    auto [ec, written] = co_await net::async_write(stream, pieces, as_tuple(use_awaitable));
+    auto [ec, written] = co_await net::async_write(stream, rest, as_tuple(use_awaitable));
     co_return ec;
 }
 
