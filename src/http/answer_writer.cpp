@@ -132,12 +132,15 @@ write_answer(Stream& stream, const response& r, const std::string& request_id, b
         boost::system::error_code ec;
         if (!socket.non_blocking())
             socket.non_blocking(true, ec);
-        const std::size_t written = ec ? 0 : socket.write_some(pieces, ec);
-        if (ec && ec != net::error::would_block && ec != net::error::try_again)
-            co_return ec;
-        rest.consume(written);
-        if (beast::buffer_bytes(rest) == 0)
-            co_return boost::system::error_code();
+        if (!ec) // else the asynchronous write below does it all
+        {
+            const std::size_t written = socket.write_some(pieces, ec);
+            if (ec && ec != net::error::would_block && ec != net::error::try_again)
+                co_return ec;
+            rest.consume(written);
+            if (beast::buffer_bytes(rest) == 0)
+                co_return boost::system::error_code();
+        }
     }
     beast::get_lowest_layer(stream).expires_after(write_timeout);
     auto [ec, written] = co_await net::async_write(stream, rest, as_tuple(use_awaitable));

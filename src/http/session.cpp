@@ -7,7 +7,9 @@
 #include <reqstore/ops/log.hpp>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/stream_base.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -233,6 +235,12 @@ net::awaitable<bool> session<Stream>::wait_for_request()
         if (ec)
             co_return false;
         buffer_.commit(n);
+    }
+    else if (!first_request_)
+    {
+        // A request pipelined behind the last one: that one was parsed and answered without a
+        // suspension, so let the other connections have their turn first, as a read would.
+        co_await net::post(co_await net::this_coro::executor, use_awaitable);
     }
     if (!first_request_)
         header_deadline_ = std::chrono::steady_clock::now() + services_.limits.header_timeout;

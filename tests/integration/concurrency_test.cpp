@@ -136,11 +136,12 @@ TEST(Concurrency, TwelveClientsIncrementingOneCounterLoseNoUpdate)
     twelve_clients_increment_one_counter({});
 }
 
-// With one I/O thread the sessions and the per-record locks run without strands, and an unsynced
-// batch resumes its writers inline (buffered): the same guarantees must hold.
+// With one I/O thread the sessions and the per-record locks run without strands, and the commit
+// thread's completions come back to that thread: the same guarantees must hold. (Buffered, on one
+// thread: Torture.OnOneIoThreadFaultFreeHistoryIsLinearizable.)
 TEST(Concurrency, OnOneIoThreadTwelveClientsIncrementingOneCounterLoseNoUpdate)
 {
-    twelve_clients_increment_one_counter({.durability = "buffered", .threads = 1});
+    twelve_clients_increment_one_counter({.threads = 1});
 }
 
 TEST(Concurrency, WritersOnDifferentRecordsRunSideBySide)

@@ -108,15 +108,17 @@ TEST(Torture, FaultFreeHistoryIsLinearizable)
     EXPECT_EQ(run.report.at("check").at("wgl").at("ok"), json::value(true)) << to_json(run.report);
 }
 
-// With one I/O thread the sessions and the per-record locks run without strands: the history must
-// stay linearizable. (The control without serialization is not caught on one thread: a write judges
+// With one I/O thread the sessions and the per-record locks run without strands, and an unsynced
+// batch, written on that thread, resumes its writers inline (buffered): the history must stay
+// linearizable. (The control without serialization is not caught on one thread: a write judges
 // its precondition and queues its version with no suspension between them, so nothing interleaves
 // there; it is the threads that the lock keeps apart. The control runs on several, above.)
 TEST(Torture, OnOneIoThreadFaultFreeHistoryIsLinearizable)
 {
     work_dir dir;
-    const auto run = torture(dir, {"--server", program(REQSTORE_BINARY), "--server-threads", "1", "--cycles",
-                                   "0", "--duration", "4", "--connections", "32", "--hot-keys", "4"});
+    const auto run = torture(dir, {"--server", program(REQSTORE_BINARY), "--server-threads", "1",
+                                   "--durability", "buffered", "--cycles", "0", "--duration", "4",
+                                   "--connections", "32", "--hot-keys", "4"});
     EXPECT_EQ(run.status, 0) << to_json(run.report);
     EXPECT_EQ(number(run.report, "violations"), 0) << to_json(run.report);
     EXPECT_GT(number(run.report, "acknowledged_writes"), 100);
