@@ -1,4 +1,5 @@
-// Spawning with posix_spawn, reading the listening line with poll(2) under a deadline, and stopping.
+// Spawning with fork and execve, tied to this process's life, reading the listening line with poll(2)
+// under a deadline, and stopping.
 #include "child_process.hpp"
 
 #include <cerrno>
@@ -6,7 +7,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <poll.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -63,23 +64,55 @@ std::optional<std::string> child_process::start(const std::vector<std::string>& 
         ::close(out[1]);
         return "cannot open " + log_file + ": " + std::strerror(errno);
     }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, log_fd, STDERR_FILENO);
+    // The child reports a failed execve's errno here; a successful one closes it (close-on-exec).
+    int exec_error[2];
+    if (pipe2(exec_error, O_CLOEXEC) != 0)
+    {
+        ::close(out[0]);
+        ::close(out[1]);
+        ::close(log_fd);
+        return std::string("pipe: ") + std::strerror(errno);
+    }
     std::vector<char*> args;
     for (const auto& a : argv)
         args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
-    pid_t pid = -1;
-    const int spawned = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
+    const pid_t parent = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid == 0)
+    {
+        // Only async-signal-safe calls from here on. The server and the receivers die with this
+        // process (SIGKILL when it ends, however it ends), as the crash test's processes must not
+        // outlive the run that audits them.
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != parent)
+            ::_exit(127);
+        ::dup2(out[1], STDOUT_FILENO);
+        ::dup2(log_fd, STDERR_FILENO);
+        ::execve(args[0], args.data(), environ);
+        const int failed = errno;
+        (void)!::write(exec_error[1], &failed, sizeof failed);
+        ::_exit(127);
+    }
+    const int fork_errno = errno;
+    ::close(exec_error[1]);
     ::close(out[1]);
     ::close(log_fd);
-    if (spawned != 0)
+    int exec_errno = 0;
+    ssize_t got = 0;
+    if (pid > 0)
+        do
+            got = ::read(exec_error[0], &exec_errno, sizeof exec_errno);
+        while (got < 0 && errno == EINTR);
+    if (got == sizeof exec_errno)
+        ::waitpid(pid, nullptr, 0); // it exited at once: reaped here
+    else
+        exec_errno = 0;
+    ::close(exec_error[0]);
+    if (pid < 0 || exec_errno != 0)
     {
         ::close(out[0]);
-        return "cannot start " + argv[0] + ": " + std::strerror(spawned);
+        return "cannot start " + argv[0] + ": " + std::strerror(pid < 0 ? fork_errno : exec_errno);
     }
     pid_ = pid;
     stdout_fd_ = out[0];
